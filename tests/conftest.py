@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from vecloss.reference import reference_loss
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "data.json"
+EXAMPLE_TOTAL = 517.8039501919882
+RTOL = 1e-12
+
+
+def reference_losses(
+    frame: pl.DataFrame, *, formula: str = "complex", years: int = 10, discount_rate: float = 0.05
+) -> np.ndarray:
+    """The scalar reference, building by building (the test oracle)."""
+    return np.array(
+        [reference_loss(row, years, discount_rate, formula) for row in frame.iter_rows(named=True)],
+        dtype=np.float64,
+    )
+
+
+def assert_matches_reference(
+    frame: pl.DataFrame,
+    loss: np.ndarray | pl.Series,
+    *,
+    formula: str = "complex",
+    years: int = 10,
+    discount_rate: float = 0.05,
+) -> None:
+    """Every loss agrees with the scalar reference to 1e-12 relative."""
+    expected = reference_losses(frame, formula=formula, years=years, discount_rate=discount_rate)
+    got = np.asarray(loss, dtype=np.float64)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=0)
+
+
+def assert_close(value: float, expected: float) -> None:
+    assert math.isclose(value, expected, rel_tol=RTOL, abs_tol=0), (value, expected)
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """A private copy of the example portfolio."""
+    return Path(shutil.copy(EXAMPLE, tmp_path / "data.json"))

@@ -1,0 +1,110 @@
+"""Every format reads to the same portfolio and gives the same losses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, assert_matches_reference
+from vecloss import losses, read
+from vecloss.generate import generate, portfolio
+from vecloss.io.sources import SUFFIXES, convert, iter_batches
+
+FORMATS = sorted(SUFFIXES)
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_every_format_gives_the_example_losses(tmp_path: Path, suffix: str) -> None:
+    target = tmp_path / f"data{suffix}"
+    assert convert(EXAMPLE, target) == 5
+    frame = read(target)
+    assert frame["buildingId"].to_list() == [1, 2, 3, 4, 5]
+    out = losses(frame)
+    assert_matches_reference(frame, out["loss"])
+    assert_close(out["loss"].sum(), EXAMPLE_TOTAL)
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_round_trip_keeps_values_string_ids_and_extra_columns(tmp_path: Path, suffix: str) -> None:
+    frame = portfolio(1000, seed=3).with_columns(
+        buildingId=pl.format("B-{}", pl.col("buildingId")), region=pl.lit("EU")
+    )
+    source = tmp_path / "in.parquet"
+    frame.write_parquet(source)
+    target = tmp_path / f"out{suffix}"
+    convert(source, target)
+    back = read(target)
+    assert back["buildingId"].dtype == pl.String
+    assert back.columns == frame.columns
+    assert back.equals(frame)
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_generate_is_seeded(tmp_path: Path, suffix: str) -> None:
+    a, b = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
+    generate(300, a, seed=11)
+    generate(300, b, seed=11)
+    assert read(a).equals(read(b))
+    assert read(a).equals(portfolio(300, seed=11))
+
+
+def test_generated_ranges() -> None:
+    frame = portfolio(20_000, seed=1)
+    ranges = {
+        "floor_area": (50, 20_000),
+        "construction_cost": (300, 6_000),
+        "hazard_probability": (0, 0.6),
+        "inflation_rate": (-0.01, 0.09),
+    }
+    for name, (low, high) in ranges.items():
+        assert frame[name].min() >= low
+        assert frame[name].max() <= high
+    assert frame["buildingId"].is_unique().all()
+
+
+def test_a_larger_portfolio_starts_with_the_smaller(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vecloss.generate as g
+
+    monkeypatch.setattr(g, "CHUNK_ROWS", 100)
+    assert portfolio(1000, seed=5).head(250).equals(portfolio(250, seed=5))
+
+
+def test_parquet_batches_are_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "p.parquet"
+    generate(10_000, path)
+    sizes = [b.height for b in iter_batches(path, batch_rows=3000, columns=["buildingId", "loss"])]
+    assert sum(sizes) == 10_000
+    assert max(sizes) <= 3000
+    assert all(
+        b.columns == ["buildingId"]
+        for b in iter_batches(path, batch_rows=5000, columns=["buildingId"])
+    )
+
+
+def test_csv_with_a_bad_number_is_read_as_text_for_validation(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "buildingId,floor_area,construction_cost,hazard_probability,inflation_rate\n"
+        "1,100,1000,0.1,0.02\n2,abc,1000,0.1,0.02\n"
+    )
+    from vecloss.io.csv import read as read_csv
+
+    frame = read_csv(path)
+    assert frame["buildingId"].dtype == pl.Int64
+    assert frame["floor_area"].to_list() == ["100", "abc"]
+
+
+def test_losses_do_not_depend_on_the_format(tmp_path: Path) -> None:
+    frame = portfolio(5000, seed=2)
+    results = []
+    for suffix in FORMATS:
+        path = tmp_path / f"p{suffix}"
+        convert_from = tmp_path / "src.parquet"
+        frame.write_parquet(convert_from)
+        convert(convert_from, path)
+        results.append(losses(read(path))["loss"].to_numpy())
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])

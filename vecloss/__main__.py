@@ -1,0 +1,7 @@
+"""``python -m vecloss``."""
+
+import sys
+
+from vecloss.cli import main
+
+sys.exit(main())

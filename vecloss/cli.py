@@ -1,0 +1,243 @@
+"""The ``vecloss`` command line: results to stdout, diagnostics to stderr.
+
+Exit codes: 0 success; 1 bad input data or unreadable source; 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+
+from vecloss import __version__
+from vecloss.exceptions import UsageError, VeclossError
+from vecloss.formulas import FORMULAS
+from vecloss.pipeline import DEFAULT_BATCH_ROWS, Summary, checked_batches, run
+from vecloss.validate import FailureLog
+
+__all__ = ["main"]
+
+PREVIEW_ROWS = 20
+
+
+def _years(text: str) -> int:
+    values = text.split(",")
+    if len(values) > 1:
+        msg = "a years grid is not supported yet; give one integer"
+        raise argparse.ArgumentTypeError(msg)
+    try:
+        years = int(values[0])
+    except ValueError:
+        msg = f"years must be an integer >= 0, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if years < 0:
+        msg = f"years must be an integer >= 0, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return years
+
+
+def _rate(text: str) -> float:
+    values = text.split(",")
+    if len(values) > 1:
+        msg = "a discount-rate grid is not supported yet; give one rate"
+        raise argparse.ArgumentTypeError(msg)
+    try:
+        rate = float(values[0])
+    except ValueError:
+        msg = f"discount rate must be a number > -1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not rate > -1 or rate == float("inf"):
+        msg = f"discount rate must be finite and > -1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return rate
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"expected a whole number >= 1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(float(text)) if "e" in text.lower() else int(text.replace("_", ""))
+    except ValueError:
+        value = -1
+    if value < 0:
+        msg = f"expected a number of buildings >= 0, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--formula", choices=FORMULAS, default="complex", help="default: complex")
+    parser.add_argument("--years", type=_years, default=10, metavar="N", help="default: 10")
+    parser.add_argument(
+        "--discount-rate", type=_rate, default=0.05, metavar="R", help="default: 0.05"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vecloss",
+        description="Projected losses for portfolios of buildings, in one vectorized pass.",
+    )
+    parser.add_argument("--version", action="version", version=f"vecloss {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", parents=[common], help="compute every building's loss")
+    p.add_argument(
+        "input", metavar="INPUT", help="portfolio file (.json .ndjson .csv .parquet .arrow ...)"
+    )
+    p.add_argument(
+        "-o", "--output", metavar="OUTPUT", help="write buildingId, loss here (by suffix)"
+    )
+    _add_model_options(p)
+    p.add_argument("--engine", choices=["vectorized"], default="vectorized")
+    p.add_argument("--workers", type=_positive, default=None, metavar="N")
+    p.add_argument("--batch-rows", type=_positive, default=DEFAULT_BATCH_ROWS, metavar="N")
+    p.add_argument("--on-invalid", choices=["fail", "skip"], default="fail")
+    p.add_argument("--rejects", metavar="PATH", help="where skip mode puts bad rows, with reasons")
+    p.add_argument("--json", action="store_true", help="print only the summary, as JSON")
+
+    p = sub.add_parser("validate", parents=[common], help="report every problem, change nothing")
+    p.add_argument("input", metavar="INPUT")
+    _add_model_options(p)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = sub.add_parser("generate", parents=[common], help="write a seeded synthetic portfolio")
+    p.add_argument("rows", type=_count, metavar="N")
+    p.add_argument("-o", "--output", required=True, metavar="PATH")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("convert", parents=[common], help="copy a portfolio to another format")
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("output", metavar="OUTPUT")
+    return parser
+
+
+def _print_table(summary: Summary) -> None:
+    preview = summary.preview
+    if preview is not None and preview.height:
+        width = max(10, *(len(str(v)) for v in preview["buildingId"]))
+        print(f"{'buildingId':>{width}}  {'loss':>22}")
+        for ident, loss in preview.iter_rows():
+            print(f"{ident!s:>{width}}  {loss:>22.10f}")
+        if summary.rows > preview.height:
+            print(f"... showing {preview.height} of {summary.rows:,} buildings")
+    print(
+        f"total loss: {summary.total_loss!r}  ({summary.rows:,} buildings, {summary.formula} "
+        f"formula, {summary.years} years, discount rate {summary.discount_rate})"
+    )
+    if summary.rejected:
+        print(f"rejected: {summary.rejected:,} rows, written to {summary.rejects}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    summary = run(
+        args.input,
+        args.output,
+        formula=args.formula,
+        years=args.years,
+        discount_rate=args.discount_rate,
+        engine=args.engine,
+        workers=args.workers,
+        batch_rows=args.batch_rows,
+        on_invalid=args.on_invalid,
+        rejects=args.rejects,
+        preview_rows=0 if args.json or args.output else PREVIEW_ROWS,
+    )
+    if args.json:
+        print(json.dumps(summary.to_dict()))
+    elif args.output is None:
+        _print_table(summary)
+    else:
+        print(
+            f"wrote {summary.rows:,} losses to {summary.output}; total loss {summary.total_loss!r}"
+        )
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    log, rows = FailureLog(), 0
+    for result, rejected in checked_batches(
+        args.input, formula=args.formula, years=args.years, discount_rate=args.discount_rate
+    ):
+        log.add(rejected)
+        rows += result.height + rejected.height
+    problems = log.frame()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "input": args.input,
+                    "rows": rows,
+                    "valid": not log,
+                    "rejected": log.rows,
+                    "problems": problems.to_dicts(),
+                }
+            )
+        )
+    elif log:
+        print(f"{args.input}: {log.rows:,} of {rows:,} rows break the schema")
+        for item in problems.iter_rows(named=True):
+            print(
+                f"  {item['column']}: {item['reason']}, {item['count']:,} rows: "
+                f"{item['examples']}; hint: {item['hint']}"
+            )
+    else:
+        print(f"{args.input}: {rows:,} rows, no problems")
+    return 1 if log else 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from vecloss.generate import generate
+
+    generate(args.rows, args.output, seed=args.seed)
+    print(f"wrote {args.rows:,} buildings to {args.output} (seed {args.seed})")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from vecloss.io.sources import convert
+
+    rows = convert(args.input, args.output)
+    print(f"wrote {rows:,} rows to {args.output}")
+    return 0
+
+
+COMMANDS = {"run": _run, "validate": _validate, "generate": _generate, "convert": _convert}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except VeclossError as exc:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"vecloss: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, UsageError) else exc.exit_code
+    except KeyboardInterrupt:
+        print("vecloss: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.verbose:
+            traceback.print_exc()
+        print(
+            f"vecloss: internal error: {type(exc).__name__}: {exc}; "
+            "hint: rerun with --verbose and report it",
+            file=sys.stderr,
+        )
+        return 1

@@ -1,0 +1,39 @@
+"""The one exception root of vecloss and its few subclasses.
+
+Every error a user can cause is a :class:`VeclossError`. The command line maps
+:class:`InputError` (bad data, unreadable source) to exit code 1 and
+:class:`UsageError` (bad parameters) to exit code 2.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = ["InputError", "UsageError", "ValidationError", "VeclossError"]
+
+
+class VeclossError(Exception):
+    """Root of every error vecloss raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(VeclossError):
+    """The source cannot be read, or its data break the portfolio schema."""
+
+
+class UsageError(VeclossError, ValueError):
+    """A parameter is out of its domain (years < 0, discount rate <= -1, ...)."""
+
+    exit_code = 2
+
+
+class ValidationError(InputError):
+    """Rows break the schema; ``failures`` holds one row per (reason, column)."""
+
+    def __init__(self, msg: str, failures: pl.DataFrame) -> None:
+        super().__init__(msg)
+        self.failures = failures

@@ -1,0 +1,47 @@
+"""Arrow IPC files (``.arrow``, ``.ipc``, ``.feather``), memory-mapped."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+from vecloss.io._errors import unreadable
+
+__all__ = ["Writer", "read"]
+
+WHAT = "Arrow IPC (Feather v2)"
+
+
+def read(path: Path, *, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """Map the file and read it without copying (or only ``columns``)."""
+    try:
+        with pa.memory_map(str(path)) as source:
+            table = pa.ipc.open_file(source).read_all()
+    except (OSError, pa.ArrowException) as exc:
+        raise unreadable(path, WHAT, exc) from exc
+    if columns is not None:
+        table = table.select([c for c in columns if c in table.column_names])
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+class Writer:
+    """Write frames as record batches of one IPC file."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._writer: pa.ipc.RecordBatchFileWriter | None = None
+
+    def write(self, frame: pl.DataFrame) -> None:
+        table = frame.to_arrow()
+        if self._writer is None:
+            self._writer = pa.ipc.new_file(str(self._path), table.schema)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()

@@ -1,0 +1,168 @@
+"""read -> validate -> compute -> write, batch by batch, with the summary and the total."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from vecloss.exceptions import UsageError
+from vecloss.formulas import Formula, check_parameters
+from vecloss.io.sources import Output, format_of, iter_batches
+from vecloss.portfolio import compute_loss
+from vecloss.schema import ID, REQUIRED
+from vecloss.total import Total
+from vecloss.validate import ROW, FailureLog, check_columns, reject_rows, split_valid
+
+__all__ = ["DEFAULT_BATCH_ROWS", "OnInvalid", "Summary", "checked_batches", "run"]
+
+OnInvalid = Literal["fail", "skip"]
+DEFAULT_BATCH_ROWS = 1_000_000
+
+
+@dataclass
+class Summary:
+    """What a run did: the numbers ``--json`` prints."""
+
+    input: str
+    output: str | None
+    rows: int
+    rejected: int
+    total_loss: float
+    formula: str
+    years: int
+    discount_rate: float
+    engine: str
+    seconds: float
+    rejects: str | None = None
+    preview: pl.DataFrame | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as plain JSON-ready values (without the preview)."""
+        data = asdict(self)
+        data.pop("preview")
+        return data
+
+
+def checked_batches(
+    source: str | Path,
+    *,
+    formula: str,
+    years: int,
+    discount_rate: float,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    workers: int | None = None,
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """Yield, per batch, (``buildingId``/``loss`` of the good rows, the rejected rows).
+
+    Rejected rows keep their original values, their row number ``__row`` and a
+    ``reason``; a loss that overflows rejects its row.
+    """
+    rows_in = 0
+    for batch in iter_batches(source, batch_rows=batch_rows, columns=REQUIRED):
+        if rows_in == 0:
+            check_columns(batch.schema, str(source))
+        checked = split_valid(batch, row_offset=rows_in + 1)
+        rows_in += batch.height
+        valid, bad = checked.valid, [checked.rejected]
+        loss = compute_loss(
+            valid, formula=formula, years=years, discount_rate=discount_rate, workers=workers
+        )
+        overflow = ~np.isfinite(loss)
+        if overflow.any():
+            bad.append(reject_rows(valid, pl.Series(overflow), "loss", "loss_overflow"))
+            valid, loss = valid.filter(~overflow), loss[~overflow]
+        rejected = pl.concat(bad, how="diagonal_relaxed").sort(ROW) if len(bad) > 1 else bad[0]
+        yield valid.select(ID).with_columns(loss=pl.Series("loss", loss)), rejected
+
+
+def run(
+    source: str | Path,
+    output: str | Path | None = None,
+    *,
+    formula: Formula = "complex",
+    years: int = 10,
+    discount_rate: float = 0.05,
+    engine: str = "vectorized",
+    workers: int | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    on_invalid: OnInvalid = "fail",
+    rejects: str | Path | None = None,
+    preview_rows: int = 0,
+) -> Summary:
+    """Compute every building's loss from ``source``, streaming, and write ``output``.
+
+    ``output`` (optional) gets ``buildingId`` and ``loss``, its format by suffix,
+    written atomically. With ``on_invalid="fail"`` any bad row fails the run
+    after the whole source has been checked (the error lists every problem) and
+    nothing is written. With ``"skip"``, bad rows go to ``rejects`` with a
+    ``reason``, and rows in = rows written + rows rejected.
+    """
+    started = time.perf_counter()
+    check_parameters(formula, years, discount_rate)
+    if engine != "vectorized":
+        msg = f"unknown engine {engine!r}; hint: use vectorized"
+        raise UsageError(msg)
+    if batch_rows < 1:
+        msg = f"batch rows must be >= 1, got {batch_rows}"
+        raise UsageError(msg)
+    if on_invalid not in ("fail", "skip"):
+        msg = f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}"
+        raise UsageError(msg)
+    if on_invalid == "skip" and rejects is None:
+        msg = "skip mode needs a rejects file; hint: add --rejects rejects.csv"
+        raise UsageError(msg)
+    for path in (output, rejects):
+        if path is not None:
+            format_of(path, output=True)
+
+    name = str(source)
+    log = FailureLog()
+    total = Total()
+    rows_out = 0
+    preview: list[pl.DataFrame] = []
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(Output(output)) if output is not None else None
+        rej = stack.enter_context(Output(rejects)) if rejects is not None else None
+        batches = checked_batches(
+            source,
+            formula=formula,
+            years=years,
+            discount_rate=discount_rate,
+            batch_rows=batch_rows,
+            workers=workers,
+        )
+        for result, rejected in batches:
+            log.add(rejected)
+            if log and on_invalid == "fail":
+                continue  # keep reading: the error reports the whole source
+            if out is not None:
+                out.write(result)
+            if rej is not None:
+                rej.write(rejected.rename({ROW: "row"}))
+            total.add(result["loss"].to_numpy())
+            rows_out += result.height
+            if sum(f.height for f in preview) < preview_rows:
+                preview.append(result.head(preview_rows))
+        if log and on_invalid == "fail":
+            raise log.error(name)
+    return Summary(
+        input=name,
+        output=None if output is None else str(output),
+        rows=rows_out,
+        rejected=log.rows,
+        total_loss=total.value,
+        formula=formula,
+        years=years,
+        discount_rate=discount_rate,
+        engine=engine,
+        seconds=round(time.perf_counter() - started, 6),
+        rejects=None if rejects is None else str(rejects),
+        preview=pl.concat(preview).head(preview_rows) if preview else None,
+    )

@@ -1,0 +1,114 @@
+"""The in-memory API: read a validated portfolio, add its loss column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import numpy as np
+import polars as pl
+
+from vecloss.engines import vectorized_losses
+from vecloss.exceptions import UsageError
+from vecloss.formulas import INPUTS, FloatArray, Formula, check_parameters
+from vecloss.io.sources import read_source
+from vecloss.validate import ROW, FailureLog, check_columns, reject_rows, split_valid
+
+__all__ = ["compute_loss", "losses", "read", "validated"]
+
+FrameT = TypeVar("FrameT")
+
+
+def validated(frame: pl.DataFrame, source: str = "portfolio") -> pl.DataFrame:
+    """``frame`` with its numeric columns as Float64; raise if any row breaks the schema."""
+    check_columns(frame.schema, source)
+    checked = split_valid(frame)
+    if checked.rejected.height:
+        log = FailureLog()
+        log.add(checked.rejected)
+        raise log.error(source)
+    return checked.valid.drop(ROW)
+
+
+def read(source: str | Path) -> pl.DataFrame:
+    """Read a portfolio file into a validated Polars DataFrame.
+
+    The format follows the suffix (``.json``, ``.ndjson``/``.jsonl``, ``.csv``,
+    ``.parquet``, ``.arrow``/``.ipc``/``.feather``). ``buildingId`` keeps its
+    type; the numeric columns become Float64; extra columns are kept.
+    """
+    return validated(read_source(source), str(source))
+
+
+def compute_loss(
+    frame: pl.DataFrame,
+    *,
+    formula: str = "complex",
+    years: int = 10,
+    discount_rate: float = 0.05,
+    workers: int | None = None,
+) -> FloatArray:
+    """The loss column of a validated frame (numeric columns Float64, no nulls)."""
+    cost, area, prob, infl = (frame[name].to_numpy() for name in INPUTS)
+    return vectorized_losses(
+        (cost, area, prob, infl),
+        formula=formula,
+        years=years,
+        discount_rate=discount_rate,
+        workers=workers,
+    )
+
+
+def _to_polars(data: Any) -> tuple[pl.DataFrame, str]:
+    if isinstance(data, pl.DataFrame):
+        return data, "polars"
+    module = type(data).__module__.split(".")[0]
+    if module == "pyarrow":
+        frame = pl.from_arrow(data)
+        if isinstance(frame, pl.DataFrame):
+            return frame, "pyarrow"
+    if module == "pandas":
+        return pl.from_pandas(data), "pandas"
+    msg = (
+        f"losses() takes a Polars DataFrame, a pyarrow Table or a pandas DataFrame, "
+        f"got {type(data).__name__}; hint: read a file with vecloss.read(path)"
+    )
+    raise UsageError(msg)
+
+
+def losses(
+    data: FrameT,
+    *,
+    formula: Formula = "complex",
+    years: int = 10,
+    discount_rate: float = 0.05,
+) -> FrameT:
+    """Return ``data`` plus a float64 ``loss`` column, in the same kind of frame.
+
+    ``data`` is a Polars DataFrame, a pyarrow Table or a pandas DataFrame with
+    the schema's columns; it is validated first and never modified. A loss that
+    overflows is an error, never an inf in the result.
+
+    Notes
+    -----
+    complex: ``loss = C * exp(i * A / 1000) * p / (1 + d)**T``;
+    simple: ``loss = C * (1 + i)**T * p / (1 + d)**T``.
+    """
+    check_parameters(formula, years, discount_rate)
+    frame, kind = _to_polars(data)
+    clean = validated(frame)
+    loss = compute_loss(clean, formula=formula, years=years, discount_rate=discount_rate)
+    overflow = ~np.isfinite(loss)
+    if overflow.any():
+        log = FailureLog()
+        indexed = clean.with_row_index(ROW, offset=1)
+        log.add(reject_rows(indexed, pl.Series(overflow), "loss", "loss_overflow"))
+        source = "portfolio"
+        raise log.error(source)
+    result = frame.with_columns(loss=pl.Series("loss", loss))
+    converted: Any = result
+    if kind == "pyarrow":
+        converted = result.to_arrow()
+    elif kind == "pandas":
+        converted = result.to_pandas()
+    return cast("FrameT", converted)

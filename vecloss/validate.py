@@ -1,0 +1,202 @@
+"""Run the schema of :mod:`vecloss.schema` over a frame, as column expressions.
+
+Validation never stops at the first problem: every rule is evaluated over the
+whole batch, each failing row gets a ``reason`` naming every rule it breaks,
+and :class:`FailureLog` gathers counts and the first building ids per
+(column, reason) across batches, the way pandera's lazy validation does.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from vecloss.exceptions import InputError, ValidationError
+from vecloss.schema import ID, NUMERIC, REASONS, REQUIRED, Column
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["Checked", "FailureLog", "check_columns", "split_valid"]
+
+ROW = "__row"
+EXAMPLES = 5
+
+
+def check_columns(schema: Mapping[str, pl.DataType], source: str) -> None:
+    """Raise :class:`InputError` if a required column is absent or of an unusable type."""
+    missing = [name for name in REQUIRED if name not in schema]
+    if missing:
+        present = list(schema)
+        parts = []
+        for name in missing:
+            near = difflib.get_close_matches(name, present, n=1, cutoff=0.6)
+            parts.append(f"{name} (did you mean {near[0]!r}?)" if near else name)
+        msg = (
+            f"{source}: missing column{'s' if len(missing) > 1 else ''} {', '.join(parts)}; "
+            f"found {', '.join(present) or 'no columns'}; "
+            f"hint: {REASONS['missing_column'][1]}"
+        )
+        raise InputError(msg)
+    id_type = schema[ID]
+    if not (id_type.is_integer() or id_type == pl.String or id_type == pl.Null):
+        msg = (
+            f"{source}: column {ID} has type {id_type}; "
+            "hint: building ids must be integers or strings"
+        )
+        raise InputError(msg)
+    for col in NUMERIC:
+        dtype = schema[col.name]
+        if not (dtype.is_numeric() or dtype == pl.String or dtype == pl.Null):
+            msg = f"{source}: column {col.name} has type {dtype}; hint: it must hold numbers"
+            raise InputError(msg)
+
+
+def _as_float(name: str, dtype: pl.DataType) -> pl.Expr:
+    raw = pl.col(name)
+    if dtype == pl.String:
+        return raw.str.strip_chars().cast(pl.Float64, strict=False)
+    return raw.cast(pl.Float64)
+
+
+def _range_failure(col: Column, value: pl.Expr) -> pl.Expr:
+    below = value <= col.low if col.low_open else value < col.low
+    return (below | (value > col.high)).fill_null(value=False)
+
+
+def _rules(schema: Mapping[str, pl.DataType]) -> list[tuple[str, str, pl.Expr]]:
+    """(column, reason code, expression true on failing rows) for every rule."""
+    ident = pl.col(ID)
+    rules = [
+        (ID, "null", ident.is_null()),
+        (ID, "duplicate_id", ident.is_duplicated() & ident.is_not_null()),
+    ]
+    for col in NUMERIC:
+        raw = pl.col(col.name)
+        value = _as_float(col.name, schema[col.name])
+        rules.append((col.name, "null", raw.is_null()))
+        if schema[col.name] == pl.String:
+            rules.append((col.name, "not_numeric", raw.is_not_null() & value.is_null()))
+        finite = value.is_finite()
+        rules.append((col.name, "not_finite", finite.not_().fill_null(value=False)))
+        rules.append((col.name, "out_of_range", _range_failure(col, value) & finite))
+    return rules
+
+
+def _describe(column: str, code: str) -> str:
+    if code == "out_of_range":
+        rule = next(c.rule for c in NUMERIC if c.name == column)
+        return f"{column}: {code} (must be {rule.removeprefix('finite, ')})"
+    return f"{column}: {code}"
+
+
+@dataclass
+class Checked:
+    """One validated batch: the rows that pass and the rows that do not.
+
+    ``valid`` has the numeric columns as Float64; ``rejected`` keeps the
+    original values and adds ``reason``, every rule the row breaks.
+    """
+
+    valid: pl.DataFrame
+    rejected: pl.DataFrame
+
+
+def split_valid(frame: pl.DataFrame, *, row_offset: int = 1) -> Checked:
+    """Validate ``frame`` (its columns already checked) and split it.
+
+    Both parts carry the row number ``__row`` (1-based, from ``row_offset``
+    unless the frame has it already), so a reject names its row.
+    """
+    if ROW not in frame.columns:
+        frame = frame.with_row_index(ROW, offset=row_offset)
+    rules = _rules(frame.schema)
+    casts = [_as_float(c.name, frame.schema[c.name]) for c in NUMERIC]
+    flags = frame.select([expr.alias(f"{column}|{code}") for column, code, expr in rules])
+    bad = flags.select(pl.any_horizontal(pl.all())).to_series()
+    if not bad.any():
+        return Checked(frame.with_columns(casts), frame.clear().with_columns(reason=pl.lit("")))
+    reason = pl.concat_str(
+        [pl.when(pl.col(f"{c}|{k}")).then(pl.lit(_describe(c, k))) for c, k, _ in rules],
+        separator="; ",
+        ignore_nulls=True,
+    )
+    rejected = pl.concat(
+        [frame.filter(bad), flags.filter(bad).select(reason=reason)], how="horizontal"
+    )
+    valid = frame.filter(~bad).with_columns(casts)
+    return Checked(valid, rejected)
+
+
+def reject_rows(frame: pl.DataFrame, mask: pl.Series, column: str, code: str) -> pl.DataFrame:
+    """The rows of ``frame`` (with ``__row``) where ``mask`` holds, as rejects with one reason."""
+    return frame.filter(mask).with_columns(reason=pl.lit(_describe(column, code)))
+
+
+@dataclass
+class FailureLog:
+    """Counts and first examples of every (column, reason) seen across batches."""
+
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    examples: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    rows: int = 0
+
+    def add(self, rejected: pl.DataFrame) -> None:
+        """Record a frame of rejects (as made by :func:`split_valid`)."""
+        if rejected.height == 0:
+            return
+        self.rows += rejected.height
+        for item in rejected["reason"].str.split("; ").explode().unique(maintain_order=True):
+            column, _, rest = item.partition(": ")
+            key = (column, rest.split(" ", 1)[0])
+            hits = rejected.filter(pl.col("reason").str.contains(item, literal=True))
+            self.counts[key] = self.counts.get(key, 0) + hits.height
+            seen = self.examples.setdefault(key, [])
+            if len(seen) < EXAMPLES:
+                seen.extend(
+                    _example(r) for r in hits.head(EXAMPLES - len(seen)).iter_rows(named=True)
+                )
+
+    def __bool__(self) -> bool:
+        return bool(self.counts)
+
+    def frame(self) -> pl.DataFrame:
+        """One row per (column, reason): count, first examples, hint."""
+        return pl.DataFrame(
+            {
+                "column": [k[0] for k in self.counts],
+                "reason": [k[1] for k in self.counts],
+                "count": list(self.counts.values()),
+                "examples": [", ".join(self.examples[k]) for k in self.counts],
+                "hint": [REASONS[k[1]][1] for k in self.counts],
+            },
+            schema={
+                "column": pl.String,
+                "reason": pl.String,
+                "count": pl.Int64,
+                "examples": pl.String,
+                "hint": pl.String,
+            },
+        )
+
+    def error(self, source: str) -> ValidationError:
+        """The error that reports every problem in the log."""
+        lines = [f"{source}: {self.rows} row{'s' if self.rows != 1 else ''} break the schema"]
+        for (column, code), count in self.counts.items():
+            more = "" if count <= EXAMPLES else f" (+{count - EXAMPLES} more)"
+            lines.append(
+                f"  {column}: {code}, {count} row{'s' if count != 1 else ''}: "
+                f"{', '.join(self.examples[(column, code)])}{more}; {REASONS[code][1]}"
+            )
+        lines.append(
+            "hint: fix these rows, or run with --on-invalid skip --rejects PATH to set them aside"
+        )
+        return ValidationError("\n".join(lines), self.frame())
+
+
+def _example(row: dict[str, object]) -> str:
+    ident = row.get(ID)
+    return f"row {row[ROW]}" if ident is None else f"{ID} {ident}"
