@@ -31,3 +31,12 @@ def test_public_api() -> None:
     import vecloss
 
     assert set(vecloss.__all__) >= {"read", "losses", "run", "VeclossError", "__version__"}
+
+
+def test_readme_shows_the_schema_as_declared() -> None:
+    from pathlib import Path
+
+    from vecloss.schema import schema_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert schema_table() in readme

@@ -10,8 +10,11 @@ import json
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from vecloss import __version__
+from vecloss.bench.contenders import CONTENDERS
+from vecloss.engines import ENGINES
 from vecloss.exceptions import UsageError, VeclossError
 from vecloss.formulas import FORMULAS
 from vecloss.pipeline import DEFAULT_BATCH_ROWS, Summary, checked_batches, run
@@ -20,6 +23,7 @@ from vecloss.validate import FailureLog
 __all__ = ["main"]
 
 PREVIEW_ROWS = 20
+DEFAULT_SIZES = [10**k for k in range(2, 8)]
 
 
 def _years(text: str) -> int:
@@ -76,6 +80,19 @@ def _count(text: str) -> int:
     return value
 
 
+def _sizes(text: str) -> list[int]:
+    return [_count(part) for part in text.split(",")]
+
+
+def _names(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in CONTENDERS]
+    if unknown:
+        msg = f"unknown engine {', '.join(unknown)}; choose from {', '.join(CONTENDERS)}"
+        raise argparse.ArgumentTypeError(msg)
+    return names
+
+
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--formula", choices=FORMULAS, default="complex", help="default: complex")
     parser.add_argument("--years", type=_years, default=10, metavar="N", help="default: 10")
@@ -102,8 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="OUTPUT", help="write buildingId, loss here (by suffix)"
     )
     _add_model_options(p)
-    p.add_argument("--engine", choices=["vectorized"], default="vectorized")
-    p.add_argument("--workers", type=_positive, default=None, metavar="N")
+    p.add_argument("--engine", choices=ENGINES, default="vectorized", help="default: vectorized")
+    p.add_argument(
+        "--workers", type=_positive, default=None, metavar="N", help="default: the core count"
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="threads/processes: one task per N buildings instead of one per building",
+    )
     p.add_argument("--batch-rows", type=_positive, default=DEFAULT_BATCH_ROWS, metavar="N")
     p.add_argument("--on-invalid", choices=["fail", "skip"], default="fail")
     p.add_argument("--rejects", metavar="PATH", help="where skip mode puts bad rows, with reasons")
@@ -122,6 +148,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("convert", parents=[common], help="copy a portfolio to another format")
     p.add_argument("input", metavar="INPUT")
     p.add_argument("output", metavar="OUTPUT")
+
+    p = sub.add_parser("bench", parents=[common], help="race the engines, the baselines and peers")
+    p.add_argument(
+        "--sizes", type=_sizes, default=DEFAULT_SIZES, metavar="N,N", help="default: 1e2..1e7"
+    )
+    p.add_argument(
+        "--engines",
+        type=_names,
+        default=None,
+        metavar="NAME,NAME",
+        help="default: all of " + ", ".join(CONTENDERS),
+    )
+    p.add_argument("--repeat", type=_positive, default=5, metavar="N", help="default: 5")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="extrapolate runs predicted to take longer (default: 20)",
+    )
+    p.add_argument("--workers", type=_positive, default=None, metavar="N")
+    p.add_argument("--output-dir", metavar="DIR", help="write results.csv/json/md and scaling.png")
+    p.add_argument("--no-e2e", action="store_true", help="skip the end-to-end file tasks")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a short comparison: 1,000 and 20,000 buildings, a few engines",
+    )
     return parser
 
 
@@ -151,6 +205,7 @@ def _run(args: argparse.Namespace) -> int:
         discount_rate=args.discount_rate,
         engine=args.engine,
         workers=args.workers,
+        chunk_size=args.chunk_size,
         batch_rows=args.batch_rows,
         on_invalid=args.on_invalid,
         rejects=args.rejects,
@@ -215,7 +270,49 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "validate": _validate, "generate": _generate, "convert": _convert}
+def _bench(args: argparse.Namespace) -> int:
+    from vecloss.bench.e2e import measure_end_to_end
+    from vecloss.bench.harness import measure_engines
+    from vecloss.bench.report import markdown_e2e, markdown_engines, write_results
+
+    sizes, engines, repeat, budget = (
+        args.sizes,
+        args.engines or list(CONTENDERS),
+        args.repeat,
+        args.budget,
+    )
+    if args.quick:
+        sizes = [1_000, 20_000] if args.sizes is DEFAULT_SIZES else sizes
+        engines = args.engines or ["vectorized", "loop", "processes", "processes-chunked", "polars"]
+        repeat, budget = min(repeat, 3), min(budget, 10.0)
+    results = measure_engines(sizes, engines, repeat=repeat, budget=budget, workers=args.workers)
+    print(markdown_engines(results))
+    e2e = []
+    if not (args.no_e2e or args.quick):
+        top = max(sizes)
+        e2e = measure_end_to_end(
+            top, min(top, 1_000_000), repeat=min(repeat, 3), workers=args.workers
+        )
+        print()
+        print(markdown_e2e(e2e))
+    if args.output_dir:
+        command = (
+            "vecloss " + " ".join(sys.argv[1:])
+            if sys.argv[0].endswith("vecloss")
+            else "vecloss bench"
+        )
+        for path in write_results(Path(args.output_dir), results, e2e, command=command):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {
+    "run": _run,
+    "validate": _validate,
+    "generate": _generate,
+    "convert": _convert,
+    "bench": _bench,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

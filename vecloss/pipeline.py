@@ -12,10 +12,10 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from vecloss.engines import ENGINES, compute_loss
 from vecloss.exceptions import UsageError
 from vecloss.formulas import Formula, check_parameters
 from vecloss.io.sources import Output, format_of, iter_batches
-from vecloss.portfolio import compute_loss
 from vecloss.schema import ID, REQUIRED
 from vecloss.total import Total
 from vecloss.validate import ROW, FailureLog, check_columns, reject_rows, split_valid
@@ -57,7 +57,9 @@ def checked_batches(
     years: int,
     discount_rate: float,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    engine: str = "vectorized",
     workers: int | None = None,
+    chunk_size: int | None = None,
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
     """Yield, per batch, (``buildingId``/``loss`` of the good rows, the rejected rows).
 
@@ -72,7 +74,13 @@ def checked_batches(
         rows_in += batch.height
         valid, bad = checked.valid, [checked.rejected]
         loss = compute_loss(
-            valid, formula=formula, years=years, discount_rate=discount_rate, workers=workers
+            valid,
+            formula=formula,
+            years=years,
+            discount_rate=discount_rate,
+            engine=engine,
+            workers=workers,
+            chunk_size=chunk_size,
         )
         overflow = ~np.isfinite(loss)
         if overflow.any():
@@ -91,6 +99,7 @@ def run(
     discount_rate: float = 0.05,
     engine: str = "vectorized",
     workers: int | None = None,
+    chunk_size: int | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_invalid: OnInvalid = "fail",
     rejects: str | Path | None = None,
@@ -106,8 +115,11 @@ def run(
     """
     started = time.perf_counter()
     check_parameters(formula, years, discount_rate)
-    if engine != "vectorized":
-        msg = f"unknown engine {engine!r}; hint: use vectorized"
+    if engine not in ENGINES:
+        msg = f"unknown engine {engine!r}; hint: choose one of {', '.join(ENGINES)}"
+        raise UsageError(msg)
+    if chunk_size is not None and chunk_size < 1:
+        msg = f"chunk size must be >= 1, got {chunk_size}"
         raise UsageError(msg)
     if batch_rows < 1:
         msg = f"batch rows must be >= 1, got {batch_rows}"
@@ -136,7 +148,9 @@ def run(
             years=years,
             discount_rate=discount_rate,
             batch_rows=batch_rows,
+            engine=engine,
             workers=workers,
+            chunk_size=chunk_size,
         )
         for result, rejected in batches:
             log.add(rejected)

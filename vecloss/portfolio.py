@@ -8,13 +8,13 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import polars as pl
 
-from vecloss.engines import vectorized_losses
+from vecloss.engines import Engine, compute_loss
 from vecloss.exceptions import UsageError
-from vecloss.formulas import INPUTS, FloatArray, Formula, check_parameters
+from vecloss.formulas import Formula, check_parameters
 from vecloss.io.sources import read_source
 from vecloss.validate import ROW, FailureLog, check_columns, reject_rows, split_valid
 
-__all__ = ["compute_loss", "losses", "read", "validated"]
+__all__ = ["losses", "read", "validated"]
 
 FrameT = TypeVar("FrameT")
 
@@ -40,25 +40,6 @@ def read(source: str | Path) -> pl.DataFrame:
     return validated(read_source(source), str(source))
 
 
-def compute_loss(
-    frame: pl.DataFrame,
-    *,
-    formula: str = "complex",
-    years: int = 10,
-    discount_rate: float = 0.05,
-    workers: int | None = None,
-) -> FloatArray:
-    """The loss column of a validated frame (numeric columns Float64, no nulls)."""
-    cost, area, prob, infl = (frame[name].to_numpy() for name in INPUTS)
-    return vectorized_losses(
-        (cost, area, prob, infl),
-        formula=formula,
-        years=years,
-        discount_rate=discount_rate,
-        workers=workers,
-    )
-
-
 def _to_polars(data: Any) -> tuple[pl.DataFrame, str]:
     if isinstance(data, pl.DataFrame):
         return data, "polars"
@@ -82,12 +63,15 @@ def losses(
     formula: Formula = "complex",
     years: int = 10,
     discount_rate: float = 0.05,
+    engine: Engine = "vectorized",
 ) -> FrameT:
     """Return ``data`` plus a float64 ``loss`` column, in the same kind of frame.
 
     ``data`` is a Polars DataFrame, a pyarrow Table or a pandas DataFrame with
     the schema's columns; it is validated first and never modified. A loss that
-    overflows is an error, never an inf in the result.
+    overflows is an error, never an inf in the result. ``engine`` picks how the
+    column is computed (see :mod:`vecloss.engines`); every engine gives the
+    same numbers.
 
     Notes
     -----
@@ -97,7 +81,9 @@ def losses(
     check_parameters(formula, years, discount_rate)
     frame, kind = _to_polars(data)
     clean = validated(frame)
-    loss = compute_loss(clean, formula=formula, years=years, discount_rate=discount_rate)
+    loss = compute_loss(
+        clean, formula=formula, years=years, discount_rate=discount_rate, engine=engine
+    )
     overflow = ~np.isfinite(loss)
     if overflow.any():
         log = FailureLog()

@@ -40,7 +40,7 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column(ID, "id", "integer or string, as given; present, non-null, unique"),
+    Column(ID, "id", "present, non-null, unique; type kept as given"),
     Column("floor_area", "float", "finite, > 0", low=0.0, low_open=True),
     Column("construction_cost", "float", "finite, >= 0", low=0.0),
     Column("hazard_probability", "float", "finite, 0 <= p <= 1", low=0.0, high=1.0),

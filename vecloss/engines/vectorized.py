@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from vecloss.formulas import KERNELS, FloatArray
 
-__all__ = ["BLOCK_ROWS", "vectorized_losses"]
+__all__ = ["BLOCK_ROWS", "for_each_block", "vectorized_losses"]
 
 #: Rows per block: 32,768 float64 values are 256 KiB per column.
 BLOCK_ROWS = 32_768
@@ -25,6 +26,30 @@ BLOCK_ROWS = 32_768
 @cache
 def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vecloss")
+
+
+def for_each_block(
+    rows: int, block: Callable[[int, int], None], *, workers: int | None = None
+) -> None:
+    """Call ``block(lo, hi)`` for every block of ``rows``, spread over threads.
+
+    Each thread takes one contiguous span of whole blocks; small inputs stay on
+    the calling thread.
+    """
+
+    def run_span(start: int, stop: int) -> None:
+        for lo in range(start, stop, BLOCK_ROWS):
+            block(lo, min(lo + BLOCK_ROWS, stop))
+
+    threads = min(workers or os.cpu_count() or 1, max(1, rows // (4 * BLOCK_ROWS)))
+    if threads == 1:
+        run_span(0, rows)
+        return
+    blocks = -(-rows // BLOCK_ROWS)
+    edges = [min(rows, (blocks * k // threads) * BLOCK_ROWS) for k in range(threads + 1)]
+    spans = [_pool(threads).submit(run_span, a, b) for a, b in itertools.pairwise(edges)]
+    for span in spans:
+        span.result()
 
 
 def vectorized_losses(
@@ -37,26 +62,15 @@ def vectorized_losses(
 ) -> FloatArray:
     """The loss of every building, from (cost, area, probability, inflation) columns."""
     kernel = KERNELS[formula]
-    rows = len(columns[0])
-    out = np.empty(rows, dtype=np.float64)
+    out = np.empty(len(columns[0]), dtype=np.float64)
 
-    def run_span(start: int, stop: int) -> None:
-        for lo in range(start, stop, BLOCK_ROWS):
-            hi = min(lo + BLOCK_ROWS, stop)
-            kernel(
-                *(col[lo:hi] for col in columns),
-                years=years,
-                discount_rate=discount_rate,
-                out=out[lo:hi],
-            )
+    def block(lo: int, hi: int) -> None:
+        kernel(
+            *(col[lo:hi] for col in columns),
+            years=years,
+            discount_rate=discount_rate,
+            out=out[lo:hi],
+        )
 
-    threads = min(workers or os.cpu_count() or 1, max(1, rows // (4 * BLOCK_ROWS)))
-    if threads == 1:
-        run_span(0, rows)
-        return out
-    blocks = -(-rows // BLOCK_ROWS)
-    edges = [min(rows, (blocks * k // threads) * BLOCK_ROWS) for k in range(threads + 1)]
-    futures = [_pool(threads).submit(run_span, a, b) for a, b in itertools.pairwise(edges)]
-    for future in futures:
-        future.result()
+    for_each_block(len(out), block, workers=workers)
     return out

@@ -1,0 +1,78 @@
+"""A smoke run of the benchmark harness at tiny sizes: every contender, checked results.
+
+Speed is not asserted here (that is the benchmarks' job); the harness's outputs are.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from vecloss.bench.contenders import CONTENDERS
+from vecloss.bench.harness import check_losses, measure_engines
+from vecloss.cli import main
+from vecloss.generate import portfolio
+from vecloss.portfolio import validated
+
+
+def test_bench_writes_every_engine_and_peer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "bench",
+                "--sizes",
+                "200,600",
+                "--repeat",
+                "2",
+                "--workers",
+                "2",
+                "--output-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    results = pl.read_csv(out / "results.csv")
+    assert set(results["engine"]) == set(CONTENDERS)
+    assert set(results["size"]) == {200, 600}
+    for column in (
+        "seconds",
+        "min_seconds",
+        "max_seconds",
+        "peak_mib",
+        "speedup_vs_processes",
+        "extrapolated",
+    ):
+        assert column in results.columns
+    assert not results["extrapolated"].any()
+    assert (results.filter(pl.col("engine") != "floor")["checked"].str.starts_with("ok")).all()
+    e2e = pl.read_csv(out / "e2e.csv")
+    assert set(e2e["task"]) == {"parquet->losses parquet", "parquet->total", "json array->frame"}
+    assert (out / "scaling.png").read_bytes()[:4] == b"\x89PNG"
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["machine"]["cores"] >= 1
+    assert "| vectorized |" in capsys.readouterr().out
+
+
+def test_budget_extrapolates_and_marks_it() -> None:
+    results = measure_engines([100, 100_000], ["loop"], repeat=1, budget=1e-6)
+    big = next(m for m in results if m.size == 100_000)
+    small = next(m for m in results if m.size == 100)
+    assert big.extrapolated
+    assert not small.extrapolated
+    assert math.isclose(big.seconds, small.seconds * 1000)
+
+
+def test_a_wrong_result_fails_the_check() -> None:
+    frame = validated(portfolio(50))
+    wrong = np.ones(50)
+    with pytest.raises(AssertionError):
+        check_losses(frame, wrong, formula="complex", years=10, discount_rate=0.05)

@@ -1,0 +1,103 @@
+"""What the benchmark races: vecloss's engines, the baselines, and peers.
+
+Every contender maps a validated portfolio frame to its loss column, except
+the memory floor, which only touches the same bytes (it reads the four input
+columns and writes one output column, in the same blocks and threads as the
+vectorized engine) and so bounds what any pass over them can cost.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from vecloss.engines import compute_loss
+from vecloss.engines.vectorized import for_each_block
+from vecloss.formulas import INPUTS, FloatArray
+from vecloss.portfolio import losses
+
+__all__ = ["BASELINES", "CONTENDERS", "PEERS", "Contender", "make_contender"]
+
+Contender = Callable[[pl.DataFrame], FloatArray | None]
+
+BASELINES = ("loop", "threads", "processes", "threads-chunked", "processes-chunked")
+PEERS = ("polars", "duckdb", "floor")
+CONTENDERS = ("vectorized", *BASELINES, *PEERS)
+CHUNK_SIZE = 10_000
+
+
+def _polars_expr(formula: str, years: int, discount_rate: float) -> pl.Expr:
+    cost, area, prob, infl = (pl.col(c) for c in INPUTS)
+    growth = (infl * area / 1000).exp() if formula == "complex" else (1 + infl).pow(years)
+    return (cost * growth * prob / (1 + discount_rate) ** years).alias("loss")
+
+
+def _duckdb_sql(formula: str, years: int, discount_rate: float) -> str:
+    growth = (
+        "exp(inflation_rate * floor_area / 1000)"
+        if formula == "complex"
+        else f"pow(1 + inflation_rate, {years})"
+    )
+    return (
+        f"select construction_cost * {growth} * hazard_probability "
+        f"/ pow(1 + {discount_rate!r}, {years}) as loss from portfolio"
+    )
+
+
+def _floor(frame: pl.DataFrame, workers: int) -> None:
+    cols = [frame[c].to_numpy() for c in INPUTS]
+    out = np.empty(frame.height)
+
+    def block(lo: int, hi: int) -> None:
+        np.add(cols[0][lo:hi], cols[1][lo:hi], out=out[lo:hi])
+        np.add(out[lo:hi], cols[2][lo:hi], out=out[lo:hi])
+        np.add(out[lo:hi], cols[3][lo:hi], out=out[lo:hi])
+
+    for_each_block(frame.height, block, workers=workers)
+
+
+def make_contender(
+    name: str,
+    *,
+    formula: str = "complex",
+    years: int = 10,
+    discount_rate: float = 0.05,
+    workers: int | None = None,
+) -> Contender:
+    """The callable that computes ``name``'s loss column for a validated frame."""
+    workers = workers or os.cpu_count() or 1
+    model: dict[str, Any] = {"formula": formula, "years": years, "discount_rate": discount_rate}
+    if name == "vectorized":
+        return lambda frame: losses(frame, **model)["loss"].to_numpy()
+    if name in ("loop", "threads", "processes"):
+        return lambda frame: compute_loss(frame, engine=name, workers=workers, **model)
+    if name.endswith("-chunked"):
+        engine = name.removesuffix("-chunked")
+        return lambda frame: compute_loss(
+            frame, engine=engine, workers=workers, chunk_size=CHUNK_SIZE, **model
+        )
+    if name == "polars":
+        expr = _polars_expr(formula, years, discount_rate)
+        return lambda frame: frame.select(expr).to_series().to_numpy()
+    if name == "duckdb":
+        import duckdb
+
+        sql = _duckdb_sql(formula, years, discount_rate)
+        con = duckdb.connect()
+        con.execute(f"set threads = {workers}")
+
+        def run_duckdb(frame: pl.DataFrame) -> FloatArray:
+            con.register("portfolio", frame.to_arrow())
+            result: FloatArray = con.sql(sql).to_arrow_table().column("loss").to_numpy()
+            con.unregister("portfolio")
+            return result
+
+        return run_duckdb
+    if name == "floor":
+        return lambda frame: _floor(frame, workers)
+    msg = f"unknown contender {name!r}; choose from {', '.join(CONTENDERS)}"
+    raise ValueError(msg)

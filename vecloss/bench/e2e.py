@@ -1,0 +1,133 @@
+"""End-to-end races on files: Parquet -> losses Parquet, Parquet -> total, JSON -> frame.
+
+Each task runs vecloss and its peers on the same seeded file, checks that they
+agree, and reports the median over the repeats.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from vecloss.bench.contenders import _duckdb_sql, _polars_expr
+from vecloss.bench.harness import progress
+from vecloss.generate import generate
+from vecloss.pipeline import run
+from vecloss.portfolio import read
+
+__all__ = ["EndToEnd", "measure_end_to_end"]
+
+
+@dataclass
+class EndToEnd:
+    """One contender at one end-to-end task."""
+
+    task: str
+    contender: str
+    rows: int
+    seconds: float
+    min_seconds: float
+    max_seconds: float
+    repeats: int
+    ratio_to_vecloss: float = float("nan")
+
+    def row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _median_run(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return times, result
+
+
+def measure_end_to_end(
+    parquet_rows: int, json_rows: int, *, repeat: int = 3, workers: int | None = None
+) -> list[EndToEnd]:
+    """Run the three end-to-end tasks; raise if any contender disagrees with vecloss."""
+    import duckdb
+
+    results: list[EndToEnd] = []
+    expr = _polars_expr("complex", 10, 0.05)
+    with tempfile.TemporaryDirectory(prefix="vecloss-bench-") as tmp:
+        folder = Path(tmp)
+        src = generate(parquet_rows, folder / "portfolio.parquet")
+        doc = generate(json_rows, folder / "portfolio.json")
+        con = duckdb.connect()
+        if workers:
+            con.execute(f"set threads = {workers}")
+        query = _duckdb_sql("complex", 10, 0.05).replace(
+            "from portfolio", f"from read_parquet('{src}')"
+        )
+        loss_sql = query.replace("select ", "select buildingId, ", 1)
+        total_sql = query.replace("select ", "select sum(", 1).replace(" as loss", ") as total")
+        out = {name: folder / f"{name}.parquet" for name in ("vecloss", "polars", "duckdb")}
+        tasks: dict[str, dict[str, Callable[[], Any]]] = {
+            "parquet->losses parquet": {
+                "vecloss": lambda: run(src, out["vecloss"], workers=workers),
+                "polars": lambda: (
+                    pl.scan_parquet(src).select("buildingId", expr).sink_parquet(out["polars"])
+                ),
+                "duckdb": lambda: con.execute(
+                    f"copy ({loss_sql}) to '{out['duckdb']}' (format parquet)"
+                ),
+            },
+            "parquet->total": {
+                "vecloss": lambda: run(src, workers=workers).total_loss,
+                "duckdb": lambda: con.sql(total_sql).fetchall()[0][0],
+                "polars": lambda: pl.scan_parquet(src).select(expr.sum()).collect().item(),
+            },
+            "json array->frame": {
+                "vecloss": lambda: read(doc).height,
+                "json.load": lambda: len(json.loads(doc.read_bytes())),
+                "polars.read_json": lambda: pl.read_json(doc).height,
+            },
+        }
+        bar = progress(sum(len(t) for t in tasks.values()), "end to end")
+        for task, contenders in tasks.items():
+            answers: dict[str, Any] = {}
+            rows = json_rows if task.startswith("json") else parquet_rows
+            for name, fn in contenders.items():
+                bar.set_postfix_str(f"{task}: {name}")
+                times, answers[name] = _median_run(fn, repeat)
+                results.append(
+                    EndToEnd(
+                        task, name, rows, statistics.median(times), min(times), max(times), repeat
+                    )
+                )
+                bar.update()
+            _check(task, answers, out)
+        bar.close()
+        con.close()
+    base = {r.task: r.seconds for r in results if r.contender == "vecloss"}
+    for r in results:
+        r.ratio_to_vecloss = r.seconds / base[r.task]
+    return results
+
+
+def _check(task: str, answers: dict[str, Any], out: dict[str, Path]) -> None:
+    if task == "parquet->losses parquet":
+        ours = pl.read_parquet(out["vecloss"])
+        for name in ("polars", "duckdb"):
+            theirs = pl.read_parquet(out[name]).sort("buildingId")
+            assert theirs["buildingId"].equals(ours["buildingId"]), name
+            np.testing.assert_allclose(
+                theirs["loss"].to_numpy(), ours["loss"].to_numpy(), rtol=1e-12
+            )
+    elif task == "parquet->total":
+        for name, total in answers.items():
+            assert abs(total - answers["vecloss"]) <= 1e-9 * answers["vecloss"], (name, total)
+    else:
+        assert len(set(answers.values())) == 1, answers

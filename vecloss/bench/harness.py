@@ -1,0 +1,176 @@
+"""Time each contender at each size: warm-up, repeats, medians, peak memory, checks.
+
+Slow contenders stop at a time budget: once a run is predicted (linearly from
+the largest size measured) to take longer than the budget, the larger sizes
+are extrapolated and marked ``extrapolated=True`` in every table and plot.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from vecloss.bench.contenders import make_contender
+from vecloss.bench.memory import peak_rss
+from vecloss.generate import portfolio
+from vecloss.portfolio import validated
+from vecloss.reference import reference_loss
+
+__all__ = ["Measurement", "check_losses", "measure_engines", "progress"]
+
+#: How many buildings each result is checked on against the scalar reference.
+CHECK_ROWS = 2000
+RTOL = 1e-12
+
+
+@dataclass
+class Measurement:
+    """One contender at one size."""
+
+    engine: str
+    size: int
+    seconds: float
+    min_seconds: float
+    max_seconds: float
+    repeats: int
+    peak_mib: float
+    extrapolated: bool
+    checked: str
+    speedup_vs_processes: float = float("nan")
+
+    def row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def check_losses(
+    frame: pl.DataFrame, loss: np.ndarray, *, formula: str, years: int, discount_rate: float
+) -> str:
+    """Compare ``loss`` with the scalar reference on a seeded sample; raise if off."""
+    if loss.shape != (frame.height,):
+        msg = f"wrong shape {loss.shape} for {frame.height} buildings"
+        raise AssertionError(msg)
+    rng = np.random.default_rng(0)
+    picks = rng.choice(frame.height, min(CHECK_ROWS, frame.height), replace=False)
+    sample = frame[picks]
+    expected = np.array(
+        [reference_loss(b, years, discount_rate, formula) for b in sample.iter_rows(named=True)]
+    )
+    np.testing.assert_allclose(loss[picks], expected, rtol=RTOL, atol=0)
+    return f"ok ({len(picks)} rows vs reference)"
+
+
+def progress(total: int, desc: str) -> Any:
+    """A tqdm bar on stderr when it is a terminal, else a silent stand-in."""
+    if sys.stderr.isatty():
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, unit="run", leave=False)
+
+    class Silent:
+        def update(self, n: int = 1) -> None: ...
+        def set_postfix_str(self, text: str) -> None: ...
+        def close(self) -> None: ...
+
+    return Silent()
+
+
+def _time(fn: Callable[[], Any], repeats: int, *, slow: bool) -> tuple[list[float], Any, float]:
+    """Times of ``repeats`` runs and the peak memory above the start, in MiB.
+
+    Fast runs are timed plain and their memory sampled in one more run; slow
+    runs (>= 0.5 s), where the sampler's cost is lost in the noise, are sampled
+    as they are timed.
+    """
+    times: list[float] = []
+    result: Any = None
+    peak = float("nan")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        if slow:
+            result, mib = peak_rss(fn)
+            peak = mib if math.isnan(peak) else max(peak, mib)
+        else:
+            result = fn()
+        times.append(time.perf_counter() - started)
+        slow = slow or times[-1] >= 0.5
+    if math.isnan(peak):
+        result, peak = peak_rss(fn)
+    return times, result, peak
+
+
+def measure_engines(
+    sizes: Sequence[int],
+    engines: Iterable[str],
+    *,
+    repeat: int = 5,
+    budget: float = 20.0,
+    workers: int | None = None,
+    formula: str = "complex",
+    years: int = 10,
+    discount_rate: float = 0.05,
+    seed: int = 0,
+) -> list[Measurement]:
+    """Measure every engine at every size on the same seeded portfolios."""
+    engines = list(engines)
+    model = {"formula": formula, "years": years, "discount_rate": discount_rate}
+    results: list[Measurement] = []
+    last: dict[str, tuple[int, float]] = {}
+    bar = progress(len(sizes) * len(engines), "vecloss bench")
+    for size in sorted(sizes):
+        frame = validated(portfolio(size, seed=seed))
+        for name in engines:
+            bar.set_postfix_str(f"{name} @ {size:,}")
+            run = make_contender(name, workers=workers, **model)  # type: ignore[arg-type]
+            predicted = last[name][1] * size / last[name][0] if name in last else 0.0
+            if predicted > budget:
+                results.append(
+                    Measurement(
+                        name,
+                        size,
+                        predicted,
+                        predicted,
+                        predicted,
+                        0,
+                        float("nan"),
+                        extrapolated=True,
+                        checked="extrapolated",
+                    )
+                )
+                bar.update()
+                continue
+            if predicted < 1.0:
+                run(frame)  # warm-up: imports, pools, caches
+            repeats = max(1, min(repeat, int(budget / max(predicted, 1e-9))))
+            times, loss, peak = _time(functools.partial(run, frame), repeats, slow=predicted >= 0.5)
+            checked = "n/a (floor)" if loss is None else check_losses(frame, loss, **model)  # type: ignore[arg-type]
+            median = statistics.median(times)
+            results.append(
+                Measurement(
+                    name,
+                    size,
+                    median,
+                    min(times),
+                    max(times),
+                    repeats,
+                    peak,
+                    extrapolated=False,
+                    checked=checked,
+                )
+            )
+            last[name] = (size, median)
+            bar.update()
+    bar.close()
+    base = {m.size: m.seconds for m in results if m.engine == "processes"}
+    for m in results:
+        if m.size in base:
+            m.speedup_vs_processes = base[m.size] / m.seconds
+    return results
