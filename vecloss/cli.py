@@ -164,9 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--budget",
         type=float,
-        default=20.0,
+        default=60.0,
         metavar="SECONDS",
-        help="extrapolate runs predicted to take longer (default: 20)",
+        help="extrapolate runs predicted to take longer (default: 60)",
     )
     p.add_argument("--workers", type=_positive, default=None, metavar="N")
     p.add_argument("--output-dir", metavar="DIR", help="write results.csv/json/md and scaling.png")
