@@ -244,11 +244,7 @@ def _validate(args: argparse.Namespace) -> int:
         )
     elif log:
         print(f"{args.input}: {log.rows:,} of {rows:,} rows break the schema")
-        for item in problems.iter_rows(named=True):
-            print(
-                f"  {item['column']}: {item['reason']}, {item['count']:,} rows: "
-                f"{item['examples']}; hint: {item['hint']}"
-            )
+        print("\n".join(log.lines()))
     else:
         print(f"{args.input}: {rows:,} rows, no problems")
     return 1 if log else 0

@@ -15,10 +15,17 @@ import polars as pl
 from vecloss.engines import ENGINES, compute_loss
 from vecloss.exceptions import UsageError
 from vecloss.formulas import Formula, check_parameters
-from vecloss.io.sources import Output, format_of, iter_batches
+from vecloss.io.sources import Output, format_of, iter_batches, source_columns
 from vecloss.schema import ID, REQUIRED
 from vecloss.total import Total
-from vecloss.validate import ROW, FailureLog, check_columns, reject_rows, split_valid
+from vecloss.validate import (
+    ROW,
+    FailureLog,
+    SeenIds,
+    check_columns,
+    reject_rows,
+    split_valid,
+)
 
 __all__ = ["DEFAULT_BATCH_ROWS", "OnInvalid", "Summary", "checked_batches", "run"]
 
@@ -67,12 +74,18 @@ def checked_batches(
     ``reason``; a loss that overflows rejects its row.
     """
     rows_in = 0
+    seen = SeenIds()
     for batch in iter_batches(source, batch_rows=batch_rows, columns=REQUIRED):
         if rows_in == 0:
-            check_columns(batch.schema, str(source))
+            names = None if set(REQUIRED) <= set(batch.columns) else source_columns(source)
+            check_columns(batch.schema, str(source), all_columns=names)
         checked = split_valid(batch, row_offset=rows_in + 1)
         rows_in += batch.height
         valid, bad = checked.valid, [checked.rejected]
+        again = seen.add(valid[ID])  # ids already in an earlier batch
+        if again.any():
+            bad.append(reject_rows(valid, again, ID, "duplicate_id"))
+            valid = valid.filter(~again)
         loss = compute_loss(
             valid,
             formula=formula,

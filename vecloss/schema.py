@@ -60,7 +60,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "not_numeric": ("the value is not a number", "write it as a plain number, e.g. 1200.5"),
     "not_finite": ("the value is NaN or infinite", "replace it with a finite number"),
     "out_of_range": ("the value is outside the allowed range", "check the units and sign"),
-    "duplicate_id": ("the buildingId occurs more than once", "give each building its own id"),
+    "duplicate_id": (
+        "an earlier row has the same buildingId (the first one is kept)",
+        "give each building its own id",
+    ),
     "loss_overflow": (
         "the loss overflows a float64 (inf or NaN)",
         "check floor_area and inflation_rate, or the years and discount rate",

@@ -12,25 +12,32 @@ import difflib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
 import polars as pl
 
 from vecloss.exceptions import InputError, ValidationError
 from vecloss.schema import ID, NUMERIC, REASONS, REQUIRED, Column
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
-__all__ = ["Checked", "FailureLog", "check_columns", "split_valid"]
+__all__ = ["Checked", "FailureLog", "SeenIds", "check_columns", "reject_rows", "split_valid"]
 
 ROW = "__row"
 EXAMPLES = 5
 
 
-def check_columns(schema: Mapping[str, pl.DataType], source: str) -> None:
-    """Raise :class:`InputError` if a required column is absent or of an unusable type."""
+def check_columns(
+    schema: Mapping[str, pl.DataType], source: str, *, all_columns: Sequence[str] | None = None
+) -> None:
+    """Raise :class:`InputError` if a required column is absent or of an unusable type.
+
+    ``all_columns`` lists every column of the source when ``schema`` holds only
+    those that were read; the message suggests near names from it.
+    """
     missing = [name for name in REQUIRED if name not in schema]
     if missing:
-        present = list(schema)
+        present = list(all_columns if all_columns is not None else schema)
         parts = []
         for name in missing:
             near = difflib.get_close_matches(name, present, n=1, cutoff=0.6)
@@ -72,7 +79,9 @@ def _rules(schema: Mapping[str, pl.DataType]) -> list[tuple[str, str, pl.Expr]]:
     ident = pl.col(ID)
     rules = [
         (ID, "null", ident.is_null()),
-        (ID, "duplicate_id", ident.is_duplicated() & ident.is_not_null()),
+        # the first row with an id is kept, every later one rejected, within
+        # a batch and across batches alike (see SeenIds)
+        (ID, "duplicate_id", ident.is_first_distinct().not_() & ident.is_not_null()),
     ]
     for col in NUMERIC:
         raw = pl.col(col.name)
@@ -182,21 +191,63 @@ class FailureLog:
             },
         )
 
-    def error(self, source: str) -> ValidationError:
-        """The error that reports every problem in the log."""
-        lines = [f"{source}: {self.rows} row{'s' if self.rows != 1 else ''} break the schema"]
+    def lines(self) -> list[str]:
+        """One line per (column, reason): the rule, the count, the first examples, a hint."""
+        out = []
         for (column, code), count in self.counts.items():
             more = "" if count <= EXAMPLES else f" (+{count - EXAMPLES} more)"
-            lines.append(
-                f"  {column}: {code}, {count} row{'s' if count != 1 else ''}: "
-                f"{', '.join(self.examples[(column, code)])}{more}; {REASONS[code][1]}"
+            out.append(
+                f"  {_describe(column, code)}, {_rows(count)}: "
+                f"{', '.join(self.examples[(column, code)])}{more}; hint: {REASONS[code][1]}"
             )
-        lines.append(
+        return out
+
+    def error(self, source: str) -> ValidationError:
+        """The error that reports every problem in the log."""
+        head = f"{source}: {_rows(self.rows)} {'breaks' if self.rows == 1 else 'break'} the schema"
+        tail = (
             "hint: fix these rows, or run with --on-invalid skip --rejects PATH to set them aside"
         )
-        return ValidationError("\n".join(lines), self.frame())
+        return ValidationError("\n".join([head, *self.lines(), tail]), self.frame())
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row{'' if count == 1 else 's'}"
 
 
 def _example(row: dict[str, object]) -> str:
     ident = row.get(ID)
     return f"row {row[ROW]}" if ident is None else f"{ID} {ident}"
+
+
+class SeenIds:
+    """The building ids of earlier batches, to find duplicates across batches.
+
+    Integer ids are kept as int64, string ids as their 64-bit hashes (a false
+    duplicate then needs a hash collision: about n**2 / 2**65, 3e-6 at 10M
+    ids). They live in sorted runs whose sizes at least double down the list,
+    so each id is merged O(log n) times and checked by binary search.
+    """
+
+    def __init__(self) -> None:
+        self._runs: list[np.ndarray] = []
+
+    @staticmethod
+    def _keys(ids: pl.Series) -> np.ndarray:
+        if ids.dtype == pl.String:
+            return ids.hash(seed=0x5EED).to_numpy()
+        return ids.cast(pl.Int64).to_numpy()
+
+    def add(self, ids: pl.Series) -> pl.Series:
+        """Record ``ids`` (non-null, unique within the batch); return which were seen before."""
+        keys = self._keys(ids)
+        seen = np.zeros(len(keys), dtype=bool)
+        for run in self._runs:
+            pos = np.searchsorted(run, keys).clip(max=len(run) - 1)
+            seen |= run[pos] == keys
+        new = np.sort(keys)
+        while self._runs and len(self._runs[-1]) <= 2 * len(new):
+            new = np.concatenate([self._runs.pop(), new])
+            new.sort(kind="stable")
+        self._runs.append(new)
+        return pl.Series(seen)

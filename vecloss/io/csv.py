@@ -7,7 +7,7 @@ from typing import IO
 
 import polars as pl
 
-from vecloss.io._errors import unreadable
+from vecloss.io._errors import reading, unreadable
 from vecloss.schema import ID, NUMERIC
 
 __all__ = ["Writer", "read"]
@@ -22,7 +22,7 @@ def read(path: Path) -> pl.DataFrame:
     a value does not parse, the file is read again as text so that validation
     can name each bad row instead of failing on the first one.
     """
-    try:
+    with reading(path, WHAT):
         if path.stat().st_size == 0:
             raise unreadable(path, WHAT, "the file is empty")
         floats = {c.name: pl.Float64 for c in NUMERIC}
@@ -30,10 +30,6 @@ def read(path: Path) -> pl.DataFrame:
             return pl.read_csv(path, schema_overrides=floats, infer_schema_length=None)
         except pl.exceptions.ComputeError:
             frame = pl.read_csv(path, infer_schema=False)
-    except OSError as exc:
-        raise unreadable(path, WHAT, exc) from exc
-    except pl.exceptions.PolarsError as exc:
-        raise unreadable(path, WHAT, exc) from exc
     if ID in frame.columns:
         ids = frame[ID].cast(pl.Int64, strict=False)
         if ids.null_count() == frame[ID].null_count():

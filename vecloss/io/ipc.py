@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from vecloss.io._errors import unreadable
+from vecloss.io._errors import reading
 
 __all__ = ["Writer", "read"]
 
@@ -17,11 +17,8 @@ WHAT = "Arrow IPC (Feather v2)"
 
 def read(path: Path, *, columns: Sequence[str] | None = None) -> pl.DataFrame:
     """Map the file and read it without copying (or only ``columns``)."""
-    try:
-        with pa.memory_map(str(path)) as source:
-            table = pa.ipc.open_file(source).read_all()
-    except (OSError, pa.ArrowException) as exc:
-        raise unreadable(path, WHAT, exc) from exc
+    with reading(path, WHAT), pa.memory_map(str(path)) as source:
+        table = pa.ipc.open_file(source).read_all()
     if columns is not None:
         table = table.select([c for c in columns if c in table.column_names])
     frame = pl.from_arrow(table)

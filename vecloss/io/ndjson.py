@@ -7,7 +7,7 @@ from typing import IO
 
 import polars as pl
 
-from vecloss.io._errors import unreadable
+from vecloss.io._errors import reading, unreadable
 
 __all__ = ["Writer", "read"]
 
@@ -16,14 +16,10 @@ WHAT = "NDJSON (one JSON object per line)"
 
 def read(path: Path) -> pl.DataFrame:
     """Read every line into a frame."""
-    try:
+    with reading(path, WHAT):
         if path.stat().st_size == 0:
             raise unreadable(path, WHAT, "the file is empty")
         return pl.read_ndjson(path, infer_schema_length=None)
-    except OSError as exc:
-        raise unreadable(path, WHAT, exc) from exc
-    except pl.exceptions.PolarsError as exc:
-        raise unreadable(path, WHAT, exc) from exc
 
 
 class Writer:

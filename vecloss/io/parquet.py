@@ -9,18 +9,21 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vecloss.io._errors import unreadable
+from vecloss.io._errors import reading
 
-__all__ = ["Writer", "iter_batches", "read"]
+__all__ = ["Writer", "iter_batches", "read", "read_schema"]
 
 WHAT = "Parquet"
 
 
 def _open(path: Path) -> pq.ParquetFile:
-    try:
+    with reading(path, WHAT):
         return pq.ParquetFile(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise unreadable(path, WHAT, exc) from exc
+
+
+def read_schema(path: Path) -> pa.Schema:
+    """The file's Arrow schema, from its footer."""
+    return _open(path).schema_arrow
 
 
 def _present(names: Sequence[str], columns: Sequence[str] | None) -> list[str] | None:
@@ -30,10 +33,8 @@ def _present(names: Sequence[str], columns: Sequence[str] | None) -> list[str] |
 def read(path: Path, *, columns: Sequence[str] | None = None) -> pl.DataFrame:
     """Read the file (or only ``columns``, those of them it has)."""
     file = _open(path)
-    try:
+    with reading(path, WHAT):
         table = file.read(columns=_present(file.schema_arrow.names, columns))
-    except (OSError, pa.ArrowException) as exc:
-        raise unreadable(path, WHAT, exc) from exc
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
@@ -46,18 +47,13 @@ def iter_batches(
     file = _open(path)
     names = _present(file.schema_arrow.names, columns)
     empty = True
-    try:
+    with reading(path, WHAT):
         for batch in file.iter_batches(batch_size=batch_rows, columns=names):
             empty = False
             yield pl.DataFrame(pl.from_arrow(batch))
         if empty:
-            yield pl.DataFrame(
-                pl.from_arrow(
-                    file.schema_arrow.empty_table().select(names or file.schema_arrow.names)
-                )
-            )
-    except (OSError, pa.ArrowException) as exc:
-        raise unreadable(path, WHAT, exc) from exc
+            schema = file.schema_arrow
+            yield pl.DataFrame(pl.from_arrow(schema.empty_table().select(names or schema.names)))
 
 
 class Writer:

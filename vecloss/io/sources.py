@@ -13,7 +13,15 @@ from vecloss.exceptions import InputError, UsageError
 from vecloss.io import csv, ipc, json, ndjson, parquet
 from vecloss.io.atomic import AtomicPath
 
-__all__ = ["SUFFIXES", "Output", "convert", "format_of", "iter_batches", "read_source"]
+__all__ = [
+    "SUFFIXES",
+    "Output",
+    "convert",
+    "format_of",
+    "iter_batches",
+    "read_source",
+    "source_columns",
+]
 
 SUFFIXES: dict[str, ModuleType] = {
     ".json": json,
@@ -56,6 +64,15 @@ def read_source(source: str | Path, *, columns: Sequence[str] | None = None) -> 
     if columns is not None:
         frame = frame.select([c for c in columns if c in frame.columns])
     return frame
+
+
+def source_columns(source: str | Path) -> list[str]:
+    """Every column name of ``source`` (Parquet and Arrow: from the schema alone)."""
+    path = Path(source)
+    module = format_of(path)
+    if module is parquet:
+        return list(parquet.read_schema(path).names)
+    return read_source(path).columns
 
 
 def iter_batches(
