@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import string
 from pathlib import Path
@@ -29,10 +30,8 @@ COLUMNS = [
 def survives(path: Path) -> None:
     """Reading and running may fail, but only with a VeclossError."""
     for action in (lambda: read_source(path), lambda: run(path)):
-        try:
+        with contextlib.suppress(VeclossError):
             action()
-        except VeclossError:
-            pass
 
 
 @FUZZ

@@ -361,7 +361,8 @@ def test_many_bad_rows_show_the_first_few_and_a_count(tmp_path: Path) -> None:
     path.write_text(json.dumps(rows))
     with pytest.raises(
         ValidationError,
-        match=r"40 rows: buildingId 1, buildingId 2, buildingId 3, buildingId 4, buildingId 5 \(\+35 more\)",
+        match=r"40 rows: buildingId 1, buildingId 2, buildingId 3, buildingId 4, "
+        r"buildingId 5 \(\+35 more\)",
     ):
         run(path)
 
