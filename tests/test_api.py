@@ -95,3 +95,14 @@ def test_run_total_equals_sum_of_written_losses(tmp_path: Path) -> None:
     assert summary.rows == written.size == 300_000
     exact = float(np.sum(np.sort(written)))  # any sane sum is within 1e-12 here
     assert_close(summary.total_loss, exact)
+
+
+def test_progress_bar_counts_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "p.parquet"
+    portfolio(50_000, seed=1).write_parquet(src)
+    run(src, batch_rows=10_000, progress=True)
+    err = capsys.readouterr().err
+    assert "/50.0k" in err
+    assert "rows/s" in err
+    run(src, batch_rows=10_000)
+    assert capsys.readouterr().err == ""

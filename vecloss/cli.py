@@ -210,6 +210,7 @@ def _run(args: argparse.Namespace) -> int:
         on_invalid=args.on_invalid,
         rejects=args.rejects,
         preview_rows=0 if args.json or args.output else PREVIEW_ROWS,
+        progress=sys.stderr.isatty(),
     )
     if args.json:
         print(json.dumps(summary.to_dict()))

@@ -15,7 +15,7 @@ import polars as pl
 from vecloss.engines import ENGINES, compute_loss
 from vecloss.exceptions import UsageError
 from vecloss.formulas import Formula, check_parameters
-from vecloss.io.sources import Output, format_of, iter_batches, source_columns
+from vecloss.io.sources import Output, count_rows, format_of, iter_batches, source_columns
 from vecloss.schema import ID, REQUIRED
 from vecloss.total import Total
 from vecloss.validate import (
@@ -103,6 +103,21 @@ def checked_batches(
         yield valid.select(ID).with_columns(loss=pl.Series("loss", loss)), rejected
 
 
+def _progress(source: str | Path, *, enabled: bool) -> Any:
+    """A tqdm bar over rows on stderr, or a silent stand-in."""
+    if not enabled:
+        return contextlib.nullcontext(_Silent())
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=count_rows(source), unit=" rows", unit_scale=True, desc="vecloss", leave=False
+    )
+
+
+class _Silent:
+    def update(self, n: int = 1) -> None: ...
+
+
 def run(
     source: str | Path,
     output: str | Path | None = None,
@@ -117,6 +132,7 @@ def run(
     on_invalid: OnInvalid = "fail",
     rejects: str | Path | None = None,
     preview_rows: int = 0,
+    progress: bool = False,
 ) -> Summary:
     """Compute every building's loss from ``source``, streaming, and write ``output``.
 
@@ -124,7 +140,8 @@ def run(
     written atomically. With ``on_invalid="fail"`` any bad row fails the run
     after the whole source has been checked (the error lists every problem) and
     nothing is written. With ``"skip"``, bad rows go to ``rejects`` with a
-    ``reason``, and rows in = rows written + rows rejected.
+    ``reason``, and rows in = rows written + rows rejected. ``progress`` shows
+    a bar on stderr (rows done, rows/s).
     """
     started = time.perf_counter()
     check_parameters(formula, years, discount_rate)
@@ -165,7 +182,9 @@ def run(
             workers=workers,
             chunk_size=chunk_size,
         )
+        bar = stack.enter_context(_progress(source, enabled=progress))
         for result, rejected in batches:
+            bar.update(result.height + rejected.height)
             log.add(rejected)
             if log and on_invalid == "fail":
                 continue  # keep reading: the error reports the whole source

@@ -1,6 +1,8 @@
 """What the benchmark races: vecloss's engines, the baselines, and peers.
 
-Every contender maps a validated portfolio frame to its loss column, except
+``vectorized`` is ``vecloss.losses`` (validation on); ``kernel`` the same pass
+without validation, so their difference is what validation costs. Every
+contender maps a validated portfolio frame to its loss column, except
 the memory floor, which only touches the same bytes (it reads the four input
 columns and writes one output column, in the same blocks and threads as the
 vectorized engine) and so bounds what any pass over them can cost.
@@ -26,7 +28,7 @@ Contender = Callable[[pl.DataFrame], FloatArray | None]
 
 BASELINES = ("loop", "threads", "processes", "threads-chunked", "processes-chunked")
 PEERS = ("polars", "duckdb", "floor")
-CONTENDERS = ("vectorized", *BASELINES, *PEERS)
+CONTENDERS = ("vectorized", "kernel", *BASELINES, *PEERS)
 CHUNK_SIZE = 10_000
 
 
@@ -73,6 +75,8 @@ def make_contender(
     model: dict[str, Any] = {"formula": formula, "years": years, "discount_rate": discount_rate}
     if name == "vectorized":
         return lambda frame: losses(frame, **model)["loss"].to_numpy()
+    if name == "kernel":  # the vectorized engine alone, validation off
+        return lambda frame: compute_loss(frame, engine="vectorized", workers=workers, **model)
     if name in ("loop", "threads", "processes"):
         return lambda frame: compute_loss(frame, engine=name, workers=workers, **model)
     if name.endswith("-chunked"):

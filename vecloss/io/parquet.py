@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from vecloss.io._errors import reading
 
-__all__ = ["Writer", "iter_batches", "read", "read_schema"]
+__all__ = ["Writer", "iter_batches", "read", "read_metadata", "read_schema"]
 
 WHAT = "Parquet"
 
@@ -24,6 +24,11 @@ def _open(path: Path) -> pq.ParquetFile:
 def read_schema(path: Path) -> pa.Schema:
     """The file's Arrow schema, from its footer."""
     return _open(path).schema_arrow
+
+
+def read_metadata(path: Path) -> pq.FileMetaData:
+    """The file's footer: row count, row groups, schema."""
+    return _open(path).metadata
 
 
 def _present(names: Sequence[str], columns: Sequence[str] | None) -> list[str] | None:

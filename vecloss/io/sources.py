@@ -17,6 +17,7 @@ __all__ = [
     "SUFFIXES",
     "Output",
     "convert",
+    "count_rows",
     "format_of",
     "iter_batches",
     "read_source",
@@ -73,6 +74,14 @@ def source_columns(source: str | Path) -> list[str]:
     if module is parquet:
         return list(parquet.read_schema(path).names)
     return read_source(path).columns
+
+
+def count_rows(source: str | Path) -> int | None:
+    """The number of rows, when the format stores it (Parquet); else None."""
+    path = Path(source)
+    if format_of(path) is parquet and path.is_file():
+        return int(parquet.read_metadata(path).num_rows)
+    return None
 
 
 def iter_batches(
