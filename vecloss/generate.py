@@ -54,7 +54,7 @@ def iter_portfolio(rows: int, *, seed: int = 0) -> Iterator[pl.DataFrame]:
 def portfolio(rows: int, *, seed: int = 0) -> pl.DataFrame:
     """A synthetic portfolio in memory (see :func:`iter_portfolio`)."""
     chunks = list(iter_portfolio(rows, seed=seed))
-    return pl.concat(chunks) if chunks else _chunk(np.random.SeedSequence(seed), 1, 0)
+    return pl.concat(chunks, rechunk=True) if chunks else _chunk(np.random.SeedSequence(seed), 1, 0)
 
 
 def generate(rows: int, path: str | Path, *, seed: int = 0) -> Path:

@@ -9,23 +9,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import polars as pl
 
-from vecloss.engines import ENGINES, compute_loss
+from vecloss.compute import Model, compute_batch
+from vecloss.engines import ENGINES
 from vecloss.exceptions import UsageError
 from vecloss.formulas import Formula, check_parameters
 from vecloss.io.sources import Output, count_rows, format_of, iter_batches, source_columns
 from vecloss.schema import ID, REQUIRED
 from vecloss.total import Total
-from vecloss.validate import (
-    ROW,
-    FailureLog,
-    SeenIds,
-    check_columns,
-    reject_rows,
-    split_valid,
-)
+from vecloss.validate import ROW, FailureLog, SeenIds, check_columns
 
 __all__ = ["DEFAULT_BATCH_ROWS", "OnInvalid", "Summary", "checked_batches", "run"]
 
@@ -73,34 +66,16 @@ def checked_batches(
     Rejected rows keep their original values, their row number ``__row`` and a
     ``reason``; a loss that overflows rejects its row.
     """
+    model = Model(formula, years, discount_rate, engine, workers, chunk_size)
     rows_in = 0
     seen = SeenIds()
     for batch in iter_batches(source, batch_rows=batch_rows, columns=REQUIRED):
         if rows_in == 0:
             names = None if set(REQUIRED) <= set(batch.columns) else source_columns(source)
             check_columns(batch.schema, str(source), all_columns=names)
-        checked = split_valid(batch, row_offset=rows_in + 1)
+        valid, rejected = compute_batch(batch, model, row_offset=rows_in + 1, seen=seen)
         rows_in += batch.height
-        valid, bad = checked.valid, [checked.rejected]
-        again = seen.add(valid[ID])  # ids already in an earlier batch
-        if again.any():
-            bad.append(reject_rows(valid, again, ID, "duplicate_id"))
-            valid = valid.filter(~again)
-        loss = compute_loss(
-            valid,
-            formula=formula,
-            years=years,
-            discount_rate=discount_rate,
-            engine=engine,
-            workers=workers,
-            chunk_size=chunk_size,
-        )
-        overflow = ~np.isfinite(loss)
-        if overflow.any():
-            bad.append(reject_rows(valid, pl.Series(overflow), "loss", "loss_overflow"))
-            valid, loss = valid.filter(~overflow), loss[~overflow]
-        rejected = pl.concat(bad, how="diagonal_relaxed").sort(ROW) if len(bad) > 1 else bad[0]
-        yield valid.select(ID).with_columns(loss=pl.Series("loss", loss)), rejected
+        yield valid.select(ID, "loss"), rejected
 
 
 def _progress(source: str | Path, *, enabled: bool) -> Any:
@@ -168,6 +143,7 @@ def run(
     log = FailureLog()
     total = Total()
     rows_out = 0
+    rejects_written = False
     preview: list[pl.DataFrame] = []
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(Output(output)) if output is not None else None
@@ -190,8 +166,9 @@ def run(
                 continue  # keep reading: the error reports the whole source
             if out is not None:
                 out.write(result)
-            if rej is not None:
+            if rej is not None and (rejected.height or not rejects_written):
                 rej.write(rejected.rename({ROW: "row"}))
+                rejects_written = True
             total.add(result["loss"].to_numpy())
             rows_out += result.height
             if sum(f.height for f in preview) < preview_rows:

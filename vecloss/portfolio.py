@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import numpy as np
 import polars as pl
 
-from vecloss.engines import Engine, compute_loss
+from vecloss.compute import Model, compute_batch
+from vecloss.engines import Engine
 from vecloss.exceptions import UsageError
 from vecloss.formulas import Formula, check_parameters
 from vecloss.io.sources import read_source
-from vecloss.validate import ROW, FailureLog, check_columns, reject_rows, split_valid
+from vecloss.validate import ROW, FailureLog, check_columns, split_valid
 
 __all__ = ["losses", "read", "validated"]
 
@@ -80,18 +80,15 @@ def losses(
     """
     check_parameters(formula, years, discount_rate)
     frame, kind = _to_polars(data)
-    clean = validated(frame)
-    loss = compute_loss(
-        clean, formula=formula, years=years, discount_rate=discount_rate, engine=engine
-    )
-    overflow = ~np.isfinite(loss)
-    if overflow.any():
+    check_columns(frame.schema, "portfolio")
+    model = Model(formula=formula, years=years, discount_rate=discount_rate, engine=engine)
+    valid, rejected = compute_batch(frame, model)
+    if rejected.height:
         log = FailureLog()
-        indexed = clean.with_row_index(ROW, offset=1)
-        log.add(reject_rows(indexed, pl.Series(overflow), "loss", "loss_overflow"))
+        log.add(rejected)
         source = "portfolio"
         raise log.error(source)
-    result = frame.with_columns(loss=pl.Series("loss", loss))
+    result = frame.with_columns(valid["loss"])
     converted: Any = result
     if kind == "pyarrow":
         converted = result.to_arrow()

@@ -1,0 +1,81 @@
+"""The fused fast path and the diagnostic path split every batch the same way."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import assert_matches_reference
+from vecloss.compute import Model, _diagnose, compute_batch
+from vecloss.generate import portfolio
+from vecloss.schema import NUMERIC
+from vecloss.validate import SeenIds, later_duplicates
+
+NASTY = [np.nan, np.inf, -np.inf, 0.0, -1.0, -2.0, 1.5, 1e6, 5e3]
+
+
+@st.composite
+def dirty_batches(draw: st.DrawFn) -> pl.DataFrame:
+    rows = draw(st.integers(1, 300))
+    frame = portfolio(rows, seed=draw(st.integers(0, 5)))
+    if draw(st.booleans()):
+        frame = frame.sample(fraction=1.0, shuffle=True, seed=1)
+    for _ in range(draw(st.integers(0, 6))):
+        row = draw(st.integers(0, rows - 1))
+        column = draw(st.sampled_from([c.name for c in NUMERIC] + ["buildingId"]))
+        if column == "buildingId":
+            other = draw(st.integers(0, rows - 1))
+            value = frame["buildingId"][other]
+        else:
+            value = draw(st.sampled_from(NASTY))
+        frame = frame.with_columns(
+            pl.when(pl.int_range(pl.len()) == row)
+            .then(pl.lit(value))
+            .otherwise(pl.col(column))
+            .alias(column)
+        )
+    return frame
+
+
+@settings(max_examples=150, deadline=None)
+@given(batch=dirty_batches(), formula=st.sampled_from(["complex", "simple"]))
+def test_fast_path_equals_diagnostic_path(batch: pl.DataFrame, formula: str) -> None:
+    model = Model(formula=formula, years=20, discount_rate=0.02)
+    fast_valid, fast_rejected = compute_batch(batch, model, row_offset=11, seen=SeenIds())
+    slow_valid, slow_rejected = _diagnose(batch, model, row_offset=11, seen=SeenIds())
+    assert fast_valid.equals(slow_valid)
+    assert fast_rejected.select("__row", "reason").equals(slow_rejected.select("__row", "reason"))
+    assert fast_valid.height + fast_rejected.height == batch.height
+    assert_matches_reference(
+        fast_valid, fast_valid["loss"], formula=formula, years=20, discount_rate=0.02
+    )
+
+
+def test_later_duplicates() -> None:
+    assert later_duplicates(pl.Series([1, 2, 3])) is None
+    assert later_duplicates(pl.Series(["a", "c", "b"])) is None
+    mask = later_duplicates(pl.Series([3, 1, 3, 3, None, None]))
+    assert mask is not None
+    assert mask.to_list() == [False, False, True, True, False, False]
+    sorted_mask = later_duplicates(pl.Series([1, 2, 2, 5]))
+    assert sorted_mask is not None
+    assert sorted_mask.to_list() == [False, False, True, False]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    batches=st.lists(st.lists(st.integers(0, 60), unique=True, max_size=30), max_size=6),
+    strings=st.booleans(),
+    ordered=st.booleans(),
+)
+def test_seen_ids_finds_exactly_the_repeats(
+    batches: list[list[int]], strings: bool, ordered: bool
+) -> None:
+    seen, before = SeenIds(), set()
+    for ids in batches:
+        ids = sorted(ids) if ordered else ids
+        series = pl.Series([f"B{i}" for i in ids]) if strings else pl.Series(ids, dtype=pl.Int64)
+        assert seen.add(series).to_list() == [i in before for i in ids]
+        before |= set(ids)
