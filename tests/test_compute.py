@@ -44,7 +44,9 @@ def dirty_batches(draw: st.DrawFn) -> pl.DataFrame:
 def test_fast_path_equals_diagnostic_path(batch: pl.DataFrame, formula: str) -> None:
     model = Model(formula=formula, years=20, discount_rate=0.02)
     fast_valid, fast_rejected = compute_batch(batch, model, row_offset=11, seen=SeenIds())
-    slow_valid, slow_rejected = _diagnose(batch, model, row_offset=11, seen=SeenIds())
+    slow_valid, slow_rejected = _diagnose(
+        batch.with_row_index("__row", offset=11), model, seen=SeenIds()
+    )
     assert fast_valid.equals(slow_valid)
     assert fast_rejected.select("__row", "reason").equals(slow_rejected.select("__row", "reason"))
     assert fast_valid.height + fast_rejected.height == batch.height

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from vecloss import __version__
 from vecloss.bench.contenders import CONTENDERS
+from vecloss.compute import Model, as_pairs
 from vecloss.engines import ENGINES
 from vecloss.exceptions import UsageError, VeclossError
 from vecloss.formulas import FORMULAS
@@ -26,36 +27,35 @@ PREVIEW_ROWS = 20
 DEFAULT_SIZES = [10**k for k in range(2, 8)]
 
 
-def _years(text: str) -> int:
-    values = text.split(",")
-    if len(values) > 1:
-        msg = "a years grid is not supported yet; give one integer"
-        raise argparse.ArgumentTypeError(msg)
-    try:
-        years = int(values[0])
-    except ValueError:
-        msg = f"years must be an integer >= 0, got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-    if years < 0:
-        msg = f"years must be an integer >= 0, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return years
+def _years(text: str) -> int | list[int]:
+    """``10`` or a grid ``10,30``: integers >= 0."""
+    values = []
+    for part in text.split(","):
+        try:
+            years = int(part)
+        except ValueError:
+            years = -1
+        if years < 0:
+            msg = f"years must be an integer >= 0 (or a list like 10,30), got {part!r}"
+            raise argparse.ArgumentTypeError(msg)
+        values.append(years)
+    return values[0] if len(values) == 1 else values
 
 
-def _rate(text: str) -> float:
-    values = text.split(",")
-    if len(values) > 1:
-        msg = "a discount-rate grid is not supported yet; give one rate"
-        raise argparse.ArgumentTypeError(msg)
-    try:
-        rate = float(values[0])
-    except ValueError:
-        msg = f"discount rate must be a number > -1, got {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-    if not rate > -1 or rate == float("inf"):
-        msg = f"discount rate must be finite and > -1, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return rate
+def _rate(text: str) -> float | list[float]:
+    """``0.05`` or a grid ``0.03,0.05``: finite numbers > -1."""
+    values = []
+    for part in text.split(","):
+        try:
+            rate = float(part)
+        except ValueError:
+            msg = f"discount rate must be a number > -1 (or a list like 0.03,0.05), got {part!r}"
+            raise argparse.ArgumentTypeError(msg) from None
+        if not -1 < rate < float("inf"):
+            msg = f"discount rate must be finite and > -1, got {part!r}"
+            raise argparse.ArgumentTypeError(msg)
+        values.append(rate)
+    return values[0] if len(values) == 1 else values
 
 
 def _positive(text: str) -> int:
@@ -181,17 +181,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _print_table(summary: Summary) -> None:
     preview = summary.preview
-    if preview is not None and preview.height:
+    if len(summary.totals) > 1:
+        print(f"{'years':>6}  {'discount_rate':>13}  {'total_loss':>24}")
+        for item in summary.totals:
+            print(f"{item['years']:>6}  {item['discount_rate']:>13}  {item['total_loss']!r:>24}")
+        print(
+            f"({summary.rows:,} buildings, {summary.formula} formula, "
+            f"{len(summary.totals)} scenarios; write them all with -o)"
+        )
+    elif preview is not None and preview.height:
         width = max(10, *(len(str(v)) for v in preview["buildingId"]))
         print(f"{'buildingId':>{width}}  {'loss':>22}")
         for ident, loss in preview.iter_rows():
             print(f"{ident!s:>{width}}  {loss:>22.10f}")
         if summary.rows > preview.height:
             print(f"... showing {preview.height} of {summary.rows:,} buildings")
-    print(
-        f"total loss: {summary.total_loss!r}  ({summary.rows:,} buildings, {summary.formula} "
-        f"formula, {summary.years} years, discount rate {summary.discount_rate})"
-    )
+    if summary.total_loss is not None:
+        print(
+            f"total loss: {summary.total_loss!r}  ({summary.rows:,} buildings, {summary.formula} "
+            f"formula, {summary.years} years, discount rate {summary.discount_rate})"
+        )
     if summary.rejected:
         print(f"rejected: {summary.rejected:,} rows, written to {summary.rejects}")
 
@@ -217,19 +226,18 @@ def _run(args: argparse.Namespace) -> int:
     elif args.output is None:
         _print_table(summary)
     else:
-        print(
-            f"wrote {summary.rows:,} losses to {summary.output}; total loss {summary.total_loss!r}"
-        )
+        total = "" if summary.total_loss is None else f"; total loss {summary.total_loss!r}"
+        print(f"wrote {summary.output_rows:,} losses to {summary.output}{total}")
     return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
     log, rows = FailureLog(), 0
-    for result, rejected in checked_batches(
-        args.input, formula=args.formula, years=args.years, discount_rate=args.discount_rate
-    ):
+    model = Model(formula=args.formula)
+    pairs = as_pairs(args.years, args.discount_rate)
+    for ids, _, rejected in checked_batches(args.input, model, pairs):
         log.add(rejected)
-        rows += result.height + rejected.height
+        rows += ids.height + rejected.height
     problems = log.frame()
     if args.json:
         print(

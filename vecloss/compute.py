@@ -10,17 +10,20 @@ names each failing row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from vecloss.engines import compute_loss
 from vecloss.engines.vectorized import checked_losses
+from vecloss.formulas import FloatArray, discount_factor
 from vecloss.schema import ID, NUMERIC
 from vecloss.validate import ROW, SeenIds, later_duplicates, reject_rows, split_valid
 
-__all__ = ["Model", "compute_batch", "no_rejects"]
+__all__ = ["Model", "compute_batch", "grid_batch", "no_rejects"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,18 @@ class Model:
     workers: int | None = None
     chunk_size: int | None = None
 
+    def loss(self, valid: pl.DataFrame) -> FloatArray:
+        """The loss column of validated rows, by this model's engine."""
+        return compute_loss(
+            valid,
+            formula=self.formula,
+            years=self.years,
+            discount_rate=self.discount_rate,
+            engine=self.engine,
+            workers=self.workers,
+            chunk_size=self.chunk_size,
+        )
+
 
 def _fast_path_applies(batch: pl.DataFrame, model: Model) -> bool:
     if model.engine != "vectorized" or batch[ID].null_count():
@@ -41,6 +56,11 @@ def _fast_path_applies(batch: pl.DataFrame, model: Model) -> bool:
     return all(
         batch.schema[c.name].is_numeric() and batch[c.name].null_count() == 0 for c in NUMERIC
     )
+
+
+def _rejects(indexed: pl.DataFrame, rows: pl.Series, column: str, code: str) -> pl.DataFrame:
+    """The original rows numbered ``rows``, as rejects with one reason."""
+    return reject_rows(indexed, indexed[ROW].is_in(rows.implode()), column, code)
 
 
 def compute_batch(
@@ -53,15 +73,15 @@ def compute_batch(
     """Split a batch (columns already checked) into its good rows plus ``loss``, and rejects.
 
     The good rows keep the batch's columns, numeric ones as Float64, in input
-    order. Rejected rows keep their original values, ``__row`` (from
-    ``row_offset``) and a ``reason``. ``seen`` carries the ids of earlier
-    batches; a repeat of one is rejected.
+    order, and their row number ``__row`` (from ``row_offset``). Rejected rows
+    keep their original values, ``__row`` and a ``reason``. ``seen`` carries the
+    ids of earlier batches; a repeat of one is rejected.
     """
+    indexed = batch.with_row_index(ROW, offset=row_offset)
     if _fast_path_applies(batch, model):
-        valid = batch.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
-        columns = {c.name: valid[c.name].to_numpy() for c in NUMERIC}
+        valid = indexed.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
         loss, ok = checked_losses(
-            columns,
+            {c.name: valid[c.name].to_numpy() for c in NUMERIC},
             formula=model.formula,
             years=model.years,
             discount_rate=model.discount_rate,
@@ -71,39 +91,79 @@ def compute_batch(
             valid = valid.with_columns(loss=pl.Series("loss", loss))
             again = seen.add(valid[ID]) if seen is not None else None
             if again is None or not again.any():
-                return valid, no_rejects(batch)
-            indexed = batch.with_row_index(ROW, offset=row_offset)
+                return valid, no_rejects(indexed)
             return valid.filter(~again), reject_rows(indexed, again, ID, "duplicate_id")
-    return _diagnose(batch, model, row_offset=row_offset, seen=seen)
-
-
-def no_rejects(batch: pl.DataFrame) -> pl.DataFrame:
-    """An empty frame of rejects with the columns ``batch``'s rejects would have."""
-    return batch.clear().with_row_index(ROW).with_columns(reason=pl.lit(None, pl.String))
+    return _diagnose(indexed, model, seen=seen)
 
 
 def _diagnose(
-    batch: pl.DataFrame, model: Model, *, row_offset: int, seen: SeenIds | None
+    indexed: pl.DataFrame, model: Model, *, seen: SeenIds | None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    checked = split_valid(batch, row_offset=row_offset)
+    checked = split_valid(indexed)
     valid, bad = checked.valid, [checked.rejected]
     if seen is not None:
         again = seen.add(valid[ID])
         if again.any():
-            bad.append(reject_rows(valid, again, ID, "duplicate_id"))
+            bad.append(_rejects(indexed, valid.filter(again)[ROW], ID, "duplicate_id"))
             valid = valid.filter(~again)
-    loss = compute_loss(
-        valid,
-        formula=model.formula,
-        years=model.years,
-        discount_rate=model.discount_rate,
-        engine=model.engine,
-        workers=model.workers,
-        chunk_size=model.chunk_size,
-    )
-    overflow = ~np.isfinite(loss)
+    loss = model.loss(valid)
+    overflow = pl.Series(~np.isfinite(loss))
     if overflow.any():
-        bad.append(reject_rows(valid, pl.Series(overflow), "loss", "loss_overflow"))
-        valid, loss = valid.filter(~overflow), loss[~overflow]
+        bad.append(_rejects(indexed, valid.filter(overflow)[ROW], "loss", "loss_overflow"))
+        valid, loss = valid.filter(~overflow), loss[~overflow.to_numpy()]
     rejected = pl.concat(bad, how="diagonal_relaxed").sort(ROW) if len(bad) > 1 else bad[0]
-    return valid.drop(ROW).with_columns(loss=pl.Series("loss", loss)), rejected
+    return valid.with_columns(loss=pl.Series("loss", loss)), rejected
+
+
+def grid_batch(
+    batch: pl.DataFrame,
+    model: Model,
+    pairs: Sequence[tuple[int, float]],
+    *,
+    row_offset: int = 1,
+    seen: SeenIds | None = None,
+) -> tuple[pl.DataFrame, list[FloatArray], pl.DataFrame]:
+    """Validate a batch once and give its losses for every (years, discount rate) pair.
+
+    Returns the good rows (with ``__row``), one loss column per pair, and the
+    rejects. The part of each formula that does not depend on the pair is
+    computed once per building (complex: ``C * exp(i * A / 1000) * p``;
+    simple: ``C * (1 + i)**T * p`` once per distinct T) and each pair is one
+    multiply by its scalar ``1 / (1 + d)**T``: the same operations, in the same
+    order, as the single-pair kernel, so the same bits. A building whose loss
+    overflows in any pair is rejected from all of them.
+    """
+    growth_years = [0] if model.formula == "complex" else sorted({t for t, _ in pairs})
+    first = replace(model, years=growth_years[0], discount_rate=0.0)
+    valid, rejected = compute_batch(batch, first, row_offset=row_offset, seen=seen)
+    bases = {growth_years[0]: valid["loss"].to_numpy()}
+    valid = valid.drop("loss")
+    for years in growth_years[1:]:
+        bases[years] = replace(model, years=years, discount_rate=0.0).loss(valid)
+    losses: list[FloatArray] = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for years, rate in pairs:
+            base = bases[0 if model.formula == "complex" else years]
+            losses.append(np.multiply(base, discount_factor(years, rate)))
+    overflow = np.zeros(valid.height, dtype=bool)
+    for loss in losses:
+        overflow |= ~(loss < np.inf)
+    if overflow.any():
+        indexed = batch.with_row_index(ROW, offset=row_offset)
+        extra = _rejects(indexed, valid.filter(overflow)[ROW], "loss", "loss_overflow")
+        rejected = pl.concat([rejected, extra], how="diagonal_relaxed").sort(ROW)
+        valid = valid.filter(~overflow)
+        losses = [loss[~overflow] for loss in losses]
+    return valid, losses, rejected
+
+
+def no_rejects(indexed: pl.DataFrame) -> pl.DataFrame:
+    """An empty frame of rejects with the columns this batch's rejects would have."""
+    return indexed.clear().with_columns(reason=pl.lit(None, pl.String))
+
+
+def as_pairs(years: Any, discount_rate: Any) -> list[tuple[int, float]]:
+    """Every (years, discount rate) pair of a grid, years-major; scalars are one-item lists."""
+    years_list = list(years) if isinstance(years, (list, tuple)) else [years]
+    rates = list(discount_rate) if isinstance(discount_rate, (list, tuple)) else [discount_rate]
+    return [(t, d) for t in years_list for d in rates]

@@ -1,20 +1,20 @@
-"""read -> validate -> compute -> write, batch by batch, with the summary and the total."""
+"""read -> validate -> compute -> write, batch by batch, with the summary and the totals."""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
 
-from vecloss.compute import Model, compute_batch
+from vecloss.compute import Model, as_pairs, compute_batch, grid_batch
 from vecloss.engines import ENGINES
 from vecloss.exceptions import UsageError
-from vecloss.formulas import Formula, check_parameters
+from vecloss.formulas import FloatArray, Formula, check_parameters
 from vecloss.io.sources import Output, count_rows, format_of, iter_batches, source_columns
 from vecloss.schema import ID, REQUIRED
 from vecloss.total import Total
@@ -25,22 +25,33 @@ __all__ = ["DEFAULT_BATCH_ROWS", "OnInvalid", "Summary", "checked_batches", "run
 OnInvalid = Literal["fail", "skip"]
 DEFAULT_BATCH_ROWS = 1_000_000
 
+Years = int | Sequence[int]
+Rates = float | Sequence[float]
+
 
 @dataclass
 class Summary:
-    """What a run did: the numbers ``--json`` prints."""
+    """What a run did: the numbers ``--json`` prints.
+
+    ``rows`` counts the buildings written and ``rejected`` those set aside:
+    together, every row of the input. ``total_loss`` is the portfolio total
+    (None for a grid of several pairs); ``totals`` has one total per (years,
+    discount rate) pair, and ``output_rows`` the rows of the long output table.
+    """
 
     input: str
     output: str | None
     rows: int
     rejected: int
-    total_loss: float
+    total_loss: float | None
     formula: str
-    years: int
-    discount_rate: float
+    years: int | list[int]
+    discount_rate: float | list[float]
     engine: str
     seconds: float
     rejects: str | None = None
+    totals: list[dict[str, Any]] = field(default_factory=list)
+    output_rows: int = 0
     preview: pl.DataFrame | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,30 +63,84 @@ class Summary:
 
 def checked_batches(
     source: str | Path,
+    model: Model,
+    pairs: Sequence[tuple[int, float]],
     *,
-    formula: str,
-    years: int,
-    discount_rate: float,
     batch_rows: int = DEFAULT_BATCH_ROWS,
-    engine: str = "vectorized",
-    workers: int | None = None,
-    chunk_size: int | None = None,
-) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
-    """Yield, per batch, (``buildingId``/``loss`` of the good rows, the rejected rows).
+) -> Iterator[tuple[pl.DataFrame, list[FloatArray], pl.DataFrame]]:
+    """Yield, per batch: the good rows' ``buildingId``, one loss column per pair, the rejects.
 
     Rejected rows keep their original values, their row number ``__row`` and a
-    ``reason``; a loss that overflows rejects its row.
+    ``reason``; an id seen in an earlier batch is rejected as a duplicate.
     """
-    model = Model(formula, years, discount_rate, engine, workers, chunk_size)
     rows_in = 0
     seen = SeenIds()
     for batch in iter_batches(source, batch_rows=batch_rows, columns=REQUIRED):
         if rows_in == 0:
             names = None if set(REQUIRED) <= set(batch.columns) else source_columns(source)
             check_columns(batch.schema, str(source), all_columns=names)
-        valid, rejected = compute_batch(batch, model, row_offset=rows_in + 1, seen=seen)
+        if len(pairs) == 1:
+            (years, rate), offset = pairs[0], rows_in + 1
+            single = Model(
+                model.formula, years, rate, model.engine, model.workers, model.chunk_size
+            )
+            valid, rejected = compute_batch(batch, single, row_offset=offset, seen=seen)
+            losses = [valid["loss"].to_numpy()]
+        else:
+            valid, losses, rejected = grid_batch(
+                batch, model, pairs, row_offset=rows_in + 1, seen=seen
+            )
         rows_in += batch.height
-        yield valid.select(ID, "loss"), rejected
+        yield valid.select(ID), losses, rejected
+
+
+def _long(
+    ids: pl.DataFrame, losses: list[FloatArray], pairs: Sequence[tuple[int, float]]
+) -> pl.DataFrame:
+    """The output rows of a batch: ``buildingId, loss``, or one block per pair for a grid."""
+    if len(pairs) == 1:
+        return ids.with_columns(loss=pl.Series("loss", losses[0]))
+    return pl.concat(
+        [
+            ids.with_columns(
+                years=pl.lit(years, pl.Int64),
+                discount_rate=pl.lit(rate, pl.Float64),
+                loss=pl.Series("loss", loss),
+            )
+            for (years, rate), loss in zip(pairs, losses, strict=True)
+        ]
+    )
+
+
+def _check_options(
+    formula: str,
+    pairs: list[tuple[int, float]],
+    engine: str,
+    chunk_size: int | None,
+    batch_rows: int,
+    on_invalid: str,
+    rejects: str | Path | None,
+) -> None:
+    if not pairs:
+        msg = "give at least one value for years and one for the discount rate"
+        raise UsageError(msg)
+    for years, rate in pairs:
+        check_parameters(formula, years, rate)
+    if engine not in ENGINES:
+        msg = f"unknown engine {engine!r}; hint: choose one of {', '.join(ENGINES)}"
+        raise UsageError(msg)
+    if chunk_size is not None and chunk_size < 1:
+        msg = f"chunk size must be >= 1, got {chunk_size}"
+        raise UsageError(msg)
+    if batch_rows < 1:
+        msg = f"batch rows must be >= 1, got {batch_rows}"
+        raise UsageError(msg)
+    if on_invalid not in ("fail", "skip"):
+        msg = f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}"
+        raise UsageError(msg)
+    if on_invalid == "skip" and rejects is None:
+        msg = "skip mode needs a rejects file; hint: add --rejects rejects.csv"
+        raise UsageError(msg)
 
 
 def _progress(source: str | Path, *, enabled: bool) -> Any:
@@ -98,8 +163,8 @@ def run(
     output: str | Path | None = None,
     *,
     formula: Formula = "complex",
-    years: int = 10,
-    discount_rate: float = 0.05,
+    years: Years = 10,
+    discount_rate: Rates = 0.05,
     engine: str = "vectorized",
     workers: int | None = None,
     chunk_size: int | None = None,
@@ -112,80 +177,69 @@ def run(
     """Compute every building's loss from ``source``, streaming, and write ``output``.
 
     ``output`` (optional) gets ``buildingId`` and ``loss``, its format by suffix,
-    written atomically. With ``on_invalid="fail"`` any bad row fails the run
-    after the whole source has been checked (the error lists every problem) and
-    nothing is written. With ``"skip"``, bad rows go to ``rejects`` with a
-    ``reason``, and rows in = rows written + rows rejected. ``progress`` shows
-    a bar on stderr (rows done, rows/s).
+    written atomically. Lists for ``years`` and ``discount_rate`` evaluate every
+    pair: the output is then the long table ``buildingId, years, discount_rate,
+    loss`` and the summary has a total per pair. With ``on_invalid="fail"`` any
+    bad row fails the run after the whole source has been checked (the error
+    lists every problem) and nothing is written. With ``"skip"``, bad rows go to
+    ``rejects`` with a ``reason``, and rows in = rows written + rows rejected.
+    ``progress`` shows a bar on stderr (rows done, rows/s).
     """
     started = time.perf_counter()
-    check_parameters(formula, years, discount_rate)
-    if engine not in ENGINES:
-        msg = f"unknown engine {engine!r}; hint: choose one of {', '.join(ENGINES)}"
-        raise UsageError(msg)
-    if chunk_size is not None and chunk_size < 1:
-        msg = f"chunk size must be >= 1, got {chunk_size}"
-        raise UsageError(msg)
-    if batch_rows < 1:
-        msg = f"batch rows must be >= 1, got {batch_rows}"
-        raise UsageError(msg)
-    if on_invalid not in ("fail", "skip"):
-        msg = f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}"
-        raise UsageError(msg)
-    if on_invalid == "skip" and rejects is None:
-        msg = "skip mode needs a rejects file; hint: add --rejects rejects.csv"
-        raise UsageError(msg)
+    pairs = as_pairs(years, discount_rate)
+    _check_options(formula, pairs, engine, chunk_size, batch_rows, on_invalid, rejects)
     for path in (output, rejects):
         if path is not None:
             format_of(path, output=True)
 
     name = str(source)
+    model = Model(formula=formula, engine=engine, workers=workers, chunk_size=chunk_size)
     log = FailureLog()
-    total = Total()
+    totals = [Total() for _ in pairs]
     rows_out = 0
     rejects_written = False
     preview: list[pl.DataFrame] = []
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(Output(output)) if output is not None else None
         rej = stack.enter_context(Output(rejects)) if rejects is not None else None
-        batches = checked_batches(
-            source,
-            formula=formula,
-            years=years,
-            discount_rate=discount_rate,
-            batch_rows=batch_rows,
-            engine=engine,
-            workers=workers,
-            chunk_size=chunk_size,
-        )
         bar = stack.enter_context(_progress(source, enabled=progress))
-        for result, rejected in batches:
-            bar.update(result.height + rejected.height)
+        for ids, losses, rejected in checked_batches(source, model, pairs, batch_rows=batch_rows):
+            bar.update(ids.height + rejected.height)
             log.add(rejected)
             if log and on_invalid == "fail":
                 continue  # keep reading: the error reports the whole source
+            result = _long(ids, losses, pairs)
             if out is not None:
                 out.write(result)
             if rej is not None and (rejected.height or not rejects_written):
                 rej.write(rejected.rename({ROW: "row"}))
                 rejects_written = True
-            total.add(result["loss"].to_numpy())
-            rows_out += result.height
+            for total, loss in zip(totals, losses, strict=True):
+                total.add(loss)
+            rows_out += ids.height
             if sum(f.height for f in preview) < preview_rows:
                 preview.append(result.head(preview_rows))
         if log and on_invalid == "fail":
             raise log.error(name)
+    grid = len(pairs) > 1
     return Summary(
         input=name,
         output=None if output is None else str(output),
         rows=rows_out,
         rejected=log.rows,
-        total_loss=total.value,
+        total_loss=None if grid else totals[0].value,
         formula=formula,
-        years=years,
-        discount_rate=discount_rate,
+        years=years if isinstance(years, int) else list(years),
+        discount_rate=discount_rate
+        if isinstance(discount_rate, float | int)
+        else list(discount_rate),
         engine=engine,
         seconds=round(time.perf_counter() - started, 6),
         rejects=None if rejects is None else str(rejects),
+        totals=[
+            {"years": t, "discount_rate": d, "total_loss": total.value}
+            for (t, d), total in zip(pairs, totals, strict=True)
+        ],
+        output_rows=rows_out * len(pairs),
         preview=pl.concat(preview).head(preview_rows) if preview else None,
     )

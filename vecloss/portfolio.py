@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import polars as pl
 
-from vecloss.compute import Model, compute_batch
+from vecloss.compute import Model, as_pairs, compute_batch, grid_batch
 from vecloss.engines import Engine
 from vecloss.exceptions import UsageError
 from vecloss.formulas import Formula, check_parameters
 from vecloss.io.sources import read_source
+from vecloss.schema import ID
 from vecloss.validate import ROW, FailureLog, check_columns, split_valid
 
 __all__ = ["losses", "read", "validated"]
@@ -61,8 +63,8 @@ def losses(
     data: FrameT,
     *,
     formula: Formula = "complex",
-    years: int = 10,
-    discount_rate: float = 0.05,
+    years: int | Sequence[int] = 10,
+    discount_rate: float | Sequence[float] = 0.05,
     engine: Engine = "vectorized",
 ) -> FrameT:
     """Return ``data`` plus a float64 ``loss`` column, in the same kind of frame.
@@ -73,22 +75,45 @@ def losses(
     column is computed (see :mod:`vecloss.engines`); every engine gives the
     same numbers.
 
+    With lists for ``years`` and/or ``discount_rate`` every pair is evaluated
+    and the result is the long table ``buildingId, years, discount_rate, loss``
+    (pairs years-major, buildings in input order within each pair).
+
     Notes
     -----
     complex: ``loss = C * exp(i * A / 1000) * p / (1 + d)**T``;
     simple: ``loss = C * (1 + i)**T * p / (1 + d)**T``.
     """
-    check_parameters(formula, years, discount_rate)
+    pairs = as_pairs(years, discount_rate)
+    for t, d in pairs:
+        check_parameters(formula, t, d)
     frame, kind = _to_polars(data)
     check_columns(frame.schema, "portfolio")
-    model = Model(formula=formula, years=years, discount_rate=discount_rate, engine=engine)
-    valid, rejected = compute_batch(frame, model)
+    model = Model(formula=formula, engine=engine)
+    grid = isinstance(years, (list, tuple)) or isinstance(discount_rate, (list, tuple))
+    if grid:
+        valid, columns, rejected = grid_batch(frame, model, pairs)
+    else:
+        single = Model(formula=formula, years=pairs[0][0], discount_rate=pairs[0][1], engine=engine)
+        valid, rejected = compute_batch(frame, single)
     if rejected.height:
         log = FailureLog()
         log.add(rejected)
         source = "portfolio"
         raise log.error(source)
-    result = frame.with_columns(valid["loss"])
+    if grid:
+        result = pl.concat(
+            [
+                valid.select(ID).with_columns(
+                    years=pl.lit(t, pl.Int64),
+                    discount_rate=pl.lit(d, pl.Float64),
+                    loss=pl.Series("loss", loss),
+                )
+                for (t, d), loss in zip(pairs, columns, strict=True)
+            ]
+        )
+    else:
+        result = frame.with_columns(valid["loss"])
     converted: Any = result
     if kind == "pyarrow":
         converted = result.to_arrow()
