@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from vecloss.exceptions import InputError, UsageError, ValidationError, VeclossError
+from vecloss.namespace import loss
 from vecloss.pipeline import Summary, run
 from vecloss.portfolio import losses, read
 
@@ -22,6 +23,7 @@ __all__ = [
     "ValidationError",
     "VeclossError",
     "__version__",
+    "loss",
     "losses",
     "read",
     "run",

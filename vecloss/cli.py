@@ -80,6 +80,10 @@ def _count(text: str) -> int:
     return value
 
 
+def _columns(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _sizes(text: str) -> list[int]:
     return [_count(part) for part in text.split(",")]
 
@@ -133,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-rows", type=_positive, default=DEFAULT_BATCH_ROWS, metavar="N")
     p.add_argument("--on-invalid", choices=["fail", "skip"], default="fail")
     p.add_argument("--rejects", metavar="PATH", help="where skip mode puts bad rows, with reasons")
+    p.add_argument(
+        "--keep", type=_columns, default=[], metavar="COL,COL", help="carry input columns out"
+    )
+    p.add_argument("--group-by", metavar="COLUMN", help="totals, counts and mean loss per group")
     p.add_argument("--json", action="store_true", help="print only the summary, as JSON")
 
     p = sub.add_parser("validate", parents=[common], help="report every problem, change nothing")
@@ -201,8 +209,26 @@ def _print_table(summary: Summary) -> None:
             f"total loss: {summary.total_loss!r}  ({summary.rows:,} buildings, {summary.formula} "
             f"formula, {summary.years} years, discount rate {summary.discount_rate})"
         )
+    if summary.groups:
+        _print_groups(summary)
     if summary.rejected:
         print(f"rejected: {summary.rejected:,} rows, written to {summary.rejects}")
+
+
+def _print_groups(summary: Summary) -> None:
+    by = next(k for k in summary.groups[0] if k not in GROUP_FIELDS)
+    grid = len(summary.totals) > 1
+    head = f"{'years':>6}  {'rate':>6}  " if grid else ""
+    print(f"{head}{by:>16}  {'buildings':>10}  {'total_loss':>22}  {'mean_loss':>14}")
+    for g in summary.groups:
+        lead = f"{g['years']:>6}  {g['discount_rate']:>6}  " if grid else ""
+        print(
+            f"{lead}{g[by]!s:>16}  {g['buildings']:>10,}  {g['total_loss']:>22.6f}  "
+            f"{g['mean_loss']:>14.6f}"
+        )
+
+
+GROUP_FIELDS = {"years", "discount_rate", "buildings", "total_loss", "mean_loss"}
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -220,6 +246,8 @@ def _run(args: argparse.Namespace) -> int:
         rejects=args.rejects,
         preview_rows=0 if args.json or args.output else PREVIEW_ROWS,
         progress=sys.stderr.isatty(),
+        keep=args.keep,
+        by=args.group_by,
     )
     if args.json:
         print(json.dumps(summary.to_dict()))

@@ -13,8 +13,9 @@ import polars as pl
 
 from vecloss.compute import Model, as_pairs, compute_batch, grid_batch
 from vecloss.engines import ENGINES
-from vecloss.exceptions import UsageError
+from vecloss.exceptions import InputError, UsageError
 from vecloss.formulas import FloatArray, Formula, check_parameters
+from vecloss.groups import GroupTotals
 from vecloss.io.sources import Output, count_rows, format_of, iter_batches, source_columns
 from vecloss.schema import ID, REQUIRED
 from vecloss.total import Total
@@ -36,7 +37,8 @@ class Summary:
     ``rows`` counts the buildings written and ``rejected`` those set aside:
     together, every row of the input. ``total_loss`` is the portfolio total
     (None for a grid of several pairs); ``totals`` has one total per (years,
-    discount rate) pair, and ``output_rows`` the rows of the long output table.
+    discount rate) pair, ``output_rows`` the rows of the long output table, and
+    ``groups`` one row per (pair, group) when a ``by`` column is given.
     """
 
     input: str
@@ -52,6 +54,7 @@ class Summary:
     rejects: str | None = None
     totals: list[dict[str, Any]] = field(default_factory=list)
     output_rows: int = 0
+    groups: list[dict[str, Any]] = field(default_factory=list)
     preview: pl.DataFrame | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,18 +70,23 @@ def checked_batches(
     pairs: Sequence[tuple[int, float]],
     *,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    carry: Sequence[str] = (),
 ) -> Iterator[tuple[pl.DataFrame, list[FloatArray], pl.DataFrame]]:
-    """Yield, per batch: the good rows' ``buildingId``, one loss column per pair, the rejects.
+    """Yield, per batch: the good rows' ``buildingId`` (and ``carry`` columns), one loss
+    column per pair, and the rejects.
 
     Rejected rows keep their original values, their row number ``__row`` and a
     ``reason``; an id seen in an earlier batch is rejected as a duplicate.
     """
     rows_in = 0
     seen = SeenIds()
-    for batch in iter_batches(source, batch_rows=batch_rows, columns=REQUIRED):
+    extra = [c for c in dict.fromkeys(carry) if c not in REQUIRED]
+    for batch in iter_batches(source, batch_rows=batch_rows, columns=[*REQUIRED, *extra]):
         if rows_in == 0:
-            names = None if set(REQUIRED) <= set(batch.columns) else source_columns(source)
+            wanted = [*REQUIRED, *extra]
+            names = None if set(wanted) <= set(batch.columns) else source_columns(source)
             check_columns(batch.schema, str(source), all_columns=names)
+            check_carried(batch.columns, extra, str(source), all_columns=names)
         if len(pairs) == 1:
             (years, rate), offset = pairs[0], rows_in + 1
             single = Model(
@@ -91,7 +99,21 @@ def checked_batches(
                 batch, model, pairs, row_offset=rows_in + 1, seen=seen
             )
         rows_in += batch.height
-        yield valid.select(ID), losses, rejected
+        yield valid.select(ID, *[c for c in carry if c != ID]), losses, rejected
+
+
+def check_carried(
+    present: Sequence[str], carry: Sequence[str], source: str, *, all_columns: Sequence[str] | None
+) -> None:
+    """Raise :class:`InputError` if a column asked for (``--keep``, ``--group-by``) is absent."""
+    missing = [c for c in carry if c not in present]
+    if missing:
+        found = ", ".join(all_columns if all_columns is not None else present)
+        msg = (
+            f"{source}: no column {', '.join(missing)} to keep or group by; found {found}; "
+            "hint: check the spelling"
+        )
+        raise InputError(msg)
 
 
 def _long(
@@ -173,6 +195,8 @@ def run(
     rejects: str | Path | None = None,
     preview_rows: int = 0,
     progress: bool = False,
+    keep: Sequence[str] = (),
+    by: str | None = None,
 ) -> Summary:
     """Compute every building's loss from ``source``, streaming, and write ``output``.
 
@@ -183,7 +207,9 @@ def run(
     bad row fails the run after the whole source has been checked (the error
     lists every problem) and nothing is written. With ``"skip"``, bad rows go to
     ``rejects`` with a ``reason``, and rows in = rows written + rows rejected.
-    ``progress`` shows a bar on stderr (rows done, rows/s).
+    ``progress`` shows a bar on stderr (rows done, rows/s). ``keep`` carries
+    input columns into the output; ``by`` adds totals, counts and mean loss per
+    group of that input column to the summary (``groups``).
     """
     started = time.perf_counter()
     pairs = as_pairs(years, discount_rate)
@@ -196,6 +222,8 @@ def run(
     model = Model(formula=formula, engine=engine, workers=workers, chunk_size=chunk_size)
     log = FailureLog()
     totals = [Total() for _ in pairs]
+    groups = GroupTotals(by, pairs) if by is not None else None
+    carry = [*keep, *([by] if by is not None and by not in keep else [])]
     rows_out = 0
     rejects_written = False
     preview: list[pl.DataFrame] = []
@@ -203,12 +231,15 @@ def run(
         out = stack.enter_context(Output(output)) if output is not None else None
         rej = stack.enter_context(Output(rejects)) if rejects is not None else None
         bar = stack.enter_context(_progress(source, enabled=progress))
-        for ids, losses, rejected in checked_batches(source, model, pairs, batch_rows=batch_rows):
-            bar.update(ids.height + rejected.height)
+        batches = checked_batches(source, model, pairs, batch_rows=batch_rows, carry=carry)
+        for rows, losses, rejected in batches:
+            bar.update(rows.height + rejected.height)
             log.add(rejected)
             if log and on_invalid == "fail":
                 continue  # keep reading: the error reports the whole source
-            result = _long(ids, losses, pairs)
+            if groups is not None:
+                groups.add(rows, losses)
+            result = _long(rows.select(ID, *[c for c in keep if c != ID]), losses, pairs)
             if out is not None:
                 out.write(result)
             if rej is not None and (rejected.height or not rejects_written):
@@ -216,7 +247,7 @@ def run(
                 rejects_written = True
             for total, loss in zip(totals, losses, strict=True):
                 total.add(loss)
-            rows_out += ids.height
+            rows_out += rows.height
             if sum(f.height for f in preview) < preview_rows:
                 preview.append(result.head(preview_rows))
         if log and on_invalid == "fail":
@@ -241,5 +272,6 @@ def run(
             for (t, d), total in zip(pairs, totals, strict=True)
         ],
         output_rows=rows_out * len(pairs),
+        groups=[] if groups is None else groups.frame().to_dicts(),
         preview=pl.concat(preview).head(preview_rows) if preview else None,
     )

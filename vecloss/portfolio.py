@@ -12,6 +12,7 @@ from vecloss.compute import Model, as_pairs, compute_batch, grid_batch
 from vecloss.engines import Engine
 from vecloss.exceptions import UsageError
 from vecloss.formulas import Formula, check_parameters
+from vecloss.groups import GroupTotals
 from vecloss.io.sources import read_source
 from vecloss.schema import ID
 from vecloss.validate import ROW, FailureLog, check_columns, split_valid
@@ -66,6 +67,7 @@ def losses(
     years: int | Sequence[int] = 10,
     discount_rate: float | Sequence[float] = 0.05,
     engine: Engine = "vectorized",
+    by: str | None = None,
 ) -> FrameT:
     """Return ``data`` plus a float64 ``loss`` column, in the same kind of frame.
 
@@ -78,6 +80,9 @@ def losses(
     With lists for ``years`` and/or ``discount_rate`` every pair is evaluated
     and the result is the long table ``buildingId, years, discount_rate, loss``
     (pairs years-major, buildings in input order within each pair).
+
+    With ``by`` (an input column), the result is instead one row per group (and
+    pair): ``years, discount_rate, <by>, buildings, total_loss, mean_loss``.
 
     Notes
     -----
@@ -101,7 +106,14 @@ def losses(
         log.add(rejected)
         source = "portfolio"
         raise log.error(source)
-    if grid:
+    if by is not None:
+        if by not in frame.columns:
+            msg = f"no column {by!r} to group by; found {', '.join(frame.columns)}"
+            raise UsageError(msg)
+        totals = GroupTotals(by, pairs)
+        totals.add(valid, columns if grid else [valid["loss"].to_numpy()])
+        result = totals.frame()
+    elif grid:
         result = pl.concat(
             [
                 valid.select(ID).with_columns(
