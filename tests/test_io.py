@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, assert_matches_reference
-from vecloss import losses, read
+from vecloss import VeclossError, losses, read
 from vecloss.generate import generate, portfolio
 from vecloss.io.sources import SUFFIXES, convert, iter_batches
 
@@ -108,3 +109,23 @@ def test_losses_do_not_depend_on_the_format(tmp_path: Path) -> None:
         results.append(losses(read(path))["loss"].to_numpy())
     for other in results[1:]:
         np.testing.assert_array_equal(other, results[0])
+
+
+def test_a_folder_or_glob_of_parquet_files_is_one_input(tmp_path: Path) -> None:
+    from vecloss import run
+
+    frame = portfolio(10_000, seed=6)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    for k in range(4):
+        frame.slice(k * 2500, 2500).write_parquet(folder / f"part-{k}.parquet")
+    whole = tmp_path / "whole.parquet"
+    frame.write_parquet(whole)
+    single = run(whole)
+    for source in (folder, f"{folder}/part-*.parquet"):
+        summary = run(source, batch_rows=999)
+        assert summary.rows == 10_000
+        assert math.isclose(summary.total_loss, single.total_loss, rel_tol=1e-12)  # type: ignore[arg-type]
+    frame.slice(0, 10).write_parquet(folder / "part-9.parquet")  # repeats ids 1..10
+    with pytest.raises(VeclossError, match="duplicate_id, 10 rows"):
+        run(folder)

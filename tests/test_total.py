@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -40,3 +41,27 @@ def test_close_to_correctly_rounded_sum(losses: np.ndarray) -> None:
 
 def test_empty_is_zero() -> None:
     assert Total().value == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(0, SUM_BLOCK * 4),
+    cuts=st.lists(st.integers(0, SUM_BLOCK * 4), max_size=6),
+    batch=st.integers(1, SUM_BLOCK * 2),
+)
+def test_parts_joined_at_the_seams_give_the_single_pass_blocks(
+    losses: np.ndarray, rows: int, cuts: list[int], batch: int
+) -> None:
+    from vecloss.total import file_block_sums
+
+    values = losses[:rows]
+    single = Total()
+    single.add(values)
+    edges = sorted({0, rows, *(c for c in cuts if c < rows)})
+    parts = []
+    for start, stop in itertools.pairwise(edges):
+        part = Total(offset=start)
+        for lo in range(start, stop, batch):
+            part.add(values[lo : min(lo + batch, stop)])
+        parts.append(part.parts())
+    assert file_block_sums(parts) == single.end_file()

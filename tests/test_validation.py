@@ -335,7 +335,7 @@ def test_directory_instead_of_file(capsys: pytest.CaptureFixture[str], tmp_path:
     folder = tmp_path / "folder.json"
     folder.mkdir()
     assert main(["run", str(folder)]) == 1
-    assert "is a directory" in capsys.readouterr().err
+    assert "no Parquet files found" in capsys.readouterr().err
 
 
 def test_the_api_raises_the_same_message(tmp_path: Path) -> None:

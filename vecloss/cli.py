@@ -18,8 +18,9 @@ from vecloss.compute import Model, as_pairs
 from vecloss.engines import ENGINES
 from vecloss.exceptions import UsageError, VeclossError
 from vecloss.formulas import FORMULAS
-from vecloss.pipeline import DEFAULT_BATCH_ROWS, Summary, checked_batches, run
-from vecloss.validate import FailureLog
+from vecloss.io.sources import plan_parts
+from vecloss.pipeline import DEFAULT_BATCH_ROWS, Job, Summary, checked_batches, run
+from vecloss.validate import FailureLog, SeenIds
 
 __all__ = ["main"]
 
@@ -260,25 +261,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    log, rows = FailureLog(), 0
-    model = Model(formula=args.formula)
-    pairs = as_pairs(args.years, args.discount_rate)
-    for ids, _, rejected in checked_batches(args.input, model, pairs):
-        log.add(rejected)
-        rows += ids.height + rejected.height
-    problems = log.frame()
+    job = Job(Model(formula=args.formula), tuple(as_pairs(args.years, args.discount_rate)))
+    log, rows, seen = FailureLog(), 0, SeenIds()
+    for part in plan_parts(args.input):
+        for valid, _, rejected, _ in checked_batches(part, job, seen, source=args.input):
+            log.add(rejected)
+            rows += valid.height + rejected.height
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "input": args.input,
-                    "rows": rows,
-                    "valid": not log,
-                    "rejected": log.rows,
-                    "problems": problems.to_dicts(),
-                }
-            )
-        )
+        report = {
+            "input": args.input,
+            "rows": rows,
+            "valid": not log,
+            "rejected": log.rows,
+            "problems": log.frame().to_dicts(),
+        }
+        print(json.dumps(report))
     elif log:
         print(f"{args.input}: {log.rows:,} of {rows:,} rows break the schema")
         print("\n".join(log.lines()))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from vecloss.compute import Model, as_pairs, compute_batch, grid_batch
@@ -16,14 +19,31 @@ from vecloss.engines import ENGINES
 from vecloss.exceptions import InputError, UsageError
 from vecloss.formulas import FloatArray, Formula, check_parameters
 from vecloss.groups import GroupTotals
-from vecloss.io.sources import Output, count_rows, format_of, iter_batches, source_columns
+from vecloss.io.sources import (
+    Output,
+    Part,
+    count_rows,
+    format_of,
+    iter_part,
+    plan_parts,
+    source_columns,
+)
 from vecloss.schema import ID, REQUIRED
-from vecloss.total import Total
+from vecloss.total import Total, TotalParts, file_block_sums
 from vecloss.validate import ROW, FailureLog, SeenIds, check_columns
 
-__all__ = ["DEFAULT_BATCH_ROWS", "OnInvalid", "Summary", "checked_batches", "run"]
+__all__ = [
+    "DEFAULT_BATCH_ROWS",
+    "Accumulator",
+    "Job",
+    "OnInvalid",
+    "Summary",
+    "checked_batches",
+    "run",
+]
 
 OnInvalid = Literal["fail", "skip"]
+IndexArray = npt.NDArray[np.int64]
 DEFAULT_BATCH_ROWS = 1_000_000
 
 Years = int | Sequence[int]
@@ -64,42 +84,108 @@ class Summary:
         return data
 
 
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to process a part, besides the part: picklable."""
+
+    model: Model
+    pairs: tuple[tuple[int, float], ...]
+    batch_rows: int = DEFAULT_BATCH_ROWS
+    keep: tuple[str, ...] = ()
+    by: str | None = None
+    on_invalid: str = "fail"
+
+    @property
+    def carry(self) -> list[str]:
+        """The input columns read besides the schema's: kept ones and the group column."""
+        extra = [*self.keep, *([self.by] if self.by else [])]
+        return [c for c in dict.fromkeys(extra) if c not in REQUIRED]
+
+
 def checked_batches(
-    source: str | Path,
-    model: Model,
-    pairs: Sequence[tuple[int, float]],
-    *,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
-    carry: Sequence[str] = (),
-) -> Iterator[tuple[pl.DataFrame, list[FloatArray], pl.DataFrame]]:
-    """Yield, per batch: the good rows' ``buildingId`` (and ``carry`` columns), one loss
-    column per pair, and the rejects.
+    part: Part, job: Job, seen: SeenIds | None, *, source: str
+) -> Iterator[tuple[pl.DataFrame, list[FloatArray], pl.DataFrame, IndexArray | None]]:
+    """Yield, per batch of a part: the good rows (``buildingId``, carried columns), one loss
+    column per pair, the rejects, and the good rows' places in the batch (None: all rows).
 
     Rejected rows keep their original values, their row number ``__row`` and a
     ``reason``; an id seen in an earlier batch is rejected as a duplicate.
     """
-    rows_in = 0
-    seen = SeenIds()
-    extra = [c for c in dict.fromkeys(carry) if c not in REQUIRED]
-    for batch in iter_batches(source, batch_rows=batch_rows, columns=[*REQUIRED, *extra]):
-        if rows_in == 0:
-            wanted = [*REQUIRED, *extra]
-            names = None if set(wanted) <= set(batch.columns) else source_columns(source)
-            check_columns(batch.schema, str(source), all_columns=names)
-            check_carried(batch.columns, extra, str(source), all_columns=names)
-        if len(pairs) == 1:
-            (years, rate), offset = pairs[0], rows_in + 1
+    row = part.first_row
+    wanted = [*REQUIRED, *job.carry]
+    for batch in iter_part(part, batch_rows=job.batch_rows, columns=wanted):
+        if row == part.first_row:
+            names = None if set(wanted) <= set(batch.columns) else source_columns(part.path)
+            check_columns(batch.schema, source, all_columns=names)
+            check_carried(batch.columns, job.carry, source, all_columns=names)
+        if len(job.pairs) == 1:
+            (years, rate), model = job.pairs[0], job.model
             single = Model(
                 model.formula, years, rate, model.engine, model.workers, model.chunk_size
             )
-            valid, rejected = compute_batch(batch, single, row_offset=offset, seen=seen)
+            valid, rejected = compute_batch(batch, single, row_offset=row, seen=seen)
             losses = [valid["loss"].to_numpy()]
         else:
             valid, losses, rejected = grid_batch(
-                batch, model, pairs, row_offset=rows_in + 1, seen=seen
+                batch, job.model, job.pairs, row_offset=row, seen=seen
             )
-        rows_in += batch.height
-        yield valid.select(ID, *[c for c in carry if c != ID]), losses, rejected
+        places = None if rejected.height == 0 else (valid[ROW].to_numpy() - row).astype(np.int64)
+        row += batch.height
+        yield valid.select(ID, *wanted[len(REQUIRED) :]), losses, rejected, places
+
+
+class Accumulator:
+    """Consumes checked batches: writes outputs and keeps the log, totals and groups."""
+
+    def __init__(
+        self,
+        job: Job,
+        *,
+        out: Output | None = None,
+        rejects: Output | None = None,
+        preview_rows: int = 0,
+        progress: Any = None,
+    ) -> None:
+        self.job = job
+        self.out, self.rejects = out, rejects
+        self.log = FailureLog()
+        self.groups = GroupTotals(job.by, job.pairs) if job.by else None
+        self.rows = 0
+        self.preview_rows = preview_rows
+        self.preview: list[pl.DataFrame] = []
+        self.progress = progress or _Silent()
+        self._rejects_written = False
+
+    def run_part(self, part: Part, *, seen: SeenIds | None, source: str) -> list[TotalParts]:
+        """Process one part; return its contribution to the total of each pair."""
+        totals = [Total(offset=part.file_row) for _ in self.job.pairs]
+        for rows, losses, rejected, places in checked_batches(part, self.job, seen, source=source):
+            self.progress.update(rows.height + rejected.height)
+            self.log.add(rejected)
+            if self.log and self.job.on_invalid == "fail":
+                continue  # keep reading: the error reports the whole source
+            self._write(rows, losses, rejected)
+            for total, loss in zip(totals, losses, strict=True):
+                if places is not None:  # a rejected row stands as 0.0 in its place
+                    full = np.zeros(rows.height + rejected.height)
+                    full[places] = loss
+                    loss = full
+                total.add(loss)
+        return [t.parts() for t in totals]
+
+    def _write(self, rows: pl.DataFrame, losses: list[FloatArray], rejected: pl.DataFrame) -> None:
+        job = self.job
+        if self.groups is not None:
+            self.groups.add(rows, losses)
+        result = _long(rows.select(ID, *[c for c in job.keep if c != ID]), losses, job.pairs)
+        if self.out is not None:
+            self.out.write(result)
+        if self.rejects is not None and (rejected.height or not self._rejects_written):
+            self.rejects.write(rejected.rename({ROW: "row"}))
+            self._rejects_written = True
+        self.rows += rows.height
+        if sum(f.height for f in self.preview) < self.preview_rows:
+            self.preview.append(result.head(self.preview_rows))
 
 
 def check_carried(
@@ -220,45 +306,30 @@ def run(
 
     name = str(source)
     model = Model(formula=formula, engine=engine, workers=workers, chunk_size=chunk_size)
-    log = FailureLog()
-    totals = [Total() for _ in pairs]
-    groups = GroupTotals(by, pairs) if by is not None else None
-    carry = [*keep, *([by] if by is not None and by not in keep else [])]
-    rows_out = 0
-    rejects_written = False
-    preview: list[pl.DataFrame] = []
+    job = Job(model, tuple(pairs), batch_rows, tuple(keep), by, on_invalid)
+    block_sums: list[list[float]] = [[] for _ in pairs]
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(Output(output)) if output is not None else None
         rej = stack.enter_context(Output(rejects)) if rejects is not None else None
         bar = stack.enter_context(_progress(source, enabled=progress))
-        batches = checked_batches(source, model, pairs, batch_rows=batch_rows, carry=carry)
-        for rows, losses, rejected in batches:
-            bar.update(rows.height + rejected.height)
-            log.add(rejected)
-            if log and on_invalid == "fail":
-                continue  # keep reading: the error reports the whole source
-            if groups is not None:
-                groups.add(rows, losses)
-            result = _long(rows.select(ID, *[c for c in keep if c != ID]), losses, pairs)
-            if out is not None:
-                out.write(result)
-            if rej is not None and (rejected.height or not rejects_written):
-                rej.write(rejected.rename({ROW: "row"}))
-                rejects_written = True
-            for total, loss in zip(totals, losses, strict=True):
-                total.add(loss)
-            rows_out += rows.height
-            if sum(f.height for f in preview) < preview_rows:
-                preview.append(result.head(preview_rows))
-        if log and on_invalid == "fail":
-            raise log.error(name)
+        acc = Accumulator(job, out=out, rejects=rej, preview_rows=preview_rows, progress=bar)
+        seen = SeenIds()
+        for part in plan_parts(source):
+            for sums, parts in zip(
+                block_sums, acc.run_part(part, seen=seen, source=name), strict=True
+            ):
+                sums.extend(file_block_sums([parts]))
+        if acc.log and on_invalid == "fail":
+            raise acc.log.error(name)
+    totals = [math.fsum(sums) for sums in block_sums]
+    groups, log, rows_out, preview = acc.groups, acc.log, acc.rows, acc.preview
     grid = len(pairs) > 1
     return Summary(
         input=name,
         output=None if output is None else str(output),
         rows=rows_out,
         rejected=log.rows,
-        total_loss=None if grid else totals[0].value,
+        total_loss=None if grid else totals[0],
         formula=formula,
         years=years if isinstance(years, int) else list(years),
         discount_rate=discount_rate
@@ -268,7 +339,7 @@ def run(
         seconds=round(time.perf_counter() - started, 6),
         rejects=None if rejects is None else str(rejects),
         totals=[
-            {"years": t, "discount_rate": d, "total_loss": total.value}
+            {"years": t, "discount_rate": d, "total_loss": total}
             for (t, d), total in zip(pairs, totals, strict=True)
         ],
         output_rows=rows_out * len(pairs),

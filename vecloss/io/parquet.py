@@ -16,9 +16,9 @@ __all__ = ["Writer", "iter_batches", "read", "read_metadata", "read_schema"]
 WHAT = "Parquet"
 
 
-def _open(path: Path) -> pq.ParquetFile:
+def _open(path: Path, *, pre_buffer: bool = True) -> pq.ParquetFile:
     with reading(path, WHAT):
-        return pq.ParquetFile(path)
+        return pq.ParquetFile(path, pre_buffer=pre_buffer)
 
 
 def read_schema(path: Path) -> pa.Schema:
@@ -46,14 +46,24 @@ def read(path: Path, *, columns: Sequence[str] | None = None) -> pl.DataFrame:
 
 
 def iter_batches(
-    path: Path, *, batch_rows: int, columns: Sequence[str] | None = None
+    path: Path,
+    *,
+    batch_rows: int,
+    columns: Sequence[str] | None = None,
+    row_groups: Sequence[int] | None = None,
 ) -> Iterator[pl.DataFrame]:
-    """Yield frames of at most ``batch_rows`` rows; memory stays bounded."""
-    file = _open(path)
+    """Yield frames of at most ``batch_rows`` rows (of ``row_groups`` only, if given).
+
+    Only the columns asked for are decoded, and with ``pre_buffer=False`` a
+    row group's column chunks are read as they are needed: memory stays
+    bounded by the batch, whatever the file's size.
+    """
+    file = _open(path, pre_buffer=False)
     names = _present(file.schema_arrow.names, columns)
     empty = True
     with reading(path, WHAT):
-        for batch in file.iter_batches(batch_size=batch_rows, columns=names):
+        batches = file.iter_batches(batch_size=batch_rows, columns=names, row_groups=row_groups)
+        for batch in batches:
             empty = False
             yield pl.DataFrame(pl.from_arrow(batch))
         if empty:

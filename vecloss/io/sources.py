@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Protocol
@@ -16,10 +17,14 @@ from vecloss.io.atomic import AtomicPath
 __all__ = [
     "SUFFIXES",
     "Output",
+    "Part",
     "convert",
     "count_rows",
+    "expand",
     "format_of",
     "iter_batches",
+    "iter_part",
+    "plan_parts",
     "read_source",
     "source_columns",
 ]
@@ -78,9 +83,9 @@ def source_columns(source: str | Path) -> list[str]:
 
 def count_rows(source: str | Path) -> int | None:
     """The number of rows, when the format stores it (Parquet); else None."""
-    path = Path(source)
-    if format_of(path) is parquet and path.is_file():
-        return int(parquet.read_metadata(path).num_rows)
+    files = expand(source)
+    if all(format_of(f) is parquet and f.is_file() for f in files):
+        return sum(int(parquet.read_metadata(f).num_rows) for f in files)
     return None
 
 
@@ -104,6 +109,88 @@ def iter_batches(
         yield frame
     for start in range(0, frame.height, batch_rows):
         yield frame.slice(start, batch_rows)
+
+
+GLOB_CHARS = frozenset("*?[")
+
+
+def expand(source: str | Path) -> list[Path]:
+    """The files of a source: itself, or the sorted Parquet files of a directory or glob."""
+    text = str(source)
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(path.glob("*.parquet"))
+        where = f"{path}/"
+    elif GLOB_CHARS & set(text):
+        anchor = Path(text).anchor or "."
+        pattern = str(Path(text).relative_to(anchor)) if Path(text).is_absolute() else text
+        files = sorted(p for p in Path(anchor).glob(pattern) if p.is_file())
+        where = text
+    else:
+        return [path]
+    if not files:
+        msg = f"{where}: no Parquet files found; hint: a folder or glob input holds .parquet files"
+        raise InputError(msg)
+    for file in files:
+        if format_of(file) is not parquet:
+            msg = f"{file}: only Parquet files can form a folder or glob input"
+            raise InputError(msg)
+    return files
+
+
+@dataclass(frozen=True)
+class Part:
+    """A stretch of one input file that a worker can stream: a picklable spec.
+
+    ``row_groups`` (Parquet) selects the stretch, None means the whole file;
+    ``file_row`` is where it starts in its file (0-based) and ``first_row`` the
+    input-wide row number of its first row (1-based).
+    """
+
+    path: str
+    row_groups: tuple[int, ...] | None
+    file_row: int
+    first_row: int
+    rows: int | None
+
+
+def plan_parts(source: str | Path, *, part_rows: int | None = None) -> list[Part]:
+    """Split a source into parts: whole files, or (with ``part_rows``) runs of row groups."""
+    parts: list[Part] = []
+    first_row = 1
+    for path in expand(source):
+        if part_rows is None or format_of(path) is not parquet:
+            rows = count_rows(path)
+            parts.append(Part(str(path), None, 0, first_row, rows))
+            first_row += rows or 0
+            continue
+        meta = parquet.read_metadata(path)
+        groups: list[int] = []
+        start = file_row = 0
+        for index in range(meta.num_row_groups):
+            groups.append(index)
+            file_row += meta.row_group(index).num_rows
+            if file_row - start >= part_rows or index == meta.num_row_groups - 1:
+                parts.append(
+                    Part(str(path), tuple(groups), start, first_row + start, file_row - start)
+                )
+                groups, start = [], file_row
+        if meta.num_row_groups == 0:
+            parts.append(Part(str(path), None, 0, first_row, 0))
+        first_row += meta.num_rows
+    return parts
+
+
+def iter_part(
+    part: Part, *, batch_rows: int, columns: Sequence[str] | None = None
+) -> Iterator[pl.DataFrame]:
+    """Stream one part in batches."""
+    if part.row_groups is None:
+        yield from iter_batches(part.path, batch_rows=batch_rows, columns=columns)
+    else:
+        yield from parquet.iter_batches(
+            Path(part.path), batch_rows=batch_rows, columns=columns, row_groups=part.row_groups
+        )
 
 
 class Output:
