@@ -129,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=_positive, default=None, metavar="N", help="default: the core count"
     )
     p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="dask: an existing cluster (tcp://HOST:PORT); default: a local one",
+    )
+    p.add_argument(
         "--chunk-size",
         type=_positive,
         default=None,
@@ -249,6 +254,7 @@ def _run(args: argparse.Namespace) -> int:
         progress=sys.stderr.isatty(),
         keep=args.keep,
         by=args.group_by,
+        scheduler=args.scheduler,
     )
     if args.json:
         print(json.dumps(summary.to_dict()))

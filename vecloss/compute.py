@@ -51,7 +51,7 @@ class Model:
 
 
 def _fast_path_applies(batch: pl.DataFrame, model: Model) -> bool:
-    if model.engine != "vectorized" or batch[ID].null_count():
+    if model.engine not in ("vectorized", "dask") or batch[ID].null_count():
         return False
     return all(
         batch.schema[c.name].is_numeric() and batch[c.name].null_count() == 0 for c in NUMERIC

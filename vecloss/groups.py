@@ -37,6 +37,10 @@ class GroupTotals:
                 .with_columns(years=pl.lit(years, pl.Int64), discount_rate=pl.lit(rate, pl.Float64))
             )
 
+    def merge(self, other: GroupTotals) -> None:
+        """Add the partial sums another accumulator gathered (say, on a Dask worker)."""
+        self._partials.extend(other._partials)
+
     def frame(self) -> pl.DataFrame:
         """One row per (years, discount rate, group): buildings, total_loss, mean_loss."""
         keys = ["years", "discount_rate", self.by]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
+import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -16,9 +18,10 @@ import polars as pl
 
 from vecloss.compute import Model, as_pairs, compute_batch, grid_batch
 from vecloss.engines import ENGINES
-from vecloss.exceptions import InputError, UsageError
+from vecloss.exceptions import InputError, UsageError, ValidationError
 from vecloss.formulas import FloatArray, Formula, check_parameters
 from vecloss.groups import GroupTotals
+from vecloss.io.parts import discard, is_folder_output, publish, staging_folder
 from vecloss.io.sources import (
     Output,
     Part,
@@ -30,7 +33,7 @@ from vecloss.io.sources import (
 )
 from vecloss.schema import ID, REQUIRED
 from vecloss.total import Total, TotalParts, file_block_sums
-from vecloss.validate import ROW, FailureLog, SeenIds, check_columns
+from vecloss.validate import ROW, FailureLog, SeenIds, check_columns, reject_rows
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
@@ -145,6 +148,7 @@ class Accumulator:
         rejects: Output | None = None,
         preview_rows: int = 0,
         progress: Any = None,
+        ids: _IdRange | None = None,
     ) -> None:
         self.job = job
         self.out, self.rejects = out, rejects
@@ -155,6 +159,7 @@ class Accumulator:
         self.preview: list[pl.DataFrame] = []
         self.progress = progress or _Silent()
         self._rejects_written = False
+        self._ids = ids
 
     def run_part(self, part: Part, *, seen: SeenIds | None, source: str) -> list[TotalParts]:
         """Process one part; return its contribution to the total of each pair."""
@@ -177,6 +182,8 @@ class Accumulator:
         job = self.job
         if self.groups is not None:
             self.groups.add(rows, losses)
+        if self._ids is not None:
+            self._ids.add(rows[ID])
         result = _long(rows.select(ID, *[c for c in job.keep if c != ID]), losses, job.pairs)
         if self.out is not None:
             self.out.write(result)
@@ -186,6 +193,66 @@ class Accumulator:
         self.rows += rows.height
         if sum(f.height for f in self.preview) < self.preview_rows:
             self.preview.append(result.head(self.preview_rows))
+
+
+@dataclass
+class PartResult:
+    """What processing one part gives back: small, picklable, combinable."""
+
+    part: Part
+    rows: int
+    log: FailureLog
+    totals: list[TotalParts]
+    groups: GroupTotals | None
+    output: Path | None
+    rejects: Path | None
+    ids: tuple[Any, Any, bool] | None  # (first, last, strictly increasing) of written ids
+
+
+def process_part(
+    part: Part,
+    job: Job,
+    *,
+    staging: Path | None,
+    index: int,
+    want_output: bool,
+    want_rejects: bool,
+    source: str,
+    seen: SeenIds | None = None,
+) -> PartResult:
+    """Stream one part with the same code as a whole run, into its own part files.
+
+    Used by the folder output and by the Dask engine, where each worker runs it.
+    """
+    with contextlib.ExitStack() as stack:
+        out_path = rej_path = None
+        if staging is not None and want_output:
+            out_path = staging / f"out-{index:05d}.parquet"
+        if staging is not None and want_rejects:
+            rej_path = staging / f"rejects-{index:05d}.parquet"
+        out = stack.enter_context(Output(out_path)) if out_path else None
+        rej = stack.enter_context(Output(rej_path)) if rej_path else None
+        tracker = _IdRange()
+        acc = Accumulator(job, out=out, rejects=rej, ids=tracker)
+        totals = acc.run_part(part, seen=seen if seen is not None else SeenIds(), source=source)
+    return PartResult(part, acc.rows, acc.log, totals, acc.groups, out_path, rej_path, tracker.span)
+
+
+class _IdRange:
+    """The first and last id written by a part, and whether they came in increasing order."""
+
+    def __init__(self) -> None:
+        self.span: tuple[Any, Any, bool] | None = None
+
+    def add(self, ids: pl.Series) -> None:
+        if ids.len() == 0:
+            return
+        increasing = bool(ids.is_sorted()) and ids.n_unique() == ids.len()
+        first, last = ids[0], ids[-1]
+        if self.span is None:
+            self.span = (first, last, increasing)
+        else:
+            self.span = (self.span[0], last, self.span[2] and increasing and first > self.span[1])
 
 
 def check_carried(
@@ -266,6 +333,142 @@ class _Silent:
     def update(self, n: int = 1) -> None: ...
 
 
+Outcome = tuple[FailureLog, int, list[list[float]], GroupTotals | None]
+
+
+def _run_one_pass(
+    source: str | Path,
+    output: str | Path | None,
+    rejects: str | Path | None,
+    job: Job,
+    *,
+    preview_rows: int,
+    progress: bool,
+) -> tuple[FailureLog, int, list[list[float]], GroupTotals | None, list[pl.DataFrame]]:
+    """Stream every part in order through one process, into one output file."""
+    name = str(source)
+    block_sums: list[list[float]] = [[] for _ in job.pairs]
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(Output(output)) if output is not None else None
+        rej = stack.enter_context(Output(rejects)) if rejects is not None else None
+        bar = stack.enter_context(_progress(source, enabled=progress))
+        acc = Accumulator(job, out=out, rejects=rej, preview_rows=preview_rows, progress=bar)
+        seen = SeenIds()
+        for part in plan_parts(source):
+            contributions = acc.run_part(part, seen=seen, source=name)
+            for sums, piece in zip(block_sums, contributions, strict=True):
+                sums.extend(file_block_sums([piece]))
+        if acc.log and job.on_invalid == "fail":
+            raise acc.log.error(name)
+    return acc.log, acc.rows, block_sums, acc.groups, acc.preview
+
+
+def _run_in_parts(
+    source: str | Path,
+    output: str | Path | None,
+    rejects: str | Path | None,
+    job: Job,
+    *,
+    workers: int | None,
+    scheduler: Any,
+    progress: bool,
+) -> Outcome:
+    """Process the parts separately (on Dask workers, or in turn for a folder output),
+    each into its own part files, then combine the results and publish the outputs."""
+    name = str(source)
+    staging = staging_folder(output or rejects) if (output or rejects) else None
+    want = {"want_output": output is not None, "want_rejects": rejects is not None}
+    try:
+        with _progress(source, enabled=progress) as bar:
+            if job.model.engine == "dask":
+                from vecloss.engines.dask import map_parts, part_rows_for
+
+                cores = workers or os.cpu_count() or 1
+                parts = plan_parts(source, part_rows=part_rows_for(count_rows(source), cores))
+                results = map_parts(
+                    parts,
+                    job,
+                    staging=staging,
+                    source=name,
+                    workers=workers,
+                    scheduler=scheduler,
+                    progress=bar,
+                    **want,
+                )
+            else:
+                seen = SeenIds()
+                results = [
+                    process_part(
+                        part, job, staging=staging, index=index, source=name, seen=seen, **want
+                    )
+                    for index, part in enumerate(plan_parts(source))
+                ]
+                for result in results:
+                    bar.update(result.rows + result.log.rows)
+        log = FailureLog()
+        for result in results:
+            log.merge(result.log)
+        if job.model.engine == "dask":
+            log.merge(_repeats_across_parts(results, job, name))
+        if log and (job.on_invalid == "fail" or "duplicate_id" in {k[1] for k in log.counts}):
+            if job.on_invalid == "skip":
+                msg = (
+                    f"{name}: ids repeat across parts, which the dask engine cannot set aside; "
+                    "hint: run with the default engine, which rejects the later rows"
+                )
+                raise ValidationError(msg, log.frame())
+            raise log.error(name)
+        if output is not None:
+            publish([r.output for r in results if r.output is not None], output)
+        if rejects is not None:
+            publish([r.rejects for r in results if r.rejects is not None], rejects)
+    finally:
+        if staging is not None:
+            discard(staging)
+    groups = None
+    for result in results:
+        if result.groups is not None:
+            groups = result.groups if groups is None else groups
+            if groups is not result.groups:
+                groups.merge(result.groups)
+    return log, sum(r.rows for r in results), _joined_block_sums(results, len(job.pairs)), groups
+
+
+def _joined_block_sums(results: Sequence[PartResult], pairs: int) -> list[list[float]]:
+    """Every block sum of every file, the parts of a file joined at their seams."""
+    by_file: dict[str, list[PartResult]] = {}
+    for result in results:
+        by_file.setdefault(result.part.path, []).append(result)
+    sums: list[list[float]] = [[] for _ in range(pairs)]
+    for parts in by_file.values():
+        parts.sort(key=lambda r: r.part.file_row)
+        for k in range(pairs):
+            sums[k].extend(file_block_sums([r.totals[k] for r in parts]))
+    return sums
+
+
+def _repeats_across_parts(results: Sequence[PartResult], job: Job, source: str) -> FailureLog:
+    """Ids repeated between parts (each part only sees its own): a second pass over the
+    id column, skipped when each part's ids increase and the parts follow each other."""
+    spans = [r.ids for r in results if r.ids is not None]
+    ordered = all(span[2] for span in spans) and all(
+        later[0] > earlier[1] for earlier, later in itertools.pairwise(spans)
+    )
+    log = FailureLog()
+    if ordered:
+        return log
+    seen = SeenIds()
+    for result in results:
+        for batch in iter_part(result.part, batch_rows=job.batch_rows, columns=[ID]):
+            indexed = batch.with_row_index(ROW, offset=result.part.first_row)
+            ids = indexed.filter(pl.col(ID).is_not_null())
+            repeats = seen.add(ids[ID].unique(maintain_order=True))
+            if repeats.any():
+                again = ids[ID].unique(maintain_order=True).filter(repeats)
+                log.add(reject_rows(ids, ids[ID].is_in(again.implode()), ID, "duplicate_id"))
+    return log
+
+
 def run(
     source: str | Path,
     output: str | Path | None = None,
@@ -283,6 +486,7 @@ def run(
     progress: bool = False,
     keep: Sequence[str] = (),
     by: str | None = None,
+    scheduler: Any = None,
 ) -> Summary:
     """Compute every building's loss from ``source``, streaming, and write ``output``.
 
@@ -296,33 +500,35 @@ def run(
     ``progress`` shows a bar on stderr (rows done, rows/s). ``keep`` carries
     input columns into the output; ``by`` adds totals, counts and mean loss per
     group of that input column to the summary (``groups``).
+
+    ``engine="dask"`` maps the parts of a Parquet source (files, runs of row
+    groups) over a Dask cluster: ``scheduler`` is an address or a Client, and
+    by default a LocalCluster of ``workers`` single-threaded processes is
+    started and closed. The total is the same bits as a local run's. An output
+    ending in ``/`` (or an existing folder) is written as a folder of Parquet
+    part files, by every engine.
     """
     started = time.perf_counter()
     pairs = as_pairs(years, discount_rate)
     _check_options(formula, pairs, engine, chunk_size, batch_rows, on_invalid, rejects)
     for path in (output, rejects):
-        if path is not None:
+        if path is not None and not is_folder_output(path):
             format_of(path, output=True)
 
     name = str(source)
     model = Model(formula=formula, engine=engine, workers=workers, chunk_size=chunk_size)
     job = Job(model, tuple(pairs), batch_rows, tuple(keep), by, on_invalid)
     block_sums: list[list[float]] = [[] for _ in pairs]
-    with contextlib.ExitStack() as stack:
-        out = stack.enter_context(Output(output)) if output is not None else None
-        rej = stack.enter_context(Output(rejects)) if rejects is not None else None
-        bar = stack.enter_context(_progress(source, enabled=progress))
-        acc = Accumulator(job, out=out, rejects=rej, preview_rows=preview_rows, progress=bar)
-        seen = SeenIds()
-        for part in plan_parts(source):
-            for sums, parts in zip(
-                block_sums, acc.run_part(part, seen=seen, source=name), strict=True
-            ):
-                sums.extend(file_block_sums([parts]))
-        if acc.log and on_invalid == "fail":
-            raise acc.log.error(name)
+    preview: list[pl.DataFrame] = []
+    if engine == "dask" or is_folder_output(output):
+        log, rows_out, block_sums, groups = _run_in_parts(
+            source, output, rejects, job, workers=workers, scheduler=scheduler, progress=progress
+        )
+    else:
+        log, rows_out, block_sums, groups, preview = _run_one_pass(
+            source, output, rejects, job, preview_rows=preview_rows, progress=progress
+        )
     totals = [math.fsum(sums) for sums in block_sums]
-    groups, log, rows_out, preview = acc.groups, acc.log, acc.rows, acc.preview
     grid = len(pairs) > 1
     return Summary(
         input=name,

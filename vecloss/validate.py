@@ -181,6 +181,14 @@ class FailureLog:
     def __bool__(self) -> bool:
         return bool(self.counts)
 
+    def merge(self, other: FailureLog) -> None:
+        """Add another log's problems (from a later part of the same source)."""
+        self.rows += other.rows
+        for key, count in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + count
+            seen = self.examples.setdefault(key, [])
+            seen.extend(other.examples[key][: EXAMPLES - len(seen)])
+
     def frame(self) -> pl.DataFrame:
         """One row per (column, reason): count, first examples, hint."""
         return pl.DataFrame(

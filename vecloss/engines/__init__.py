@@ -16,7 +16,7 @@ from vecloss.formulas import INPUTS, FloatArray
 
 __all__ = ["ENGINES", "Engine", "compute_loss", "vectorized_losses"]
 
-Engine = Literal["vectorized", "loop", "threads", "processes"]
+Engine = Literal["vectorized", "loop", "threads", "processes", "dask"]
 ENGINES: tuple[str, ...] = get_args(Engine)
 
 
@@ -31,7 +31,7 @@ def compute_loss(
     chunk_size: int | None = None,
 ) -> FloatArray:
     """The loss column of a validated frame (numeric columns Float64, no nulls)."""
-    if engine == "vectorized":
+    if engine in ("vectorized", "dask"):  # a Dask worker runs the vectorized pass
         cost, area, prob, infl = (frame[name].to_numpy() for name in INPUTS)
         return vectorized_losses(
             (cost, area, prob, infl),
