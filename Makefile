@@ -1,6 +1,6 @@
 # Two commands on a fresh machine with Python 3.11+ and make:
 #   make run    create .venv, install vecloss with every extra, run the example and a short comparison
-#   make test   run every test, ruff and mypy
+#   make test   run every test (and the notebooks), ruff and mypy
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -20,6 +20,7 @@ run: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --nbmake notebooks -p no:logging
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
