@@ -36,7 +36,8 @@ def test_public_api() -> None:
 def test_readme_shows_the_schema_as_declared() -> None:
     from pathlib import Path
 
-    from vecloss.schema import schema_table
+    from vecloss.schema import reasons_table, schema_table
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert schema_table() in readme
+    assert reasons_table() in readme

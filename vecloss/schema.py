@@ -17,6 +17,7 @@ __all__ = [
     "REASONS",
     "REQUIRED",
     "Column",
+    "reasons_table",
     "schema_table",
 ]
 
@@ -69,6 +70,13 @@ REASONS: dict[str, tuple[str, str]] = {
         "check floor_area and inflation_rate, or the years and discount rate",
     ),
 }
+
+
+def reasons_table() -> str:
+    """The reason codes as a Markdown table (the README shows this)."""
+    lines = ["| reason | meaning | hint |", "| --- | --- | --- |"]
+    lines += [f"| `{code}` | {what} | {hint} |" for code, (what, hint) in REASONS.items()]
+    return "\n".join(lines)
 
 
 def schema_table() -> str:
