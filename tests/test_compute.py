@@ -81,3 +81,20 @@ def test_seen_ids_finds_exactly_the_repeats(
         series = pl.Series([f"B{i}" for i in ids]) if strings else pl.Series(ids, dtype=pl.Int64)
         assert seen.add(series).to_list() == [i in before for i in ids]
         before |= set(ids)
+
+
+@settings(max_examples=100, deadline=None)
+@given(batch=dirty_batches())
+def test_validated_fast_check_agrees_with_the_rules(batch: pl.DataFrame) -> None:
+    from vecloss import ValidationError
+    from vecloss.portfolio import validated
+    from vecloss.validate import split_valid
+
+    checked = split_valid(batch)
+    try:
+        result = validated(batch)
+    except ValidationError:
+        assert checked.rejected.height > 0
+    else:
+        assert checked.rejected.height == 0
+        assert result.equals(checked.valid.drop("__row"))

@@ -23,7 +23,7 @@ from vecloss.formulas import FloatArray, discount_factor
 from vecloss.schema import ID, NUMERIC
 from vecloss.validate import ROW, SeenIds, later_duplicates, reject_rows, split_valid
 
-__all__ = ["Model", "compute_batch", "grid_batch", "no_rejects"]
+__all__ = ["Model", "as_pairs", "compute_batch", "fast_path_applies", "grid_batch", "no_rejects"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ class Model:
         )
 
 
-def _fast_path_applies(batch: pl.DataFrame, model: Model) -> bool:
+def fast_path_applies(batch: pl.DataFrame, model: Model) -> bool:
+    """Whether a batch can take the fused path: numbers without nulls, the vectorized pass."""
     if model.engine not in ("vectorized", "dask") or batch[ID].null_count():
         return False
     return all(
@@ -78,7 +79,7 @@ def compute_batch(
     ids of earlier batches; a repeat of one is rejected.
     """
     indexed = batch.with_row_index(ROW, offset=row_offset)
-    if _fast_path_applies(batch, model):
+    if fast_path_applies(batch, model):
         valid = indexed.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
         loss, ok = checked_losses(
             {c.name: valid[c.name].to_numpy() for c in NUMERIC},
