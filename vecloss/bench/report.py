@@ -129,15 +129,34 @@ def plot_scaling(results: Sequence[Measurement], path: Path) -> Path:
                 mfc="none",
                 color=line.get_color(),
             )
+        guessed_base = {m.size for m in results if m.engine == "processes" and m.extrapolated}
         speed = [m for m in points if not math.isnan(m.speedup_vs_processes)]
         if speed and name != "processes":
+            sure = [m for m in speed if not (m.extrapolated or m.size in guessed_base)]
+            rough = [m for m in speed if m.extrapolated or m.size in guessed_base]
+            color = line.get_color()
             right.plot(
-                [m.size for m in speed],
-                [m.speedup_vs_processes for m in speed],
+                [m.size for m in sure],
+                [m.speedup_vs_processes for m in sure],
                 "o-",
                 label=name,
-                color=line.get_color(),
+                color=color,
             )
+            if rough:
+                bridge = sure[-1:] + rough
+                right.plot(
+                    [m.size for m in bridge],
+                    [m.speedup_vs_processes for m in bridge],
+                    "--",
+                    color=color,
+                )
+                right.plot(
+                    [m.size for m in rough],
+                    [m.speedup_vs_processes for m in rough],
+                    "o",
+                    mfc="none",
+                    color=color,
+                )
     left.set(
         xscale="log",
         yscale="log",
@@ -150,7 +169,7 @@ def plot_scaling(results: Sequence[Measurement], path: Path) -> Path:
         yscale="log",
         xlabel="buildings",
         ylabel="x faster than processes",
-        title="Speedup over one task per building on a process pool",
+        title="Speedup over a process pool (hollow, dashed: extrapolated)",
     )
     right.axhline(1.0, color="grey", lw=0.8)
     for ax in (left, right):
