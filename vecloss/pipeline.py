@@ -159,6 +159,7 @@ class Accumulator:
         self.preview: list[pl.DataFrame] = []
         self.progress = progress or _Silent()
         self._rejects_written = False
+        self._empty_rejects: pl.DataFrame | None = None
         self._ids = ids
 
     def run_part(self, part: Part, *, seen: SeenIds | None, source: str) -> list[TotalParts]:
@@ -178,6 +179,15 @@ class Accumulator:
                 total.add(loss)
         return [t.parts() for t in totals]
 
+    def finish(self) -> None:
+        """Give a rejects file with no rows its header (the columns rejects would have)."""
+        if (
+            self.rejects is not None
+            and not self._rejects_written
+            and self._empty_rejects is not None
+        ):
+            self.rejects.write(self._empty_rejects.rename({ROW: "row"}))
+
     def _write(self, rows: pl.DataFrame, losses: list[FloatArray], rejected: pl.DataFrame) -> None:
         job = self.job
         if self.groups is not None:
@@ -187,9 +197,11 @@ class Accumulator:
         result = _long(rows.select(ID, *[c for c in job.keep if c != ID]), losses, job.pairs)
         if self.out is not None:
             self.out.write(result)
-        if self.rejects is not None and (rejected.height or not self._rejects_written):
+        if self.rejects is not None and rejected.height:
             self.rejects.write(rejected.rename({ROW: "row"}))
             self._rejects_written = True
+        elif self._empty_rejects is None:
+            self._empty_rejects = rejected
         self.rows += rows.height
         if sum(f.height for f in self.preview) < self.preview_rows:
             self.preview.append(result.head(self.preview_rows))
@@ -235,6 +247,7 @@ def process_part(
         tracker = _IdRange()
         acc = Accumulator(job, out=out, rejects=rej, ids=tracker)
         totals = acc.run_part(part, seen=seen if seen is not None else SeenIds(), source=source)
+        acc.finish()
     return PartResult(part, acc.rows, acc.log, totals, acc.groups, out_path, rej_path, tracker.span)
 
 
@@ -358,6 +371,7 @@ def _run_one_pass(
             contributions = acc.run_part(part, seen=seen, source=name)
             for sums, piece in zip(block_sums, contributions, strict=True):
                 sums.extend(file_block_sums([piece]))
+        acc.finish()
         if acc.log and job.on_invalid == "fail":
             raise acc.log.error(name)
     return acc.log, acc.rows, block_sums, acc.groups, acc.preview

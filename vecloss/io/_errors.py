@@ -6,9 +6,11 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
+
 from vecloss.exceptions import InputError, VeclossError
 
-__all__ = ["reading", "unreadable"]
+__all__ = ["fit_schema", "reading", "unreadable"]
 
 
 def unreadable(path: str | Path, what: str, exc: BaseException | str) -> InputError:
@@ -24,6 +26,25 @@ def unreadable(path: str | Path, what: str, exc: BaseException | str) -> InputEr
     else:
         msg = f"{path}: cannot read {what}: {reason[:200]}; hint: check that the file is {what}"
     return InputError(msg)
+
+
+def fit_schema(table: pa.Table, schema: pa.Schema | None) -> pa.Table:
+    """``table`` cast to the ``schema`` of the batches written before it.
+
+    A streamed source can change a column's type mid-way (rows with text where
+    numbers were go to the rejects as text); Parquet and Arrow files hold one
+    schema, so a batch that cannot take it is a clear error, not a crash.
+    """
+    if schema is None or table.schema.equals(schema):
+        return table
+    try:
+        return table.cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        msg = (
+            f"a later batch does not fit the columns of the first ({exc}); "
+            "hint: write this output (often --rejects) as .csv or .ndjson"
+        )
+        raise InputError(msg) from exc
 
 
 @contextlib.contextmanager

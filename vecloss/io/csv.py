@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
 import polars as pl
 
 from vecloss.io._errors import reading, unreadable
+from vecloss.io._stream import stream_typed_then_text
 from vecloss.schema import ID, NUMERIC
 
-__all__ = ["Writer", "read"]
+__all__ = ["Writer", "iter_batches", "read"]
 
 WHAT = "CSV with a header row"
 
@@ -35,6 +37,25 @@ def read(path: Path) -> pl.DataFrame:
         if ids.null_count() == frame[ID].null_count():
             frame = frame.with_columns(ids)
     return frame
+
+
+def iter_batches(
+    path: Path, *, batch_rows: int, columns: Sequence[str] | None = None
+) -> Iterator[pl.DataFrame]:
+    """Stream the file in batches of ``batch_rows`` rows: memory stays bounded."""
+    with reading(path, WHAT):
+        if path.stat().st_size == 0:
+            raise unreadable(path, WHAT, "the file is empty")
+
+    def scan(overrides: Mapping[str, pl.DataType], row_index: str) -> pl.LazyFrame:
+        return pl.scan_csv(
+            path,
+            schema_overrides=dict(overrides),
+            infer_schema_length=10_000,
+            row_index_name=row_index,
+        )
+
+    yield from stream_typed_then_text(scan, path, WHAT, batch_rows=batch_rows, columns=columns)
 
 
 class Writer:

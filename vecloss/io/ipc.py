@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from vecloss.io._errors import reading
+from vecloss.io._errors import fit_schema, reading
 
 __all__ = ["Writer", "read"]
 
@@ -32,12 +32,14 @@ class Writer:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._writer: pa.ipc.RecordBatchFileWriter | None = None
+        self._schema: pa.Schema | None = None
 
     def write(self, frame: pl.DataFrame) -> None:
         table = frame.to_arrow()
         if self._writer is None:
             self._writer = pa.ipc.new_file(str(self._path), table.schema)
-        self._writer.write_table(table)
+            self._schema = table.schema
+        self._writer.write_table(fit_schema(table, self._schema))
 
     def close(self) -> None:
         if self._writer is not None:

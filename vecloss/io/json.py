@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
 import polars as pl
 
 from vecloss.io._errors import reading, unreadable
+from vecloss.io._stream import slices, stream_line_blocks
 
-__all__ = ["Writer", "read"]
+__all__ = ["Writer", "iter_batches", "read"]
 
 WHAT = "JSON (one array of objects)"
 
@@ -42,6 +44,41 @@ def read(path: Path) -> pl.DataFrame:
             if quoted == data:
                 raise
             return pl.read_json(io.BytesIO(quoted), infer_schema_length=None)
+
+
+def _one_object_per_line(path: Path) -> bool:
+    """Whether the array is written one object per line (as vecloss and most exporters do)."""
+    with path.open("rb") as file:
+        head = file.read(1 << 16)
+    text = head.lstrip()
+    if not text.startswith(b"["):
+        return False
+    lines = [line.strip() for line in text[1:].split(b"\n")[:-1]]
+    lines = [line for line in lines if line and line != b"]"]
+    return bool(lines) and all(
+        line.startswith(b"{") and line.rstrip(b",").endswith(b"}") for line in lines[:8]
+    )
+
+
+def iter_batches(
+    path: Path, *, batch_rows: int, columns: Sequence[str] | None = None
+) -> Iterator[pl.DataFrame]:
+    """Yield the array in batches; streamed when it is written one object per line.
+
+    Such a file is read in blocks cut at line ends; each block loses its
+    separating commas (and the brackets at the ends) and is parsed as NDJSON
+    (:func:`vecloss.io._stream.stream_line_blocks`), so memory stays bounded by
+    the block. Any other layout is read whole.
+    """
+    with reading(path, WHAT):
+        streamable = path.stat().st_size > 0 and _one_object_per_line(path)
+    if not streamable:
+        frame = read(path)
+        if columns is not None:
+            frame = frame.select([c for c in columns if c in frame.columns])
+        yield from slices(frame, batch_rows)
+        return
+    yield from stream_line_blocks(path, WHAT, batch_rows=batch_rows, columns=columns, array=True)
 
 
 class Writer:

@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from vecloss.io._errors import reading
+from vecloss.io._errors import fit_schema, reading
 
 __all__ = ["Writer", "iter_batches", "read", "read_metadata", "read_schema"]
 
@@ -82,7 +82,7 @@ class Writer:
         table = frame.to_arrow()
         if self._writer is None:
             self._writer = pq.ParquetWriter(self._path, table.schema)
-        self._writer.write_table(table)
+        self._writer.write_table(fit_schema(table, self._writer.schema))
 
     def close(self) -> None:
         if self._writer is not None:

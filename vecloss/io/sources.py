@@ -63,7 +63,7 @@ def read_source(source: str | Path, *, columns: Sequence[str] | None = None) -> 
     if not path.exists():
         msg = f"{path}: no such file; hint: check the path"
         raise InputError(msg)
-    if hasattr(module, "iter_batches") or module is ipc:
+    if module in (parquet, ipc):
         frame: pl.DataFrame = module.read(path, columns=columns)
         return frame
     frame = module.read(path)
@@ -94,7 +94,8 @@ def iter_batches(
 ) -> Iterator[pl.DataFrame]:
     """Yield the source as frames of at most ``batch_rows`` rows, in order.
 
-    Parquet is streamed; the other formats are read once and sliced.
+    Parquet, CSV and NDJSON are streamed; a JSON array and Arrow IPC (mapped) are
+    read once and sliced.
     """
     path = Path(source)
     module = format_of(path)

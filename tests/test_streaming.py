@@ -1,0 +1,101 @@
+"""Text formats stream in batches: the same rows, totals and rejects as Parquet."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import vecloss.io._stream as stream_io
+import vecloss.io.json as json_io
+from vecloss import InputError, run
+from vecloss.generate import generate, portfolio
+from vecloss.io.sources import iter_batches
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("stream")
+    return {
+        suffix: generate(30_000, folder / f"p{suffix}", seed=4)
+        for suffix in (".parquet", ".csv", ".ndjson", ".json")
+    }
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".ndjson", ".json"])
+def test_text_formats_stream_in_bounded_batches(
+    files: dict[str, Path], suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream_io, "BLOCK_BYTES", 50_000)  # many blocks for the JSON array
+    sizes = [b.height for b in iter_batches(files[suffix], batch_rows=4_000)]
+    assert sum(sizes) == 30_000
+    assert max(sizes) <= 4_000
+    assert len(sizes) >= 8
+    streamed = run(files[suffix], batch_rows=4_000)
+    assert streamed.total_loss == run(files[".parquet"]).total_loss
+
+
+def test_pretty_printed_json_is_read_whole(tmp_path: Path) -> None:
+    frame = portfolio(500, seed=1)
+    path = tmp_path / "pretty.json"
+    path.write_text(json.dumps(frame.to_dicts(), indent=2))
+    assert not json_io._one_object_per_line(path)
+    assert (
+        run(path, batch_rows=100).total_loss
+        == run(generate(500, tmp_path / "p.parquet", seed=1)).total_loss
+    )
+
+
+@pytest.mark.parametrize("rejects_suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize("suffix", [".csv", ".ndjson", ".json"])
+def test_a_bad_value_late_in_the_stream(
+    tmp_path: Path, suffix: str, rejects_suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream_io, "BLOCK_BYTES", 20_000)
+    frame = portfolio(20_000, seed=2).cast({"floor_area": pl.String})
+    frame = frame.with_columns(
+        floor_area=pl.when(pl.col("buildingId") == 17_777)
+        .then(pl.lit("big"))
+        .otherwise(pl.col("floor_area"))
+    )
+    path = tmp_path / f"late{suffix}"
+    if suffix == ".csv":
+        frame.write_csv(path)
+    elif suffix == ".ndjson":
+        frame.with_columns(pl.col("floor_area").cast(pl.Float64, strict=False)).with_columns(
+            floor_area=pl.when(pl.col("buildingId") == 17_777)
+            .then(None)
+            .otherwise(pl.col("floor_area"))
+        ).write_ndjson(path)
+        text = path.read_text().replace(
+            '"buildingId":17777,"floor_area":null', '"buildingId":17777,"floor_area":"big"'
+        )
+        path.write_text(text)
+    else:
+        rows = frame.with_columns(
+            pl.col("floor_area").cast(pl.Float64, strict=False)
+        ).write_ndjson()
+        rows = rows.replace(
+            '"buildingId":17777,"floor_area":null', '"buildingId":17777,"floor_area":"big"'
+        )
+        path.write_text("[\n" + rows.rstrip("\n").replace("\n", ",\n") + "\n]\n")
+    rejects = tmp_path / "rejects.csv"
+    summary = run(
+        path, tmp_path / "o.parquet", batch_rows=3_000, on_invalid="skip", rejects=rejects
+    )
+    assert (summary.rows, summary.rejected) == (19_999, 1)
+    rejected = pl.read_csv(rejects)
+    assert rejected["buildingId"].to_list() == [17_777]
+    assert rejected["row"].to_list() == [17_777]
+    assert "floor_area: not_numeric" in rejected["reason"][0]
+    assert pl.read_parquet(tmp_path / "o.parquet")["buildingId"].dtype == pl.Int64
+
+
+def test_unclosed_streamed_array(tmp_path: Path) -> None:
+    path = tmp_path / "open.json"
+    generate(100, path)
+    path.write_text(path.read_text().rstrip().rstrip("]"))
+    with pytest.raises(InputError, match="not closed"):
+        run(path)

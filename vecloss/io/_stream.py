@@ -1,0 +1,148 @@
+"""Stream a text format typed, and go on as text from the first value that does not parse."""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import polars as pl
+
+from vecloss.io._errors import reading, unreadable
+from vecloss.schema import ID, NUMERIC
+
+__all__ = ["BLOCK_BYTES", "slices", "stream_line_blocks", "stream_typed_then_text"]
+
+#: Bytes read at a time when streaming line-delimited JSON (or an array, one object a line).
+BLOCK_BYTES = 32 << 20
+_OBJECT_END = re.compile(rb"\}\s*,\s*\n")
+NUMERIC_NAMES = frozenset(c.name for c in NUMERIC)
+
+#: Builds the lazy scan with these type overrides and a row index of this name.
+Scan = Callable[[Mapping[str, pl.DataType], str], pl.LazyFrame]
+POSITION = "__position"
+
+
+def stream_typed_then_text(
+    scan: Scan, path: Path, what: str, *, batch_rows: int, columns: Sequence[str] | None
+) -> Iterator[pl.DataFrame]:
+    """Yield batches of ``scan``'s frame with the numeric columns parsed as Float64.
+
+    If a value does not parse, the rows already yielded stand, and the rest is
+    streamed again from the first row not yielded, with the numeric columns as
+    text: validation then names each bad row (``not_numeric``) instead of the
+    whole file failing. ``buildingId`` keeps the type it had. Every typed batch
+    is checked, by the reader's own row index, to be the next rows of the file
+    before it is yielded, so that no row is given twice or skipped.
+    """
+    done = 0
+    id_type: pl.DataType | None = None
+    with reading(path, what):
+        typed = scan({c.name: pl.Float64() for c in NUMERIC}, POSITION)
+        wanted = [POSITION, *_present(typed, columns)]
+        try:
+            for batch in typed.select(wanted).collect_batches(chunk_size=batch_rows):
+                if batch.height and not _follows(batch[POSITION], done):
+                    break
+                id_type = batch.schema.get(ID, id_type)
+                done += batch.height
+                yield batch.drop(POSITION)
+            else:
+                if done == 0:
+                    yield typed.select(wanted[1:]).head(0).collect()
+                return
+        except pl.exceptions.ComputeError:
+            pass
+        text: dict[str, pl.DataType] = {c.name: pl.String() for c in NUMERIC}
+        if id_type is not None:
+            text[ID] = id_type
+        rest = scan(text, POSITION)
+        wanted = [POSITION, *_present(rest, columns)]
+        stream = rest.select(wanted).filter(pl.col(POSITION) >= done)
+        for batch in stream.collect_batches(chunk_size=batch_rows):
+            if batch.height and not _follows(batch[POSITION], done):
+                msg = "the reader gave rows out of order; hint: convert the file to Parquet"
+                raise unreadable(path, what, msg)
+            done += batch.height
+            yield batch.drop(POSITION)
+
+
+def _follows(positions: pl.Series, done: int) -> bool:
+    """Whether ``positions`` are exactly the rows ``done``, ``done + 1``, ... in order."""
+    first, last = positions[0], positions[-1]
+    return bool(first == done and last == done + positions.len() - 1 and positions.is_sorted())
+
+
+def _present(frame: pl.LazyFrame, columns: Sequence[str] | None) -> list[str]:
+    names = [n for n in frame.collect_schema().names() if n != POSITION]
+    return names if columns is None else [c for c in columns if c in names]
+
+
+def slices(frame: pl.DataFrame, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """``frame`` in slices of ``batch_rows`` rows (one empty frame for an empty one)."""
+    if frame.height == 0:
+        yield frame
+    for start in range(0, frame.height, batch_rows):
+        yield frame.slice(start, batch_rows)
+
+
+def stream_line_blocks(
+    path: Path,
+    what: str,
+    *,
+    batch_rows: int,
+    columns: Sequence[str] | None,
+    array: bool = False,
+) -> Iterator[pl.DataFrame]:
+    """Stream one-object-per-line JSON in blocks of :data:`BLOCK_BYTES` cut at line ends.
+
+    Each block is parsed on its own (``pl.read_ndjson``) with the types of the
+    first block; a block where a value does not fit them is parsed with the
+    numeric columns as text, so that validation names the bad rows. With
+    ``array``, the file is one JSON array: the brackets at its ends and the
+    commas between objects are dropped first. Blocks come in file order, so row
+    numbers hold.
+    """
+    schema: dict[str, pl.DataType] | None = None
+    size = path.stat().st_size
+    module = sys.modules[__name__]
+    with reading(path, what), path.open("rb") as file:
+        pending, first = b"", True
+        while True:
+            data = pending + file.read(module.BLOCK_BYTES)
+            last = file.tell() >= size
+            cut = len(data) if last else data.rfind(b"\n") + 1
+            chunk, pending = data[:cut], data[cut:]
+            if array and first and chunk:
+                chunk, first = chunk.lstrip()[1:], False
+            if array and last:
+                chunk = chunk.rstrip()
+                if not chunk.endswith(b"]"):
+                    raise unreadable(path, what, "the array is not closed with ']'")
+                chunk = _OBJECT_END.sub(b"}\n", chunk[:-1])
+            elif array:
+                chunk = _OBJECT_END.sub(b"}\n", chunk)
+            parsed = _parse_lines(chunk, schema)
+            if parsed is not None:
+                schema = schema or dict(parsed.schema)
+                if columns is not None:
+                    parsed = parsed.select([c for c in columns if c in parsed.columns])
+                yield from slices(parsed, batch_rows)
+            if last:
+                return
+
+
+def _parse_lines(chunk: bytes, schema: dict[str, pl.DataType] | None) -> pl.DataFrame | None:
+    """Parse NDJSON bytes, with the types of the first block; text where a value does not fit."""
+    if not chunk.strip():
+        return None
+    try:
+        return pl.read_ndjson(io.BytesIO(chunk), schema_overrides=schema, infer_schema_length=None)
+    except pl.exceptions.ComputeError:
+        if schema is None:
+            raise
+        text: dict[str, pl.DataType] = {n: pl.String() for n in schema if n in NUMERIC_NAMES}
+        text[ID] = schema.get(ID, pl.String())
+        return pl.read_ndjson(io.BytesIO(chunk), schema_overrides=text, infer_schema_length=None)
