@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/vecloss bench --quick
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -rA
 	$(BIN)/python -m pytest --nbmake notebooks -p no:logging
 
 lint: $(STAMP)

@@ -19,7 +19,14 @@ from vecloss.engines import ENGINES
 from vecloss.exceptions import UsageError, VeclossError
 from vecloss.formulas import FORMULAS
 from vecloss.io.sources import plan_parts
-from vecloss.pipeline import DEFAULT_BATCH_ROWS, Job, Summary, checked_batches, run
+from vecloss.pipeline import (
+    DEFAULT_BATCH_ROWS,
+    Job,
+    Summary,
+    checked_batches,
+    run,
+    source_query,
+)
 from vecloss.validate import FailureLog, SeenIds
 
 __all__ = ["main"]
@@ -106,6 +113,12 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_database_options(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--table", metavar="NAME", help="with a database INPUT: the table to read")
+    source.add_argument("--query", metavar="SQL", help="with a database INPUT: the query to run")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vecloss",
@@ -147,11 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep", type=_columns, default=[], metavar="COL,COL", help="carry input columns out"
     )
     p.add_argument("--group-by", metavar="COLUMN", help="totals, counts and mean loss per group")
+    _add_database_options(p)
+    p.add_argument(
+        "--output-table", metavar="NAME", help="with a database -o: the table to (re)place"
+    )
     p.add_argument("--json", action="store_true", help="print only the summary, as JSON")
 
     p = sub.add_parser("validate", parents=[common], help="report every problem, change nothing")
     p.add_argument("input", metavar="INPUT")
     _add_model_options(p)
+    _add_database_options(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
     p = sub.add_parser("generate", parents=[common], help="write a seeded synthetic portfolio")
@@ -255,6 +273,9 @@ def _run(args: argparse.Namespace) -> int:
         keep=args.keep,
         by=args.group_by,
         scheduler=args.scheduler,
+        table=args.table,
+        query=args.query,
+        output_table=args.output_table,
     )
     if args.json:
         print(json.dumps(summary.to_dict()))
@@ -269,7 +290,8 @@ def _run(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     job = Job(Model(formula=args.formula), tuple(as_pairs(args.years, args.discount_rate)))
     log, rows, seen = FailureLog(), 0, SeenIds()
-    for part in plan_parts(args.input):
+    query = source_query(args.input, args.table, args.query)
+    for part in plan_parts(args.input, query=query):
         for valid, _, rejected, _ in checked_batches(part, job, seen, source=args.input):
             log.add(rejected)
             rows += valid.height + rejected.height

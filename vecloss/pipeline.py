@@ -21,6 +21,7 @@ from vecloss.engines import ENGINES
 from vecloss.exceptions import InputError, UsageError, ValidationError
 from vecloss.formulas import FloatArray, Formula, check_parameters
 from vecloss.groups import GroupTotals
+from vecloss.io.database import DatabaseOutput, is_database_uri, table_query
 from vecloss.io.parts import discard, is_folder_output, publish, staging_folder
 from vecloss.io.sources import (
     Output,
@@ -118,7 +119,9 @@ def checked_batches(
     wanted = [*REQUIRED, *job.carry]
     for batch in iter_part(part, batch_rows=job.batch_rows, columns=wanted):
         if row == part.first_row:
-            names = None if set(wanted) <= set(batch.columns) else source_columns(part.path)
+            names = (
+                None if set(wanted) <= set(batch.columns) else source_columns(part.path, part.query)
+            )
             check_columns(batch.schema, source, all_columns=names)
             check_carried(batch.columns, job.carry, source, all_columns=names)
         if len(job.pairs) == 1:
@@ -357,17 +360,19 @@ def _run_one_pass(
     *,
     preview_rows: int,
     progress: bool,
+    query: str | None = None,
+    output_table: str | None = None,
 ) -> tuple[FailureLog, int, list[list[float]], GroupTotals | None, list[pl.DataFrame]]:
-    """Stream every part in order through one process, into one output file."""
+    """Stream every part in order through one process, into one output file (or table)."""
     name = str(source)
     block_sums: list[list[float]] = [[] for _ in job.pairs]
     with contextlib.ExitStack() as stack:
-        out = stack.enter_context(Output(output)) if output is not None else None
+        out = stack.enter_context(open_output(output, output_table)) if output is not None else None
         rej = stack.enter_context(Output(rejects)) if rejects is not None else None
         bar = stack.enter_context(_progress(source, enabled=progress))
         acc = Accumulator(job, out=out, rejects=rej, preview_rows=preview_rows, progress=bar)
         seen = SeenIds()
-        for part in plan_parts(source):
+        for part in plan_parts(source, query=query):
             contributions = acc.run_part(part, seen=seen, source=name)
             for sums, piece in zip(block_sums, contributions, strict=True):
                 sums.extend(file_block_sums([piece]))
@@ -386,6 +391,7 @@ def _run_in_parts(
     workers: int | None,
     scheduler: Any,
     progress: bool,
+    query: str | None = None,
 ) -> Outcome:
     """Process the parts separately (on Dask workers, or in turn for a folder output),
     each into its own part files, then combine the results and publish the outputs."""
@@ -398,7 +404,8 @@ def _run_in_parts(
                 from vecloss.engines.dask import map_parts, part_rows_for
 
                 cores = workers or os.cpu_count() or 1
-                parts = plan_parts(source, part_rows=part_rows_for(count_rows(source), cores))
+                rows = count_rows(source)
+                parts = plan_parts(source, part_rows=part_rows_for(rows, cores), query=query)
                 results = map_parts(
                     parts,
                     job,
@@ -415,7 +422,7 @@ def _run_in_parts(
                     process_part(
                         part, job, staging=staging, index=index, source=name, seen=seen, **want
                     )
-                    for index, part in enumerate(plan_parts(source))
+                    for index, part in enumerate(plan_parts(source, query=query))
                 ]
                 for result in results:
                     bar.update(result.rows + result.log.rows)
@@ -483,6 +490,38 @@ def _repeats_across_parts(results: Sequence[PartResult], job: Job, source: str) 
     return log
 
 
+def source_query(source: str | Path, table: str | None, query: str | None) -> str | None:
+    """The query that reads a database source; None for files."""
+    if not is_database_uri(source):
+        if table is not None or query is not None:
+            msg = "--table and --query go with a database source (sqlite:///..., postgresql://...)"
+            raise UsageError(msg)
+        return None
+    if (table is None) == (query is None):
+        msg = f"{source}: name a table or a query (one of them); hint: --table NAME or --query SQL"
+        raise UsageError(msg)
+    return query if query is not None else table_query(table)  # type: ignore[arg-type]
+
+
+def _check_output_table(output: str | Path | None, output_table: str | None) -> None:
+    if output is not None and is_database_uri(output):
+        if output_table is None:
+            msg = f"{output}: name the table to write; hint: add --output-table NAME"
+            raise UsageError(msg)
+        table_query(output_table)
+    elif output_table is not None:
+        msg = "--output-table goes with a database output (sqlite:///..., postgresql://...)"
+        raise UsageError(msg)
+
+
+def open_output(target: str | Path, table: str | None = None) -> Any:
+    """A file output, or a database table replaced in one transaction."""
+    if is_database_uri(target):
+        assert table is not None
+        return DatabaseOutput(str(target), table)
+    return Output(target)
+
+
 def run(
     source: str | Path,
     output: str | Path | None = None,
@@ -501,6 +540,9 @@ def run(
     keep: Sequence[str] = (),
     by: str | None = None,
     scheduler: Any = None,
+    table: str | None = None,
+    query: str | None = None,
+    output_table: str | None = None,
 ) -> Summary:
     """Compute every building's loss from ``source``, streaming, and write ``output``.
 
@@ -521,12 +563,18 @@ def run(
     started and closed. The total is the same bits as a local run's. An output
     ending in ``/`` (or an existing folder) is written as a folder of Parquet
     part files, by every engine.
+
+    A database source (``sqlite:///portfolio.db``, ``postgresql://...``) is read
+    from ``table`` or ``query`` as a record-batch stream; a database ``output``
+    gets ``output_table``, replaced in one transaction.
     """
     started = time.perf_counter()
     pairs = as_pairs(years, discount_rate)
     _check_options(formula, pairs, engine, chunk_size, batch_rows, on_invalid, rejects)
+    query = source_query(source, table, query)
+    _check_output_table(output, output_table)
     for path in (output, rejects):
-        if path is not None and not is_folder_output(path):
+        if path is not None and not is_folder_output(path) and not is_database_uri(path):
             format_of(path, output=True)
 
     name = str(source)
@@ -535,12 +583,29 @@ def run(
     block_sums: list[list[float]] = [[] for _ in pairs]
     preview: list[pl.DataFrame] = []
     if engine == "dask" or is_folder_output(output):
+        if output is not None and is_database_uri(output):
+            msg = "the dask engine and folder outputs write files; hint: write to .parquet"
+            raise UsageError(msg)
         log, rows_out, block_sums, groups = _run_in_parts(
-            source, output, rejects, job, workers=workers, scheduler=scheduler, progress=progress
+            source,
+            output,
+            rejects,
+            job,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+            query=query,
         )
     else:
         log, rows_out, block_sums, groups, preview = _run_one_pass(
-            source, output, rejects, job, preview_rows=preview_rows, progress=progress
+            source,
+            output,
+            rejects,
+            job,
+            preview_rows=preview_rows,
+            progress=progress,
+            query=query,
+            output_table=output_table,
         )
     totals = [math.fsum(sums) for sums in block_sums]
     grid = len(pairs) > 1

@@ -11,8 +11,9 @@ from typing import Protocol
 import polars as pl
 
 from vecloss.exceptions import InputError, UsageError
-from vecloss.io import csv, ipc, json, ndjson, parquet
+from vecloss.io import csv, database, ipc, json, ndjson, parquet
 from vecloss.io.atomic import AtomicPath
+from vecloss.io.database import is_database_uri
 
 __all__ = [
     "SUFFIXES",
@@ -72,8 +73,10 @@ def read_source(source: str | Path, *, columns: Sequence[str] | None = None) -> 
     return frame
 
 
-def source_columns(source: str | Path) -> list[str]:
-    """Every column name of ``source`` (Parquet and Arrow: from the schema alone)."""
+def source_columns(source: str | Path, query: str | None = None) -> list[str]:
+    """Every column name of ``source`` (Parquet and databases: from the schema alone)."""
+    if query is not None:
+        return database.query_columns(str(source), query)
     path = Path(source)
     module = format_of(path)
     if module is parquet:
@@ -83,6 +86,8 @@ def source_columns(source: str | Path) -> list[str]:
 
 def count_rows(source: str | Path) -> int | None:
     """The number of rows, when the format stores it (Parquet); else None."""
+    if is_database_uri(source):
+        return None
     files = expand(source)
     if all(format_of(f) is parquet and f.is_file() for f in files):
         return sum(int(parquet.read_metadata(f).num_rows) for f in files)
@@ -153,10 +158,21 @@ class Part:
     file_row: int
     first_row: int
     rows: int | None
+    query: str | None = None  # a database part: ``path`` is the URI
 
 
-def plan_parts(source: str | Path, *, part_rows: int | None = None) -> list[Part]:
-    """Split a source into parts: whole files, or (with ``part_rows``) runs of row groups."""
+def plan_parts(
+    source: str | Path, *, part_rows: int | None = None, query: str | None = None
+) -> list[Part]:
+    """Split a source into parts: whole files, or (with ``part_rows``) runs of row groups.
+
+    A database URI is one part, read with ``query``.
+    """
+    if is_database_uri(source):
+        if query is None:
+            msg = f"{source}: name a table or a query; hint: add --table NAME or --query SQL"
+            raise UsageError(msg)
+        return [Part(str(source), None, 0, 1, None, query)]
     parts: list[Part] = []
     first_row = 1
     for path in expand(source):
@@ -186,7 +202,11 @@ def iter_part(
     part: Part, *, batch_rows: int, columns: Sequence[str] | None = None
 ) -> Iterator[pl.DataFrame]:
     """Stream one part in batches."""
-    if part.row_groups is None:
+    if part.query is not None:
+        yield from database.iter_batches(
+            part.path, part.query, batch_rows=batch_rows, columns=columns
+        )
+    elif part.row_groups is None:
         yield from iter_batches(part.path, batch_rows=batch_rows, columns=columns)
     else:
         yield from parquet.iter_batches(

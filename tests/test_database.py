@@ -1,0 +1,129 @@
+"""Database sources and outputs: SQLite always, PostgreSQL against a real server.
+
+The PostgreSQL tests use ``VECLOSS_POSTGRES_URI`` (``.ci/run`` starts a server
+on loopback and sets it). Locally they are skipped when it is unset; in CI
+(``CI=true``) they must run, so a missing server fails them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tests.conftest import assert_matches_reference
+from vecloss import InputError, UsageError, ValidationError, run
+from vecloss.cli import main
+from vecloss.generate import portfolio
+from vecloss.io.database import connect
+from vecloss.portfolio import validated
+
+pytest.importorskip("adbc_driver_sqlite")
+
+
+def regional(rows: int = 20_000) -> pl.DataFrame:
+    frame = portfolio(rows, seed=31)
+    return frame.with_columns(
+        region=pl.Series(np.array(["EU", "US"])[frame["buildingId"].to_numpy() % 2])
+    )
+
+
+def load(uri: str, table: str, frame: pl.DataFrame) -> None:
+    conn = connect(uri)
+    try:
+        cursor = conn.cursor()
+        cursor.adbc_ingest(table, frame.to_arrow(), mode="replace")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def read_table(uri: str, table: str) -> pl.DataFrame:
+    conn = connect(uri)
+    try:
+        cursor = conn.cursor()
+        cursor.execute(f"SELECT * FROM {table}")
+        return pl.DataFrame(pl.from_arrow(cursor.fetch_arrow_table()))
+    finally:
+        conn.close()
+
+
+def postgres_uri() -> str:
+    uri = os.environ.get("VECLOSS_POSTGRES_URI")
+    if uri:
+        return uri
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI must run the PostgreSQL tests: .ci/run sets VECLOSS_POSTGRES_URI")
+    pytest.skip("no PostgreSQL server (set VECLOSS_POSTGRES_URI to run these)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def uri(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'portfolio.db'}"
+    pytest.importorskip("adbc_driver_postgresql")
+    return postgres_uri()
+
+
+def test_table_and_query_give_the_file_losses(uri: str, tmp_path: Path) -> None:
+    frame = regional()
+    load(uri, "buildings", frame)
+    parquet = tmp_path / "p.parquet"
+    frame.write_parquet(parquet)
+    from_file = run(parquet, tmp_path / "f.parquet")
+    from_table = run(uri, tmp_path / "t.parquet", table="buildings", batch_rows=3_000)
+    assert (from_table.rows, from_table.total_loss) == (from_file.rows, from_file.total_loss)
+    written = pl.read_parquet(tmp_path / "t.parquet")
+    assert written.equals(pl.read_parquet(tmp_path / "f.parquet"))
+    eu = run(uri, tmp_path / "q.parquet", query="SELECT * FROM buildings WHERE region = 'EU'")
+    expected = validated(frame.filter(pl.col("region") == "EU"))
+    got = pl.read_parquet(tmp_path / "q.parquet")
+    assert eu.rows == expected.height == got.height
+    assert_matches_reference(expected, got.sort("buildingId")["loss"])
+
+
+def test_write_back_replaces_the_table_in_one_transaction(uri: str, tmp_path: Path) -> None:
+    frame = regional(5_000)
+    load(uri, "buildings", frame)
+    load(uri, "losses", pl.DataFrame({"old": [1]}))
+    summary = run(uri, uri, table="buildings", output_table="losses", batch_rows=1_000)
+    written = read_table(uri, "losses")
+    assert written.columns == ["buildingId", "loss"]
+    assert written.height == summary.rows == 5_000
+    assert_matches_reference(validated(frame), written.sort("buildingId")["loss"])
+    bad = frame.with_columns(
+        floor_area=pl.when(pl.col("buildingId") == 4_999).then(-1.0).otherwise(pl.col("floor_area"))
+    )
+    load(uri, "dirty", bad)
+    with pytest.raises(ValidationError, match="floor_area: out_of_range"):
+        run(uri, uri, table="dirty", output_table="losses", batch_rows=1_000)
+    assert read_table(uri, "losses").height == 5_000  # the old table stands
+
+
+def test_cli_with_a_database(uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    load(uri, "buildings", regional(1_000))
+    assert main(["run", uri, "--table", "buildings", "--group-by", "region", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert summary["rows"] == 1_000
+    assert {g["region"] for g in summary["groups"]} == {"EU", "US"}
+    assert main(["validate", uri, "--query", "SELECT * FROM buildings WHERE region = 'US'"]) == 0
+    assert "500 rows, no problems" in capsys.readouterr().out
+
+
+def test_database_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    uri = f"sqlite:///{tmp_path / 'p.db'}"
+    load(uri, "buildings", regional(10).drop("hazard_probability"))
+    with pytest.raises(UsageError, match="name a table or a query"):
+        run(uri)
+    with pytest.raises(UsageError, match="invalid table name"):
+        run(uri, table="buildings; drop table x")
+    with pytest.raises(InputError, match="the query failed"):
+        run(uri, table="nowhere")
+    assert main(["run", uri, "--table", "buildings"]) == 1
+    assert "missing column hazard_probability" in capsys.readouterr().err
+    assert main(["run", str(tmp_path / "x.parquet"), "--table", "t"]) == 2
+    assert "go with a database source" in capsys.readouterr().err
