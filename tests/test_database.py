@@ -112,6 +112,18 @@ def test_cli_with_a_database(uri: str, tmp_path: Path, capsys: pytest.CaptureFix
     assert {g["region"] for g in summary["groups"]} == {"EU", "US"}
     assert main(["validate", uri, "--query", "SELECT * FROM buildings WHERE region = 'US'"]) == 0
     assert "500 rows, no problems" in capsys.readouterr().out
+    parquet = tmp_path / "p.parquet"
+    regional(1_000).write_parquet(parquet)
+    for source, extra, out in (
+        (uri, ["--table", "buildings"], "t.csv"),
+        (str(parquet), [], "f.csv"),
+    ):
+        assert main(["run", source, *extra, "-o", str(tmp_path / out)]) == 0
+    from_table, from_file = pl.read_csv(tmp_path / "t.csv"), pl.read_csv(tmp_path / "f.csv")
+    assert from_table["buildingId"].equals(from_file["buildingId"])
+    np.testing.assert_allclose(
+        from_table["loss"].to_numpy(), from_file["loss"].to_numpy(), rtol=1e-12, atol=0
+    )
 
 
 def test_database_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
