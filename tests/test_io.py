@@ -129,3 +129,30 @@ def test_a_folder_or_glob_of_parquet_files_is_one_input(tmp_path: Path) -> None:
     frame.slice(0, 10).write_parquet(folder / "part-9.parquet")  # repeats ids 1..10
     with pytest.raises(VeclossError, match="duplicate_id, 10 rows"):
         run(folder)
+
+
+def test_read_ahead_keeps_order_errors_and_stops_cleanly() -> None:
+    import threading
+
+    from vecloss.io.sources import read_ahead
+
+    def frames(n: int, fail_at: int | None = None):  # type: ignore[no-untyped-def]
+        for k in range(n):
+            if k == fail_at:
+                raise ValueError("boom")
+            yield pl.DataFrame({"k": [k]})
+
+    assert [f["k"][0] for f in read_ahead(frames(50))] == list(range(50))
+    seen: list[int] = []
+
+    def consume() -> None:
+        for f in read_ahead(frames(10, fail_at=4)):
+            seen.append(f["k"][0])
+
+    with pytest.raises(ValueError, match="boom"):
+        consume()
+    assert seen == [0, 1, 2, 3]
+    for f in read_ahead(frames(1000)):
+        if f["k"][0] == 2:
+            break
+    assert not [t for t in threading.enumerate() if t.name == "vecloss-read-ahead"]
