@@ -99,3 +99,14 @@ def test_unclosed_streamed_array(tmp_path: Path) -> None:
     path.write_text(path.read_text().rstrip().rstrip("]"))
     with pytest.raises(InputError, match="not closed"):
         run(path)
+
+
+def test_one_object_per_line_with_nan_falls_back_to_the_general_reader(tmp_path: Path) -> None:
+    from vecloss.cli import main
+
+    path = tmp_path / "nan.json"
+    generate(3, path)
+    text = path.read_text().replace('"hazard_probability":', '"hazard_probability":NaN,"x":', 1)
+    path.write_text(text)
+    assert json_io._one_object_per_line(path)
+    assert main(["run", str(path)]) == 1

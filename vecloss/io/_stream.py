@@ -13,7 +13,14 @@ import polars as pl
 from vecloss.io._errors import reading, unreadable
 from vecloss.schema import ID, NUMERIC
 
-__all__ = ["BLOCK_BYTES", "slices", "stream_line_blocks", "stream_typed_then_text"]
+__all__ = [
+    "BLOCK_BYTES",
+    "drop_commas",
+    "parse_lines",
+    "slices",
+    "stream_line_blocks",
+    "stream_typed_then_text",
+]
 
 #: Bytes read at a time when streaming line-delimited JSON (or an array, one object a line).
 BLOCK_BYTES = 32 << 20
@@ -80,6 +87,19 @@ def _present(frame: pl.LazyFrame, columns: Sequence[str] | None) -> list[str]:
     return names if columns is None else [c for c in columns if c in names]
 
 
+def drop_commas(chunk: bytes) -> bytes:
+    """The objects of a one-object-per-line array as NDJSON: the commas at line ends go.
+
+    A JSON string cannot hold a raw newline, so ``},`` before a line end is
+    always structure. The plain form is replaced at C speed; a regular
+    expression handles spaces around the comma.
+    """
+    chunk = chunk.replace(b"},\n", b"}\n")
+    if b"\r" in chunk[:4096]:
+        chunk = chunk.replace(b"},\r\n", b"}\r\n")
+    return _OBJECT_END.sub(b"}\n", chunk) if b"}," in chunk else chunk
+
+
 def slices(frame: pl.DataFrame, batch_rows: int) -> Iterator[pl.DataFrame]:
     """``frame`` in slices of ``batch_rows`` rows (one empty frame for an empty one)."""
     if frame.height == 0:
@@ -121,10 +141,10 @@ def stream_line_blocks(
                 chunk = chunk.rstrip()
                 if not chunk.endswith(b"]"):
                     raise unreadable(path, what, "the array is not closed with ']'")
-                chunk = _OBJECT_END.sub(b"}\n", chunk[:-1])
+                chunk = drop_commas(chunk[:-1])
             elif array:
-                chunk = _OBJECT_END.sub(b"}\n", chunk)
-            parsed = _parse_lines(chunk, schema)
+                chunk = drop_commas(chunk)
+            parsed = parse_lines(chunk, schema)
             if parsed is not None:
                 schema = schema or dict(parsed.schema)
                 if columns is not None:
@@ -134,15 +154,21 @@ def stream_line_blocks(
                 return
 
 
-def _parse_lines(chunk: bytes, schema: dict[str, pl.DataType] | None) -> pl.DataFrame | None:
-    """Parse NDJSON bytes, with the types of the first block; text where a value does not fit."""
+def parse_lines(chunk: bytes, schema: dict[str, pl.DataType] | None) -> pl.DataFrame | None:
+    """Parse NDJSON bytes, with the types of the first block; text where a value does not fit.
+
+    The first block's types come from its first 100 rows (fast), or from every
+    row when a later value does not fit them.
+    """
     if not chunk.strip():
         return None
     try:
+        if schema is None:
+            return pl.read_ndjson(io.BytesIO(chunk))
         return pl.read_ndjson(io.BytesIO(chunk), schema_overrides=schema, infer_schema_length=None)
     except pl.exceptions.ComputeError:
         if schema is None:
-            raise
+            return pl.read_ndjson(io.BytesIO(chunk), infer_schema_length=None)
         text: dict[str, pl.DataType] = {n: pl.String() for n in schema if n in NUMERIC_NAMES}
         text[ID] = schema.get(ID, pl.String())
         return pl.read_ndjson(io.BytesIO(chunk), schema_overrides=text, infer_schema_length=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from collections.abc import Iterator, Sequence
@@ -11,7 +12,7 @@ from typing import IO
 import polars as pl
 
 from vecloss.io._errors import reading, unreadable
-from vecloss.io._stream import slices, stream_line_blocks
+from vecloss.io._stream import drop_commas, parse_lines, slices, stream_line_blocks
 
 __all__ = ["Writer", "iter_batches", "read"]
 
@@ -23,10 +24,15 @@ _BARE_NONFINITE = re.compile(rb"(?<=[\[:,])(\s*)(-?Infinity|NaN)(?=\s*[,\]\}])")
 
 
 def read(path: Path) -> pl.DataFrame:
-    """Read the whole array into a frame; every key becomes a column."""
+    """Read the whole array into a frame; every key becomes a column.
+
+    An array written one object per line is parsed as NDJSON (Polars' fastest
+    JSON path); other layouts with Polars' JSON reader. Types come from the
+    first 100 rows, or from all of them when a later value does not fit.
+    """
     with reading(path, WHAT):
         data = path.read_bytes()
-        head = data.lstrip()[:1]
+        head = data[:4096].lstrip()[:1]  # (a slice: no copy of the whole file)
         if head != b"[":
             found = (
                 "an empty file"
@@ -34,8 +40,18 @@ def read(path: Path) -> pl.DataFrame:
                 else f"a document starting with {head.decode(errors='replace')!r}"
             )
             raise unreadable(path, WHAT, f"found {found}")
+        if _one_object_per_line(path):
+            if not data[-4096:].rstrip().endswith(b"]"):
+                raise unreadable(path, WHAT, "the array is not closed with ']'")
+            body = data[data.index(b"[") + 1 : data.rindex(b"]")]
+            with contextlib.suppress(pl.exceptions.PolarsError):  # else: the general reader
+                parsed = parse_lines(drop_commas(body), None)
+                return parsed if parsed is not None else pl.DataFrame()
         try:
-            return pl.read_json(io.BytesIO(data), infer_schema_length=None)
+            try:
+                return pl.read_json(io.BytesIO(data))
+            except pl.exceptions.ComputeError:
+                return pl.read_json(io.BytesIO(data), infer_schema_length=None)
         except pl.exceptions.PolarsError as exc:
             if "supertype" in str(exc):
                 mixed = "a key holds incompatible kinds of value (say numbers and lists)"
