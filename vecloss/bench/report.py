@@ -175,7 +175,8 @@ def plot_scaling(results: Sequence[Measurement], path: Path) -> Path:
     for ax in (left, right):
         ax.grid(True, which="both", alpha=0.3)
     left.legend(fontsize=8)
-    right.legend(fontsize=8)
+    if right.get_legend_handles_labels()[0]:  # no speedups without the processes baseline
+        right.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
