@@ -101,7 +101,9 @@ def test_unclosed_streamed_array(tmp_path: Path) -> None:
         run(path)
 
 
-def test_one_object_per_line_with_nan_falls_back_to_the_general_reader(tmp_path: Path) -> None:
+def test_one_object_per_line_with_nan_falls_back_to_the_general_reader(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from vecloss.cli import main
 
     path = tmp_path / "nan.json"
@@ -110,3 +112,4 @@ def test_one_object_per_line_with_nan_falls_back_to_the_general_reader(tmp_path:
     path.write_text(text)
     assert json_io._one_object_per_line(path)
     assert main(["run", str(path)]) == 1
+    assert "hazard_probability: not_finite, 1 row: buildingId 1" in capsys.readouterr().err

@@ -25,6 +25,8 @@ __all__ = [
 #: Bytes read at a time when streaming line-delimited JSON (or an array, one object a line).
 BLOCK_BYTES = 32 << 20
 _OBJECT_END = re.compile(rb"\}\s*,\s*\n")
+# NaN and Infinity are not JSON, but Python's json module writes them.
+BARE_NONFINITE = re.compile(rb"(?<=[\[:,])(\s*)(-?Infinity|NaN)(?=\s*[,\]\}])")
 NUMERIC_NAMES = frozenset(c.name for c in NUMERIC)
 
 #: Builds the lazy scan with these type overrides and a row index of this name.
@@ -167,6 +169,9 @@ def parse_lines(chunk: bytes, schema: dict[str, pl.DataType] | None) -> pl.DataF
             return pl.read_ndjson(io.BytesIO(chunk))
         return pl.read_ndjson(io.BytesIO(chunk), schema_overrides=schema, infer_schema_length=None)
     except pl.exceptions.ComputeError:
+        quoted = BARE_NONFINITE.sub(rb'\1"\2"', chunk)
+        if quoted != chunk:  # NaN / Infinity as text: validation reports them as not finite
+            return parse_lines(quoted, schema)
         if schema is None:
             return pl.read_ndjson(io.BytesIO(chunk), infer_schema_length=None)
         text: dict[str, pl.DataType] = {n: pl.String() for n in schema if n in NUMERIC_NAMES}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
@@ -12,15 +11,17 @@ from typing import IO
 import polars as pl
 
 from vecloss.io._errors import reading, unreadable
-from vecloss.io._stream import drop_commas, parse_lines, slices, stream_line_blocks
+from vecloss.io._stream import (
+    BARE_NONFINITE,
+    drop_commas,
+    parse_lines,
+    slices,
+    stream_line_blocks,
+)
 
 __all__ = ["Writer", "iter_batches", "read"]
 
 WHAT = "JSON (one array of objects)"
-
-# NaN and Infinity are not JSON, but Python's json module writes them. Quoted,
-# they parse as text and validation reports them as not finite.
-_BARE_NONFINITE = re.compile(rb"(?<=[\[:,])(\s*)(-?Infinity|NaN)(?=\s*[,\]\}])")
 
 
 def read(path: Path) -> pl.DataFrame:
@@ -56,7 +57,7 @@ def read(path: Path) -> pl.DataFrame:
             if "supertype" in str(exc):
                 mixed = "a key holds incompatible kinds of value (say numbers and lists)"
                 raise unreadable(path, WHAT, mixed) from exc
-            quoted = _BARE_NONFINITE.sub(rb'\1"\2"', data)
+            quoted = BARE_NONFINITE.sub(rb'\1"\2"', data)
             if quoted == data:
                 raise
             return pl.read_json(io.BytesIO(quoted), infer_schema_length=None)
