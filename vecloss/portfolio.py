@@ -38,10 +38,10 @@ def validated(frame: pl.DataFrame, source: str = "portfolio") -> pl.DataFrame:
     """
     check_columns(frame.schema, source)
     if fast_path_applies(frame, Model()):
-        cast = frame.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
-        columns = {c.name: cast[c.name].to_numpy() for c in NUMERIC}
+        floats = frame.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
+        columns = {c.name: floats[c.name].to_numpy() for c in NUMERIC}
         if block_ok(columns) and later_duplicates(frame[ID]) is None:
-            return cast
+            return floats
     checked = split_valid(frame)
     if checked.rejected.height:
         log = FailureLog()
