@@ -8,7 +8,7 @@ import math
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +32,7 @@ from vecloss.io.sources import (
     plan_parts,
     source_columns,
 )
+from vecloss.progress import progress_bar
 from vecloss.schema import ID, REQUIRED
 from vecloss.total import Total, TotalParts, file_block_sums
 from vecloss.validate import ROW, FailureLog, SeenIds, check_columns, reject_rows
@@ -126,9 +127,7 @@ def checked_batches(
             check_carried(batch.columns, job.carry, source, all_columns=names)
         if len(job.pairs) == 1:
             (years, rate), model = job.pairs[0], job.model
-            single = Model(
-                model.formula, years, rate, model.engine, model.workers, model.chunk_size
-            )
+            single = replace(model, years=years, discount_rate=rate)
             valid, rejected = compute_batch(batch, single, row_offset=row, seen=seen)
             losses = [valid["loss"].to_numpy()]
         else:
@@ -160,7 +159,7 @@ class Accumulator:
         self.rows = 0
         self.preview_rows = preview_rows
         self.preview: list[pl.DataFrame] = []
-        self.progress = progress or _Silent()
+        self.progress = progress or progress_bar(total=None, desc="", unit="", enabled=False)
         self._rejects_written = False
         self._empty_rejects: pl.DataFrame | None = None
         self._ids = ids
@@ -335,18 +334,9 @@ def _check_options(
 
 
 def _progress(source: str | Path, *, enabled: bool) -> Any:
-    """A tqdm bar over rows on stderr, or a silent stand-in."""
-    if not enabled:
-        return contextlib.nullcontext(_Silent())
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        total=count_rows(source), unit=" rows", unit_scale=True, desc="vecloss", leave=False
-    )
-
-
-class _Silent:
-    def update(self, n: int = 1) -> None: ...
+    """A bar over rows on stderr (rows done, rows/s), or a silent stand-in."""
+    total = count_rows(source) if enabled else None
+    return progress_bar(total=total, desc="vecloss", unit=" rows", unit_scale=True, enabled=enabled)
 
 
 Outcome = tuple[FailureLog, int, list[list[float]], GroupTotals | None]
@@ -446,12 +436,10 @@ def _run_in_parts(
     finally:
         if staging is not None:
             discard(staging)
-    groups = None
+    groups = GroupTotals(job.by, job.pairs) if job.by else None
     for result in results:
-        if result.groups is not None:
-            groups = result.groups if groups is None else groups
-            if groups is not result.groups:
-                groups.merge(result.groups)
+        if groups is not None and result.groups is not None:
+            groups.merge(result.groups)
     return log, sum(r.rows for r in results), _joined_block_sums(results, len(job.pairs)), groups
 
 

@@ -23,6 +23,7 @@ from vecloss.bench.contenders import make_contender
 from vecloss.bench.memory import peak_rss
 from vecloss.generate import portfolio
 from vecloss.portfolio import validated
+from vecloss.progress import progress_bar
 from vecloss.reference import reference_loss
 
 __all__ = ["Measurement", "check_losses", "measure_engines", "progress"]
@@ -69,18 +70,8 @@ def check_losses(
 
 
 def progress(total: int, desc: str) -> Any:
-    """A tqdm bar on stderr when it is a terminal, else a silent stand-in."""
-    if sys.stderr.isatty():
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, desc=desc, unit="run", leave=False)
-
-    class Silent:
-        def update(self, n: int = 1) -> None: ...
-        def set_postfix_str(self, text: str) -> None: ...
-        def close(self) -> None: ...
-
-    return Silent()
+    """A bar over runs on stderr when it is a terminal, else a silent stand-in."""
+    return progress_bar(total=total, desc=desc, unit="run", enabled=sys.stderr.isatty())
 
 
 def _time(fn: Callable[[], Any], repeats: int, *, slow: bool) -> tuple[list[float], Any, float]:

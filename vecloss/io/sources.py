@@ -15,6 +15,7 @@ import polars as pl
 
 from vecloss.exceptions import InputError, UsageError
 from vecloss.io import csv, database, ipc, json, ndjson, parquet
+from vecloss.io._stream import slices
 from vecloss.io.atomic import AtomicPath
 from vecloss.io.database import is_database_uri
 
@@ -114,11 +115,7 @@ def iter_batches(
             raise InputError(msg)
         yield from module.iter_batches(path, batch_rows=batch_rows, columns=columns)
         return
-    frame = read_source(path, columns=columns)
-    if frame.height == 0:
-        yield frame
-    for start in range(0, frame.height, batch_rows):
-        yield frame.slice(start, batch_rows)
+    yield from slices(read_source(path, columns=columns), batch_rows)
 
 
 GLOB_CHARS = frozenset("*?[")
