@@ -2,18 +2,37 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
+from vecloss.engines import vectorized
 from vecloss.reference import reference_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "data.json"
 EXAMPLE_TOTAL = 517.8039501919882
 RTOL = 1e-12
+#: The vectorized engine's two kernels: fused compiled loops (Numba) and NumPy ufuncs.
+KERNEL_PATHS = ("compiled", "numpy")
+
+
+@contextmanager
+def kernel_path(path: str) -> Iterator[None]:
+    """Run the vectorized engine on one of :data:`KERNEL_PATHS`."""
+    assert path in KERNEL_PATHS
+    if path == "compiled":
+        assert vectorized.compiled() is not None, "numba is a dependency of vecloss"
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VECLOSS_JIT", "0")
+        assert vectorized.compiled() is None
+        yield
 
 
 def reference_losses(

@@ -11,9 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests import strategies as s
-from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, assert_matches_reference
-from vecloss.engines.vectorized import BLOCK_ROWS, vectorized_losses
-from vecloss.formulas import INPUTS, KERNELS, complex_loss, simple_loss
+from tests.conftest import (
+    EXAMPLE,
+    EXAMPLE_TOTAL,
+    KERNEL_PATHS,
+    assert_close,
+    assert_matches_reference,
+    kernel_path,
+)
+from vecloss.engines import compiled
+from vecloss.engines.vectorized import BLOCK_ROWS, _bounds, vectorized_losses
+from vecloss.formulas import INPUTS, KERNELS, complex_loss, discount_factor, simple_loss
 from vecloss.reference import reference_complex_loss, reference_simple_loss
 
 
@@ -40,9 +48,32 @@ def test_years_zero_and_rate_zero_leave_growth_only(frame: pl.DataFrame, formula
     np.testing.assert_allclose(loss, expected, rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize("path", KERNEL_PATHS)
+@settings(max_examples=150, deadline=None)
+@given(frame=s.portfolios(), formula=s.formulas, years=s.years, rate=s.discount_rates)
+def test_engine_matches_reference(
+    path: str, frame: pl.DataFrame, formula: str, years: int, rate: float
+) -> None:
+    with kernel_path(path):
+        loss = vectorized_losses(columns(frame), formula=formula, years=years, discount_rate=rate)  # type: ignore[arg-type]
+    assert_matches_reference(frame, loss, formula=formula, years=years, discount_rate=rate)
+
+
+def one_call(path: str, formula: str, cols: tuple[np.ndarray, ...]) -> np.ndarray:
+    """The whole columns through one call of the path's kernel."""
+    if path == "numpy":
+        return KERNELS[formula](*cols, years=30, discount_rate=0.03)
+    out = np.empty(len(cols[0]))
+    low, high = _bounds()
+    factor = discount_factor(30, 0.03)
+    compiled.KERNELS[formula](*cols, 30, factor, low, high, out)
+    return out
+
+
+@pytest.mark.parametrize("path", KERNEL_PATHS)
 @pytest.mark.parametrize("formula", ["complex", "simple"])
 @pytest.mark.parametrize("rows", [0, 1, BLOCK_ROWS - 1, BLOCK_ROWS * 9 + 7])
-def test_blocked_threaded_engine_equals_one_kernel_call(formula: str, rows: int) -> None:
+def test_blocked_threaded_engine_equals_one_kernel_call(path: str, formula: str, rows: int) -> None:
     rng = np.random.default_rng(rows)
     cols = (
         rng.uniform(300, 6000, rows),
@@ -50,12 +81,13 @@ def test_blocked_threaded_engine_equals_one_kernel_call(formula: str, rows: int)
         rng.uniform(0, 0.6, rows),
         rng.uniform(-0.01, 0.09, rows),
     )
-    whole = KERNELS[formula](*cols, years=30, discount_rate=0.03)
-    for workers in (1, 2, 3):
-        blocked = vectorized_losses(
-            cols, formula=formula, years=30, discount_rate=0.03, workers=workers
-        )
-        np.testing.assert_array_equal(blocked, whole)
+    whole = one_call(path, formula, cols)
+    with kernel_path(path):
+        for workers in (1, 2, 3):
+            blocked = vectorized_losses(
+                cols, formula=formula, years=30, discount_rate=0.03, workers=workers
+            )
+            np.testing.assert_array_equal(blocked, whole)
 
 
 def test_example_total() -> None:

@@ -11,6 +11,8 @@ OPTIONAL = [
     "distributed",
     "duckdb",
     "matplotlib",
+    "numba",
+    "llvmlite",
     "pandas",
     "tqdm",
     "adbc_driver_sqlite",

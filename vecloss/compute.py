@@ -50,6 +50,10 @@ class Model:
         )
 
 
+#: Id types whose values all fit an int64, so the compiled loop can check their order.
+_INT64_SAFE = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
+
+
 def fast_path_applies(batch: pl.DataFrame, model: Model) -> bool:
     """Whether a batch can take the fused path: numbers without nulls, the vectorized pass."""
     if model.engine not in ("vectorized", "dask") or batch[ID].null_count():
@@ -81,15 +85,17 @@ def compute_batch(
     indexed = batch.with_row_index(ROW, offset=row_offset)
     if fast_path_applies(batch, model):
         valid = indexed.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
-        loss, ok = checked_losses(
+        ids = batch[ID]
+        checked = checked_losses(
             {c.name: valid[c.name].to_numpy() for c in NUMERIC},
+            ids=ids.cast(pl.Int64).to_numpy() if ids.dtype in _INT64_SAFE else None,
             formula=model.formula,
             years=model.years,
             discount_rate=model.discount_rate,
             workers=model.workers,
         )
-        if ok and later_duplicates(batch[ID]) is None:
-            valid = valid.with_columns(loss=pl.Series("loss", loss))
+        if checked.ok and (checked.increasing or later_duplicates(ids) is None):
+            valid = valid.with_columns(loss=pl.Series("loss", checked.loss))
             again = seen.add(valid[ID]) if seen is not None else None
             if again is None or not again.any():
                 return valid, no_rejects(indexed)

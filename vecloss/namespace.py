@@ -7,7 +7,7 @@ Use::
     df.vecloss.losses(years=30)                      # vecloss.losses(df, years=30)
     pl.scan_parquet("p.parquet").vecloss.losses().collect()   # lazy
 
-The expression runs the same NumPy kernel as :func:`vecloss.losses`, so it
+The expression runs the same kernel as :func:`vecloss.losses`, so it
 gives the same bits; but inside an expression there is no validation: a null
 or NaN input gives a NaN loss. Validate first (``vecloss.read``,
 ``df.vecloss.losses``) when the data may be dirty.
@@ -19,7 +19,8 @@ from typing import Any
 
 import polars as pl
 
-from vecloss.formulas import INPUTS, KERNELS, Formula, check_parameters
+from vecloss.engines.vectorized import vectorized_losses
+from vecloss.formulas import INPUTS, Formula, check_parameters
 
 __all__ = ["VeclossFrame", "VeclossLazyFrame", "loss"]
 
@@ -31,13 +32,13 @@ def loss(*, formula: Formula = "complex", years: int = 10, discount_rate: float 
     ``group_by(...).agg(vecloss.loss().sum())``.
     """
     check_parameters(formula, years, discount_rate)
-    kernel = KERNELS[formula]
 
     def apply(inputs: pl.Series) -> pl.Series:
-        columns = [inputs.struct.field(name).to_numpy() for name in INPUTS]
-        return pl.Series(
-            "loss", kernel(*columns, years=years, discount_rate=discount_rate), dtype=pl.Float64
+        cost, area, prob, infl = (inputs.struct.field(name).to_numpy() for name in INPUTS)
+        loss = vectorized_losses(
+            (cost, area, prob, infl), formula=formula, years=years, discount_rate=discount_rate
         )
+        return pl.Series("loss", loss, dtype=pl.Float64)
 
     return (
         pl.struct([pl.col(name).cast(pl.Float64) for name in INPUTS])

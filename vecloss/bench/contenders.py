@@ -1,7 +1,9 @@
 """What the benchmark races: vecloss's engines, the baselines, and peers.
 
 ``vectorized`` is ``vecloss.losses`` (validation on); ``kernel`` the same pass
-without validation, so their difference is what validation costs. Every
+without validation, so their difference is what validation costs; ``numpy`` is
+``vecloss.losses`` on the NumPy kernels (``VECLOSS_JIT=0``: one ufunc per
+operation) instead of the fused compiled loops. Every
 contender maps a validated portfolio frame to its loss column, except
 the memory floor, which only touches the same bytes (it reads the four input
 columns and writes one output column, in the same blocks and threads as the
@@ -28,7 +30,7 @@ Contender = Callable[[pl.DataFrame], FloatArray | None]
 
 BASELINES = ("loop", "threads", "processes", "threads-chunked", "processes-chunked")
 PEERS = ("polars", "duckdb", "floor")
-CONTENDERS = ("vectorized", "kernel", *BASELINES, *PEERS)
+CONTENDERS = ("vectorized", "kernel", "numpy", *BASELINES, *PEERS)
 CHUNK_SIZE = 10_000
 
 
@@ -62,6 +64,19 @@ def _floor(frame: pl.DataFrame, workers: int) -> None:
     for_each_block(frame.height, block, workers=workers)
 
 
+def _numpy_kernels(run: Callable[[], FloatArray]) -> FloatArray:
+    """``run()`` with the vectorized engine on its NumPy kernels."""
+    before = os.environ.get("VECLOSS_JIT")
+    os.environ["VECLOSS_JIT"] = "0"
+    try:
+        return run()
+    finally:
+        if before is None:
+            del os.environ["VECLOSS_JIT"]
+        else:
+            os.environ["VECLOSS_JIT"] = before
+
+
 def make_contender(
     name: str,
     *,
@@ -75,6 +90,8 @@ def make_contender(
     model: dict[str, Any] = {"formula": formula, "years": years, "discount_rate": discount_rate}
     if name == "vectorized":
         return lambda frame: losses(frame, **model)["loss"].to_numpy()
+    if name == "numpy":
+        return lambda frame: _numpy_kernels(lambda: losses(frame, **model)["loss"].to_numpy())
     if name == "kernel":  # the vectorized engine alone, validation off
         return lambda frame: compute_loss(frame, engine="vectorized", workers=workers, **model)
     if name in ("loop", "threads", "processes"):

@@ -1,8 +1,10 @@
-"""The vectorized engine: whole-column NumPy over cache-sized blocks, on threads.
+"""The vectorized engine: whole columns in cache-sized blocks, on threads.
 
-NumPy releases the GIL inside ufuncs, so the blocks of one column are split
-across a few threads; each block's temporaries live in the block's own slice
-of the output, which stays in cache.
+Each block runs one fused compiled loop (:mod:`vecloss.engines.compiled`:
+the formula and the checks in one pass, Numba) or, without Numba or with
+``VECLOSS_JIT=0``, the NumPy kernels of :mod:`vecloss.formulas` (one ufunc
+per operation, temporaries in the block's own slice of the output). Both
+release the GIL, so the blocks are split across a few threads.
 """
 
 from __future__ import annotations
@@ -11,14 +13,25 @@ import itertools
 import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from vecloss.formulas import INPUTS, KERNELS, FloatArray
+from vecloss.formulas import INPUTS, KERNELS, FloatArray, discount_factor
+from vecloss.schema import NUMERIC
 from vecloss.validate import block_ok
 
-__all__ = ["BLOCK_ROWS", "checked_losses", "for_each_block", "vectorized_losses"]
+__all__ = [
+    "BLOCK_ROWS",
+    "Checked",
+    "checked_losses",
+    "compiled",
+    "for_each_block",
+    "vectorized_losses",
+]
 
 #: Rows per block: 65,536 float64 values are 512 KiB per column. Smaller blocks
 #: fit L2 better but pay more Python per block; measured on 10M rows, 64K-256K
@@ -55,37 +68,106 @@ def for_each_block(
         span.result()
 
 
+def compiled() -> Any:
+    """The fused compiled kernels (:mod:`vecloss.engines.compiled`), or None without Numba.
+
+    Set the environment variable ``VECLOSS_JIT=0`` to run the NumPy kernels of
+    :mod:`vecloss.formulas` instead (read at each call).
+    """
+    if os.environ.get("VECLOSS_JIT", "1") == "0":
+        return None
+    return _compiled_module()
+
+
+@cache
+def _compiled_module() -> Any:
+    try:
+        from vecloss.engines import compiled as module
+    except ImportError:  # pragma: no cover - numba is a dependency; kept for odd platforms
+        return None
+    return module
+
+
+@cache
+def _bounds() -> tuple[FloatArray, FloatArray]:
+    """Each input column's inclusive bounds, in :data:`INPUTS` order (NaN fails both)."""
+    by_name = {c.name: c for c in NUMERIC}
+    largest = np.finfo(np.float64).max
+    low = [
+        np.nextafter(by_name[n].low, np.inf) if by_name[n].low_open else by_name[n].low
+        for n in INPUTS
+    ]
+    high = [by_name[n].high if np.isfinite(by_name[n].high) else largest for n in INPUTS]
+    return np.array(low, dtype=np.float64), np.array(high, dtype=np.float64)
+
+
+def _read_only(column: FloatArray) -> FloatArray:
+    """A contiguous, read-only float64 view: one compiled specialization for every input."""
+    view = np.ascontiguousarray(column, dtype=np.float64).view()
+    view.flags.writeable = False
+    return view
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A loss column and what the fused checks found."""
+
+    loss: FloatArray
+    ok: bool  # every row keeps every numeric rule and has a finite loss
+    increasing: bool  # the ids were checked and each is greater than the one before
+
+
 def checked_losses(
     columns: Mapping[str, FloatArray],
     *,
+    ids: npt.NDArray[np.int64] | None = None,
     formula: str = "complex",
     years: int = 10,
     discount_rate: float = 0.05,
     workers: int | None = None,
-) -> tuple[FloatArray, bool]:
+) -> Checked:
     """The loss column, and whether every row keeps the numeric rules, in one fused pass.
 
-    ``columns`` maps the schema's numeric columns (float64, no nulls) by name.
-    Each block is checked (:func:`vecloss.validate.block_ok`) while it is
-    still in cache, right after its loss is computed.
+    ``columns`` maps the schema's numeric columns (float64, no nulls) by name;
+    ``ids``, integer ids as int64, are checked for increasing order on the way
+    (with the compiled kernels). Each block is checked while it is in cache:
+    inside the compiled loop, or by :func:`vecloss.validate.block_ok` after the
+    NumPy kernel.
     """
-    kernel = KERNELS[formula]
     inputs = [columns[name] for name in INPUTS]
     out = np.empty(len(inputs[0]), dtype=np.float64)
     failed: list[int] = []
+    unsorted: list[int] = []
+    module = compiled()
+    if module is None:
+        kernel = KERNELS[formula]
 
-    def block(lo: int, hi: int) -> None:
-        loss = kernel(
-            *(col[lo:hi] for col in inputs),
-            years=years,
-            discount_rate=discount_rate,
-            out=out[lo:hi],
-        )
-        if not block_ok({name: col[lo:hi] for name, col in columns.items()}, loss):
-            failed.append(lo)  # list.append is atomic under the GIL
+        def block(lo: int, hi: int) -> None:
+            loss = kernel(
+                *(col[lo:hi] for col in inputs),
+                years=years,
+                discount_rate=discount_rate,
+                out=out[lo:hi],
+            )
+            if not block_ok({name: col[lo:hi] for name, col in columns.items()}, loss):
+                failed.append(lo)  # list.append is atomic under the GIL
+
+    else:
+        fused = module.KERNELS[formula]
+        factor = discount_factor(years, discount_rate)
+        low, high = _bounds()
+        inputs = [_read_only(col) for col in inputs]
+
+        def block(lo: int, hi: int) -> None:
+            if fused(*(col[lo:hi] for col in inputs), years, factor, low, high, out[lo:hi]):
+                failed.append(lo)
+            if ids is not None:
+                previous = ids[lo - 1] if lo else np.iinfo(np.int64).min
+                if module.id_order(ids[lo:hi], previous):
+                    unsorted.append(lo)
 
     for_each_block(len(out), block, workers=workers)
-    return out, not failed
+    return Checked(out, not failed, ids is not None and module is not None and not unsorted)
 
 
 def vectorized_losses(
@@ -96,17 +178,33 @@ def vectorized_losses(
     discount_rate: float = 0.05,
     workers: int | None = None,
 ) -> FloatArray:
-    """The loss of every building, from (cost, area, probability, inflation) columns."""
-    kernel = KERNELS[formula]
-    out = np.empty(len(columns[0]), dtype=np.float64)
+    """The loss of every building, from (cost, area, probability, inflation) columns.
 
-    def block(lo: int, hi: int) -> None:
-        kernel(
-            *(col[lo:hi] for col in columns),
-            years=years,
-            discount_rate=discount_rate,
-            out=out[lo:hi],
-        )
+    The compiled kernels when Numba is there (their checks ignored: a row that
+    breaks a rule gets whatever the formula gives, NaN for NaN input), else
+    the NumPy kernels.
+    """
+    out = np.empty(len(columns[0]), dtype=np.float64)
+    module = compiled()
+    if module is None:
+        kernel = KERNELS[formula]
+
+        def block(lo: int, hi: int) -> None:
+            kernel(
+                *(col[lo:hi] for col in columns),
+                years=years,
+                discount_rate=discount_rate,
+                out=out[lo:hi],
+            )
+
+    else:
+        fused = module.KERNELS[formula]
+        factor = discount_factor(years, discount_rate)
+        low, high = _bounds()
+        inputs = [_read_only(col) for col in columns]
+
+        def block(lo: int, hi: int) -> None:
+            fused(*(col[lo:hi] for col in inputs), years, factor, low, high, out[lo:hi])
 
     for_each_block(len(out), block, workers=workers)
     return out
