@@ -85,6 +85,33 @@ def test_parquet_batches_are_bounded(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("batch_rows", "sizes"),
+    [
+        (8, [8, 8]),  # runs of whole row groups (5 + 3, 7 + 1) up to 8 rows
+        (4, [5, 3, 7, 1]),  # a row group up to twice the batch is one batch
+        (3, [3, 3, 3, 3, 3, 1]),  # larger row groups: pyarrow, exact batches
+    ],
+)
+def test_parquet_batches_follow_row_groups(
+    tmp_path: Path, batch_rows: int, sizes: list[int]
+) -> None:
+    import pyarrow.parquet as pq
+
+    from vecloss.io import parquet
+
+    frame = portfolio(16)
+    path = tmp_path / "p.parquet"
+    with pq.ParquetWriter(path, frame.to_arrow().schema) as writer:
+        for lo, hi in [(0, 5), (5, 8), (8, 15), (15, 16)]:
+            writer.write_table(frame.slice(lo, hi - lo).to_arrow())
+    batches = list(parquet.iter_batches(path, batch_rows=batch_rows, columns=["buildingId"]))
+    assert [b.height for b in batches] == sizes
+    assert pl.concat(batches).equals(frame.select("buildingId"))
+    some = parquet.iter_batches(path, batch_rows=batch_rows, row_groups=[1, 2])
+    assert pl.concat(list(some)).equals(frame.slice(5, 10))
+
+
 def test_csv_with_a_bad_number_is_read_as_text_for_validation(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(
