@@ -88,12 +88,13 @@ def test_parquet_batches_are_bounded(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("batch_rows", "sizes"),
     [
-        (8, [8, 8]),  # runs of whole row groups (5 + 3, 7 + 1) up to 8 rows
-        (4, [5, 3, 7, 1]),  # a row group up to twice the batch is one batch
-        (3, [3, 3, 3, 3, 3, 1]),  # larger row groups: pyarrow, exact batches
+        (8, [8, 8]),
+        (4, [4, 4, 4, 4]),
+        (3, [3, 3, 3, 3, 3, 1]),
+        (100, [16]),
     ],
 )
-def test_parquet_batches_follow_row_groups(
+def test_parquet_batches_cut_across_row_groups(
     tmp_path: Path, batch_rows: int, sizes: list[int]
 ) -> None:
     import pyarrow.parquet as pq

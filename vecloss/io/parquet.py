@@ -1,4 +1,4 @@
-"""Parquet, read in record batches of only the columns asked for."""
+"""Parquet, read in slices of only the columns asked for; written a row group per batch."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from vecloss.io._errors import fit_schema, reading
 
-__all__ = ["Writer", "iter_batches", "read", "read_metadata", "read_schema", "row_group_runs"]
+__all__ = ["Writer", "iter_batches", "read", "read_metadata", "read_schema", "row_ranges"]
 
 WHAT = "Parquet"
 
@@ -48,8 +48,8 @@ def read(path: Path, *, columns: Sequence[str] | None = None) -> pl.DataFrame:
     return frame
 
 
-#: Row-group runs decoded at once, each by Polars on its own thread (the GIL is
-#: released): one per core of this two-core target; more only holds more memory.
+#: Slices decoded at once, each by Polars on its own thread (the GIL is released):
+#: one per core of this two-core target; more only holds more memory.
 DECODERS = 2
 
 
@@ -58,27 +58,21 @@ def _decoders() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=DECODERS, thread_name_prefix="vecloss-parquet")
 
 
-def row_group_runs(
-    metadata: pq.FileMetaData, row_groups: Sequence[int] | None, batch_rows: int
-) -> list[tuple[int, int]] | None:
-    """``(first row, rows)`` of runs of whole row groups, each at most ``batch_rows`` rows.
-
-    A row group larger than ``batch_rows`` is a run of its own; one larger than
-    twice that gives None: such a file is read in batches of ``batch_rows``.
-    """
+def row_ranges(
+    metadata: pq.FileMetaData, row_groups: Sequence[int] | None
+) -> list[tuple[int, int]]:
+    """``(first row, rows)`` of each run of adjacent row groups among ``row_groups`` (or all)."""
     starts = [0]
     for i in range(metadata.num_row_groups):
         starts.append(starts[-1] + metadata.row_group(i).num_rows)
-    runs: list[tuple[int, int]] = []
+    ranges: list[tuple[int, int]] = []
     for i in range(metadata.num_row_groups) if row_groups is None else row_groups:
         rows = starts[i + 1] - starts[i]
-        if rows > 2 * batch_rows:
-            return None
-        if runs and sum(runs[-1]) == starts[i] and runs[-1][1] + rows <= batch_rows:
-            runs[-1] = (runs[-1][0], runs[-1][1] + rows)
+        if ranges and sum(ranges[-1]) == starts[i]:
+            ranges[-1] = (ranges[-1][0], ranges[-1][1] + rows)
         elif rows:
-            runs.append((starts[i], rows))
-    return runs
+            ranges.append((starts[i], rows))
+    return ranges
 
 
 def iter_batches(
@@ -88,42 +82,36 @@ def iter_batches(
     columns: Sequence[str] | None = None,
     row_groups: Sequence[int] | None = None,
 ) -> Iterator[pl.DataFrame]:
-    """Yield frames of the file (of ``row_groups`` only, if given), in order.
+    """Yield frames of at most ``batch_rows`` rows (of ``row_groups`` only, if given), in order.
 
-    Only the columns asked for are decoded. A frame is a run of whole row
-    groups of at most ``batch_rows`` rows (or one row group of up to twice
-    that); two runs are decoded at once by Polars, whose Parquet decoder is
-    2-3x faster than pyarrow's on Snappy pages. Files with larger row groups
-    are read by pyarrow in batches of ``batch_rows``, with ``pre_buffer=False``
-    so that a row group's column chunks are read as they are needed. Either
-    way memory stays bounded by a few batches, whatever the file's size.
+    Only the columns asked for are decoded. Each frame is a slice of the file
+    read by Polars, which decodes only the pages the slice needs, whatever the
+    row groups' size; two slices decode at once, ahead of the caller. Polars'
+    decoder takes less than half the CPU of pyarrow's on Snappy pages here
+    (0.5 s against 1.15 s for 10M rows). Memory stays bounded by a few batches,
+    whatever the file's size.
     """
-    file = _open(path, pre_buffer=False)
-    names = _present(file.schema_arrow.names, columns)
-    runs = row_group_runs(file.metadata, row_groups, batch_rows)
-    empty = True
+    metadata = read_metadata(path)
+    ranges = row_ranges(metadata, row_groups)
     with reading(path, WHAT):
-        frames = _decode_runs(path, names, runs) if runs is not None else None
-        if frames is None:
-            batches = file.iter_batches(batch_size=batch_rows, columns=names, row_groups=row_groups)
-            frames = (pl.DataFrame(pl.from_arrow(batch)) for batch in batches)
-        for frame in frames:
-            empty = False
-            yield frame
-        if empty:
-            schema = file.schema_arrow
-            yield pl.DataFrame(pl.from_arrow(schema.empty_table().select(names or schema.names)))
+        scan = pl.scan_parquet(path)
+        if columns is not None:
+            names = scan.collect_schema().names()
+            scan = scan.select([c for c in columns if c in names])
+        slices = [
+            (start, min(batch_rows, first + rows - start))
+            for first, rows in ranges
+            for start in range(first, first + rows, batch_rows)
+        ]
+        if not slices:
+            yield scan.head(0).collect()
+        yield from _decode(scan, slices)
 
 
-def _decode_runs(
-    path: Path, names: list[str] | None, runs: list[tuple[int, int]]
-) -> Iterator[pl.DataFrame]:
-    """Each run as a frame, in order, :data:`DECODERS` runs decoding at once."""
-    scan = pl.scan_parquet(path)
-    if names is not None:
-        scan = scan.select(names)
+def _decode(scan: pl.LazyFrame, slices: list[tuple[int, int]]) -> Iterator[pl.DataFrame]:
+    """Each slice of ``scan`` as a frame, in order, :data:`DECODERS` decoding at once."""
     pending: deque[Future[pl.DataFrame]] = deque()
-    for first, rows in runs:
+    for first, rows in slices:
         pending.append(_decoders().submit(scan.slice(first, rows).collect))
         if len(pending) >= DECODERS:
             yield pending.popleft().result()

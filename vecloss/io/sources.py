@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import queue
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Protocol
 
 import polars as pl
 
 from vecloss.exceptions import InputError, UsageError
 from vecloss.io import csv, database, ipc, json, ndjson, parquet
+from vecloss.io._ahead import read_ahead
 from vecloss.io._stream import slices
 from vecloss.io.atomic import AtomicPath
 from vecloss.io.database import is_database_uri
@@ -203,50 +201,11 @@ def iter_part(
     part: Part, *, batch_rows: int, columns: Sequence[str] | None = None
 ) -> Iterator[pl.DataFrame]:
     """Stream one part in batches, the next one read ahead while this one is used."""
-    yield from read_ahead(_iter_part(part, batch_rows=batch_rows, columns=columns))
-
-
-def read_ahead(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-    """Yield ``batches``, reading the next one on a thread while the caller works.
-
-    Decoding (Parquet, CSV) releases the GIL, so it overlaps the loss pass; one
-    batch ahead bounds the extra memory to one batch. Errors reach the caller
-    where they happened, in order.
-    """
-    done = object()
-    slot: queue.Queue[Any] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def fill() -> None:
-        try:
-            for batch in batches:
-                while not stop.is_set():
-                    try:
-                        slot.put((batch, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            slot.put((done, None))
-        except BaseException as exc:  # handed to the caller, not lost on this thread
-            slot.put((done, exc))
-
-    reader = threading.Thread(target=fill, name="vecloss-read-ahead", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item, error = slot.get()
-            if error is not None:
-                raise error
-            if item is done:
-                return
-            yield item
-    finally:
-        stop.set()
-        with contextlib.suppress(queue.Empty):
-            slot.get_nowait()
-        reader.join()
+    batches = _iter_part(part, batch_rows=batch_rows, columns=columns)
+    if part.query is None and format_of(part.path) is parquet:
+        yield from batches  # Parquet decodes the next row groups ahead on its own threads
+    else:
+        yield from read_ahead(batches)
 
 
 def _iter_part(
