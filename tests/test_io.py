@@ -184,3 +184,36 @@ def test_read_ahead_keeps_order_errors_and_stops_cleanly() -> None:
         if f["k"][0] == 2:
             break
     assert not [t for t in threading.enumerate() if t.name == "vecloss-read-ahead"]
+
+
+def test_write_behind_raises_a_writer_failure_and_closes_it() -> None:
+    from vecloss.io._ahead import WriteBehind
+
+    class Failing:
+        def __init__(self) -> None:
+            self.written: list[int] = []
+            self.closed = False
+
+        def write(self, frame: pl.DataFrame) -> None:
+            if len(self.written) == 1:
+                raise OSError("disk full")
+            self.written.append(frame.height)
+
+        def close(self) -> None:
+            self.closed = True
+
+    inner = Failing()
+    writer = WriteBehind(inner)
+
+    def write_many_then_close() -> None:
+        for _ in range(100):  # a later write, or close, raises; never blocks
+            writer.write(pl.DataFrame({"a": [1, 2]}))
+        writer.close()
+
+    with pytest.raises(OSError, match="disk full"):
+        write_many_then_close()
+    if not inner.closed:  # the failure came through a write: close raises it too
+        with pytest.raises(OSError, match="disk full"):
+            writer.close()
+    assert inner.closed
+    assert inner.written == [2]

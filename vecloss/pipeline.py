@@ -49,7 +49,7 @@ __all__ = [
 
 OnInvalid = Literal["fail", "skip"]
 IndexArray = npt.NDArray[np.int64]
-DEFAULT_BATCH_ROWS = 1_000_000
+DEFAULT_BATCH_ROWS = 500_000
 
 Years = int | Sequence[int]
 Rates = float | Sequence[float]

@@ -1,4 +1,4 @@
-"""Read the next batch on a thread while the caller works on this one."""
+"""Read the next batch, and write the last one, on threads while the caller works."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import contextlib
 import queue
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
-__all__ = ["read_ahead"]
+__all__ = ["WriteBehind", "read_ahead"]
 
 
 def read_ahead(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
@@ -54,3 +54,47 @@ def read_ahead(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
         with contextlib.suppress(queue.Empty):
             slot.get_nowait()
         reader.join()
+
+
+class Writer(Protocol):
+    def write(self, frame: pl.DataFrame) -> None: ...
+    def close(self) -> None: ...
+
+
+class WriteBehind:
+    """Write each batch on a thread while the caller computes the next.
+
+    Encoding and compressing (Parquet, CSV) release the GIL, so writing
+    overlaps reading and the loss pass. One batch waits in the queue at most.
+    A failure is raised by the next :meth:`write` or by :meth:`close`; the
+    wrapped writer is closed either way.
+    """
+
+    def __init__(self, writer: Writer) -> None:
+        self._writer = writer
+        self._queue: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="vecloss-write", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while (frame := self._queue.get()) is not None:
+            if self._error is None:  # after a failure, drop the rest so that write() never blocks
+                try:
+                    self._writer.write(frame)
+                except BaseException as exc:  # handed to the caller
+                    self._error = exc
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(frame)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        try:
+            if self._error is not None:
+                raise self._error
+        finally:
+            self._writer.close()

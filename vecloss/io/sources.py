@@ -12,7 +12,7 @@ import polars as pl
 
 from vecloss.exceptions import InputError, UsageError
 from vecloss.io import csv, database, ipc, json, ndjson, parquet
-from vecloss.io._ahead import read_ahead
+from vecloss.io._ahead import WriteBehind, read_ahead
 from vecloss.io._stream import slices
 from vecloss.io.atomic import AtomicPath
 from vecloss.io.database import is_database_uri
@@ -226,6 +226,9 @@ def _iter_part(
 class Output:
     """A destination file written batch by batch and renamed into place on success.
 
+    Batches are written on a thread (:class:`~vecloss.io._ahead.WriteBehind`)
+    while the caller works on the next.
+
     Use as a context manager: on a clean exit the file appears whole; on an
     exception it does not appear, and a file already there is left intact.
     """
@@ -238,7 +241,7 @@ class Output:
 
     def __enter__(self) -> Output:
         self._atomic = AtomicPath(self.target)
-        self._writer = self._module.Writer(self._atomic.path)
+        self._writer = WriteBehind(self._module.Writer(self._atomic.path))
         return self
 
     def write(self, frame: pl.DataFrame) -> None:
