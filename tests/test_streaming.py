@@ -113,3 +113,16 @@ def test_one_object_per_line_with_nan_falls_back_to_the_general_reader(
     assert json_io._one_object_per_line(path)
     assert main(["run", str(path)]) == 1
     assert "hazard_probability: not_finite, 1 row: buildingId 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_drop_commas_at_every_cut_of_its_scan(
+    monkeypatch: pytest.MonkeyPatch, newline: str
+) -> None:
+    lines = [f'{{"a":{i},"b":"x,y"}}' for i in range(40)]
+    text = ("," + newline).join(lines).encode()
+    expected = newline.join(lines).encode()
+    for step in range(1, 24):  # every position of a step edge against "}" "," "\r" "\n"
+        monkeypatch.setattr(stream_io, "SCAN_BYTES", step)
+        got = stream_io.drop_commas(text)
+        assert bytes(got).replace(b" " + newline.encode(), newline.encode()) == expected

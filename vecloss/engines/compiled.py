@@ -240,7 +240,7 @@ def simple_block(
         m = hi - lo
         if years > MAX_POWERING:
             for j in range(m):
-                growth[j] = math.pow(1.0 + infl[lo + j], years)
+                growth[j] = math.pow(1.0 + infl[lo + j], float(years))
         else:
             outside += _power(infl[lo:hi], years, growth[:m], base[:m])
         bad += _finish(
@@ -260,7 +260,7 @@ def simple_block(
         for j in range(n):
             _power(infl[j : j + 1], years, one, spare)
             if (one[0] < TINY) | (one[0] > 1.0e300) | (one[0] != one[0]):
-                loss = math.pow(1.0 + infl[j], years) * cost[j]
+                loss = math.pow(1.0 + infl[j], float(years)) * cost[j]
                 loss = loss * prob[j]
                 out[j] = loss * factor
         bad = _check(cost, area, prob, infl, low, high, out)

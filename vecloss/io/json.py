@@ -13,8 +13,8 @@ import polars as pl
 from vecloss.io._errors import reading, unreadable
 from vecloss.io._stream import (
     BARE_NONFINITE,
-    drop_commas,
-    parse_lines,
+    SPACE,
+    parse_array_lines,
     slices,
     stream_line_blocks,
 )
@@ -32,6 +32,15 @@ def read(path: Path) -> pl.DataFrame:
     first 100 rows, or from all of them when a later value does not fit.
     """
     with reading(path, WHAT):
+        if _one_object_per_line(path):
+            body = _read_into_bytearray(path)
+            if not body[-4096:].rstrip().endswith(b"]"):
+                raise unreadable(path, WHAT, "the array is not closed with ']'")
+            body[body.index(b"[")] = body[body.rindex(b"]")] = SPACE  # now NDJSON
+            with contextlib.suppress(pl.exceptions.PolarsError):  # else: the general reader
+                parsed = parse_array_lines(body, None)
+                return parsed if parsed is not None else pl.DataFrame()
+            del body
         data = path.read_bytes()
         head = data[:4096].lstrip()[:1]  # (a slice: no copy of the whole file)
         if head != b"[":
@@ -41,13 +50,6 @@ def read(path: Path) -> pl.DataFrame:
                 else f"a document starting with {head.decode(errors='replace')!r}"
             )
             raise unreadable(path, WHAT, f"found {found}")
-        if _one_object_per_line(path):
-            if not data[-4096:].rstrip().endswith(b"]"):
-                raise unreadable(path, WHAT, "the array is not closed with ']'")
-            body = data[data.index(b"[") + 1 : data.rindex(b"]")]
-            with contextlib.suppress(pl.exceptions.PolarsError):  # else: the general reader
-                parsed = parse_lines(drop_commas(body), None)
-                return parsed if parsed is not None else pl.DataFrame()
         try:
             try:
                 return pl.read_json(io.BytesIO(data))
@@ -61,6 +63,17 @@ def read(path: Path) -> pl.DataFrame:
             if quoted == data:
                 raise
             return pl.read_json(io.BytesIO(quoted), infer_schema_length=None)
+
+
+def _read_into_bytearray(path: Path) -> bytearray:
+    """The file's bytes, writable, read with no intermediate copy."""
+    buf = bytearray(path.stat().st_size)
+    with path.open("rb", buffering=0) as file, memoryview(buf) as view:
+        got = 0
+        while got < len(buf) and (n := file.readinto(view[got:])):
+            got += n
+    del buf[got:]
+    return buf
 
 
 def _one_object_per_line(path: Path) -> bool:
