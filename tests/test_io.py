@@ -217,3 +217,25 @@ def test_write_behind_raises_a_writer_failure_and_closes_it() -> None:
             writer.close()
     assert inner.closed
     assert inner.written == [2]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".ndjson"])
+def test_a_type_that_changes_after_the_inferred_rows_still_reads(
+    tmp_path: Path, suffix: str
+) -> None:
+    frame = portfolio(300).with_columns(pl.col("buildingId").cast(pl.String))
+    frame = frame.with_columns(  # ids numeric for 250 rows, then text; a note only late
+        buildingId=pl.when(pl.int_range(pl.len()) < 250)
+        .then(pl.col("buildingId"))
+        .otherwise(pl.lit("B") + pl.col("buildingId")),
+        note=pl.when(pl.int_range(pl.len()) < 250).then(None).otherwise(pl.lit("late")),
+    )
+    path = tmp_path / f"p{suffix}"
+    if suffix == ".csv":
+        frame.write_csv(path)
+    else:
+        frame.write_ndjson(path)
+    got = read(path)
+    assert got.height == 300
+    assert got["buildingId"].to_list() == frame["buildingId"].to_list()
+    assert got["note"].to_list() == frame["note"].to_list()

@@ -196,7 +196,7 @@ def parse_lines(
     try:
         if schema is None:
             return pl.read_ndjson(io.BytesIO(chunk))
-        return pl.read_ndjson(io.BytesIO(chunk), schema_overrides=schema, infer_schema_length=None)
+        return pl.read_ndjson(io.BytesIO(chunk), schema_overrides=schema)
     except pl.exceptions.ComputeError:
         quoted = BARE_NONFINITE.sub(rb'\1"\2"', chunk)
         if quoted != chunk:  # NaN / Infinity as text: validation reports them as not finite

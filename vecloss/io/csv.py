@@ -28,6 +28,10 @@ def read(path: Path) -> pl.DataFrame:
         if path.stat().st_size == 0:
             raise unreadable(path, WHAT, "the file is empty")
         floats = {c.name: pl.Float64 for c in NUMERIC}
+        try:  # other columns' types from the first 100 rows (fast), or from all
+            return pl.read_csv(path, schema_overrides=floats)
+        except pl.exceptions.ComputeError:
+            pass
         try:
             return pl.read_csv(path, schema_overrides=floats, infer_schema_length=None)
         except pl.exceptions.ComputeError:

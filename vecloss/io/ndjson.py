@@ -21,7 +21,10 @@ def read(path: Path) -> pl.DataFrame:
     with reading(path, WHAT):
         if path.stat().st_size == 0:
             raise unreadable(path, WHAT, "the file is empty")
-        return pl.read_ndjson(path, infer_schema_length=None)
+        try:  # types from the first 100 lines (fast), or from all when a later one differs
+            return pl.read_ndjson(path)
+        except pl.exceptions.ComputeError:
+            return pl.read_ndjson(path, infer_schema_length=None)
 
 
 def iter_batches(
