@@ -55,7 +55,13 @@ def test_bench_writes_every_engine_and_peer(
     assert not results["extrapolated"].any()
     assert (results.filter(pl.col("engine") != "floor")["checked"].str.starts_with("ok")).all()
     e2e = pl.read_csv(out / "e2e.csv")
-    assert set(e2e["task"]) == {"parquet->losses parquet", "parquet->total", "json array->frame"}
+    assert set(e2e["task"]) == {
+        "parquet->losses parquet",
+        "parquet->total",
+        "json array->frame",
+        "csv->frame",
+        "ndjson->frame",
+    }
     assert (out / "scaling.png").read_bytes()[:4] == b"\x89PNG"
     doc = json.loads((out / "results.json").read_text())
     assert doc["machine"]["cores"] >= 1
@@ -76,3 +82,27 @@ def test_a_wrong_result_fails_the_check() -> None:
     wrong = np.ones(50)
     with pytest.raises(AssertionError):
         check_losses(frame, wrong, formula="complex", years=10, discount_rate=0.05)
+
+
+def test_bench_targets_reports_every_target_as_a_ratio(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vecloss.bench.targets import IN_MEMORY, ON_FILES
+
+    out = tmp_path / "out"
+    argv = ["bench", "--targets", "--sizes", "3000", "--repeat", "2", "--output-dir", str(out)]
+    assert main(argv) == 0
+    targets = pl.read_csv(out / "targets.csv")
+    assert targets.height == 2 * (len(IN_MEMORY) + 1) + len(ON_FILES)
+    assert set(targets["peer"]) >= {peer for peer, _ in IN_MEMORY}
+    ratios = targets["vecloss_seconds"] / targets["peer_seconds"]
+    assert np.allclose(targets["ratio"].to_numpy(), ratios.to_numpy())
+    assert targets["met"].to_list() == (targets["ratio"] <= targets["target"]).to_list()
+    assert "| met |" in capsys.readouterr().out
+    assert set(pl.read_csv(out / "results.csv")["engine"]) == {
+        "vectorized",
+        "numpy",
+        "polars",
+        "duckdb",
+        "floor",
+    }

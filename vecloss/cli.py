@@ -208,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a short comparison: 1,000 and 20,000 buildings, a few engines",
     )
+    p.add_argument(
+        "--targets",
+        action="store_true",
+        help="the Speed targets, each as a ratio to its peer (at the largest of --sizes, "
+        "default 10,000,000; text formats at 1,000,000)",
+    )
     return parser
 
 
@@ -333,6 +339,8 @@ def _bench(args: argparse.Namespace) -> int:
     from vecloss.bench.harness import measure_engines
     from vecloss.bench.report import markdown_e2e, markdown_engines, write_results
 
+    if args.targets:
+        return _bench_targets(args)
     sizes, engines, repeat, budget = (
         args.sizes,
         args.engines or list(CONTENDERS),
@@ -354,14 +362,33 @@ def _bench(args: argparse.Namespace) -> int:
         print()
         print(markdown_e2e(e2e))
     if args.output_dir:
-        command = (
-            "vecloss " + " ".join(sys.argv[1:])
-            if sys.argv[0].endswith("vecloss")
-            else "vecloss bench"
-        )
-        for path in write_results(Path(args.output_dir), results, e2e, command=command):
+        for path in write_results(Path(args.output_dir), results, e2e, command=_command()):
             print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def _bench_targets(args: argparse.Namespace) -> int:
+    from vecloss.bench.report import write_results
+    from vecloss.bench.targets import markdown_targets, measure_targets, write_targets
+
+    rows = 10_000_000 if args.sizes is DEFAULT_SIZES else max(args.sizes)
+    targets, measured, e2e = measure_targets(
+        rows, min(rows, 1_000_000), repeat=args.repeat, workers=args.workers
+    )
+    print(markdown_targets(targets))
+    if args.output_dir:
+        folder = Path(args.output_dir)
+        written = write_results(folder, measured, e2e, command=_command(), plot=False)
+        for path in [*written, *write_targets(folder, targets, command=_command())]:
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _command() -> str:
+    """The command line as typed, for the results files."""
+    return (
+        "vecloss " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("vecloss") else "vecloss bench"
+    )
 
 
 COMMANDS = {

@@ -1,4 +1,4 @@
-"""End-to-end races on files: Parquet -> losses Parquet, Parquet -> total, JSON -> frame.
+"""End-to-end races on files: Parquet -> losses Parquet or total; JSON, CSV, NDJSON -> frame.
 
 Each task runs vecloss and its peers on the same seeded file, checks that they
 agree, and reports the median over the repeats.
@@ -44,6 +44,10 @@ class EndToEnd:
         return asdict(self)
 
 
+#: The text formats raced to a frame beside JSON arrays, at the JSON size.
+TEXT = ("csv", "ndjson")
+
+
 def _median_run(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
     times, result = [], None
     for _ in range(repeat):
@@ -56,7 +60,7 @@ def _median_run(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
 def measure_end_to_end(
     parquet_rows: int, json_rows: int, *, repeat: int = 3, workers: int | None = None
 ) -> list[EndToEnd]:
-    """Run the three end-to-end tasks; raise if any contender disagrees with vecloss."""
+    """Run the end-to-end tasks; raise if any contender disagrees with vecloss."""
     import duckdb
 
     results: list[EndToEnd] = []
@@ -65,6 +69,7 @@ def measure_end_to_end(
         folder = Path(tmp)
         src = generate(parquet_rows, folder / "portfolio.parquet")
         doc = generate(json_rows, folder / "portfolio.json")
+        text = {suffix: generate(json_rows, folder / f"portfolio.{suffix}") for suffix in TEXT}
         con = duckdb.connect()
         if workers:
             con.execute(f"set threads = {workers}")
@@ -94,11 +99,19 @@ def measure_end_to_end(
                 "json.load": lambda: len(json.loads(doc.read_bytes())),
                 "polars.read_json": lambda: pl.read_json(doc).height,
             },
+            "csv->frame": {
+                "vecloss": lambda: read(text["csv"]).height,
+                "polars.read_csv": lambda: pl.read_csv(text["csv"]).height,
+            },
+            "ndjson->frame": {
+                "vecloss": lambda: read(text["ndjson"]).height,
+                "polars.read_ndjson": lambda: pl.read_ndjson(text["ndjson"]).height,
+            },
         }
         bar = progress(sum(len(t) for t in tasks.values()), "end to end")
         for task, contenders in tasks.items():
             answers: dict[str, Any] = {}
-            rows = json_rows if task.startswith("json") else parquet_rows
+            rows = parquet_rows if task.startswith("parquet") else json_rows
             for name, fn in contenders.items():
                 bar.set_postfix_str(f"{task}: {name}")
                 times, answers[name] = _median_run(fn, repeat)
