@@ -44,6 +44,20 @@ class EndToEnd:
         return asdict(self)
 
 
+#: vecloss's Parquet reader alone over the five columns: what bounds Parquet -> total.
+READ_ONLY = "vecloss reader alone"
+
+
+def _read_only(src: Path) -> int:
+    """Decode the schema's columns of ``src`` as ``vecloss run`` does, and nothing else."""
+    from vecloss.io.parquet import iter_batches
+    from vecloss.pipeline import DEFAULT_BATCH_ROWS
+    from vecloss.schema import COLUMNS
+
+    names = [c.name for c in COLUMNS]
+    return sum(b.height for b in iter_batches(src, batch_rows=DEFAULT_BATCH_ROWS, columns=names))
+
+
 #: The text formats raced to a frame beside JSON arrays, at the JSON size.
 TEXT = ("csv", "ndjson")
 
@@ -93,6 +107,7 @@ def measure_end_to_end(
                 "vecloss": lambda: run(src, workers=workers).total_loss,
                 "duckdb": lambda: con.sql(total_sql).fetchall()[0][0],
                 "polars": lambda: pl.scan_parquet(src).select(expr.sum()).collect().item(),
+                READ_ONLY: lambda: _read_only(src),
             },
             "json array->frame": {
                 "vecloss": lambda: read(doc).height,
@@ -140,6 +155,8 @@ def _check(task: str, answers: dict[str, Any], out: dict[str, Path]) -> None:
                 theirs["loss"].to_numpy(), ours["loss"].to_numpy(), rtol=1e-12
             )
     elif task == "parquet->total":
+        rows = pl.scan_parquet(out["vecloss"]).select(pl.len()).collect().item()
+        assert answers.pop(READ_ONLY) == rows, READ_ONLY
         for name, total in answers.items():
             assert abs(total - answers["vecloss"]) <= 1e-9 * answers["vecloss"], (name, total)
     else:
