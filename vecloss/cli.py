@@ -385,10 +385,11 @@ def _bench_targets(args: argparse.Namespace) -> int:
 
 
 def _command() -> str:
-    """The command line as typed, for the results files."""
-    return (
-        "vecloss " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("vecloss") else "vecloss bench"
-    )
+    """The command line as typed (``python -m vecloss`` shown as ``vecloss``), for results files."""
+    launched_as = Path(sys.argv[0]).name
+    if launched_as in ("vecloss", "__main__.py"):
+        return "vecloss " + " ".join(sys.argv[1:])
+    return "vecloss bench"
 
 
 COMMANDS = {
