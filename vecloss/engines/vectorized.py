@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -134,40 +134,8 @@ def checked_losses(
     inside the compiled loop, or by :func:`vecloss.validate.block_ok` after the
     NumPy kernel.
     """
-    inputs = [columns[name] for name in INPUTS]
-    out = np.empty(len(inputs[0]), dtype=np.float64)
-    failed: list[int] = []
-    unsorted: list[int] = []
-    module = compiled()
-    if module is None:
-        kernel = KERNELS[formula]
-
-        def block(lo: int, hi: int) -> None:
-            loss = kernel(
-                *(col[lo:hi] for col in inputs),
-                years=years,
-                discount_rate=discount_rate,
-                out=out[lo:hi],
-            )
-            if not block_ok({name: col[lo:hi] for name, col in columns.items()}, loss):
-                failed.append(lo)  # list.append is atomic under the GIL
-
-    else:
-        fused = module.KERNELS[formula]
-        factor = discount_factor(years, discount_rate)
-        low, high = _bounds()
-        inputs = [_read_only(col) for col in inputs]
-
-        def block(lo: int, hi: int) -> None:
-            if fused(*(col[lo:hi] for col in inputs), years, factor, low, high, out[lo:hi]):
-                failed.append(lo)
-            if ids is not None:
-                previous = ids[lo - 1] if lo else np.iinfo(np.int64).min
-                if module.id_order(ids[lo:hi], previous):
-                    unsorted.append(lo)
-
-    for_each_block(len(out), block, workers=workers)
-    return Checked(out, not failed, ids is not None and module is not None and not unsorted)
+    inputs = tuple(columns[name] for name in INPUTS)
+    return _blocked(inputs, formula, years, discount_rate, workers, check=True, ids=ids)
 
 
 def vectorized_losses(
@@ -184,27 +152,53 @@ def vectorized_losses(
     breaks a rule gets whatever the formula gives, NaN for NaN input), else
     the NumPy kernels.
     """
-    out = np.empty(len(columns[0]), dtype=np.float64)
+    return _blocked(columns, formula, years, discount_rate, workers, check=False, ids=None).loss
+
+
+def _blocked(
+    inputs: Sequence[FloatArray],
+    formula: str,
+    years: int,
+    discount_rate: float,
+    workers: int | None,
+    *,
+    check: bool,
+    ids: npt.NDArray[np.int64] | None,
+) -> Checked:
+    """Run the formula block by block on threads; with ``check``, the schema's checks too."""
+    out = np.empty(len(inputs[0]), dtype=np.float64)
+    failed: list[int] = []  # list.append is atomic under the GIL
+    unsorted: list[int] = []
     module = compiled()
     if module is None:
         kernel = KERNELS[formula]
 
         def block(lo: int, hi: int) -> None:
-            kernel(
-                *(col[lo:hi] for col in columns),
+            loss = kernel(
+                *(col[lo:hi] for col in inputs),
                 years=years,
                 discount_rate=discount_rate,
                 out=out[lo:hi],
             )
+            if check and not block_ok(
+                {n: c[lo:hi] for n, c in zip(INPUTS, inputs, strict=True)}, loss
+            ):
+                failed.append(lo)
 
     else:
         fused = module.KERNELS[formula]
         factor = discount_factor(years, discount_rate)
         low, high = _bounds()
-        inputs = [_read_only(col) for col in columns]
+        inputs = [_read_only(col) for col in inputs]
 
         def block(lo: int, hi: int) -> None:
-            fused(*(col[lo:hi] for col in inputs), years, factor, low, high, out[lo:hi])
+            if fused(*(col[lo:hi] for col in inputs), years, factor, low, high, out[lo:hi]):
+                failed.append(lo)
+            if ids is not None:
+                previous = ids[lo - 1] if lo else np.iinfo(np.int64).min
+                if module.id_order(ids[lo:hi], previous):
+                    unsorted.append(lo)
 
     for_each_block(len(out), block, workers=workers)
-    return out
+    increasing = ids is not None and module is not None and not unsorted
+    return Checked(out, not (check and failed), increasing)
