@@ -93,7 +93,7 @@ def test_bench_targets_reports_every_target_as_a_ratio(
     argv = ["bench", "--targets", "--sizes", "3000", "--repeat", "2", "--output-dir", str(out)]
     assert main(argv) == 0
     targets = pl.read_csv(out / "targets.csv")
-    assert targets.height == 2 * (len(IN_MEMORY) + 1) + len(ON_FILES) + 1  # + one bound
+    assert targets.height == 2 * (len(IN_MEMORY) + 1) + len(ON_FILES) + 2  # + two bounds
     assert set(targets["peer"]) >= {peer for peer, _ in IN_MEMORY}
     ratios = targets["vecloss_seconds"] / targets["peer_seconds"]
     assert np.allclose(targets["ratio"].to_numpy(), ratios.to_numpy())

@@ -58,6 +58,21 @@ def _read_only(src: Path) -> int:
     return sum(b.height for b in iter_batches(src, batch_rows=DEFAULT_BATCH_ROWS, columns=names))
 
 
+#: vecloss's Parquet output path alone (batches, writer thread, atomic rename).
+WRITE_ONLY = "vecloss writer alone"
+
+
+def _write_only(frame: pl.DataFrame, path: Path) -> int:
+    """Write ``frame`` (ids and losses) as ``vecloss run -o`` does, and nothing else."""
+    from vecloss.io.sources import Output
+    from vecloss.pipeline import DEFAULT_BATCH_ROWS
+
+    with Output(path) as output:
+        for start in range(0, frame.height, DEFAULT_BATCH_ROWS):
+            output.write(frame.slice(start, DEFAULT_BATCH_ROWS))
+    return frame.height
+
+
 #: The text formats raced to a frame beside JSON arrays, at the JSON size.
 TEXT = ("csv", "ndjson")
 
@@ -93,6 +108,9 @@ def measure_end_to_end(
         loss_sql = query.replace("select ", "select buildingId, ", 1)
         total_sql = query.replace("select ", "select sum(", 1).replace(" as loss", ") as total")
         out = {name: folder / f"{name}.parquet" for name in ("vecloss", "polars", "duckdb")}
+        written = pl.read_parquet(src, columns=["buildingId", "floor_area"]).rename(
+            {"floor_area": "loss"}  # the output's shape, read before the clock starts
+        )
         tasks: dict[str, dict[str, Callable[[], Any]]] = {
             "parquet->losses parquet": {
                 "vecloss": lambda: run(src, out["vecloss"], workers=workers),
@@ -102,6 +120,7 @@ def measure_end_to_end(
                 "duckdb": lambda: con.execute(
                     f"copy ({loss_sql}) to '{out['duckdb']}' (format parquet)"
                 ),
+                WRITE_ONLY: lambda: _write_only(written, folder / "written.parquet"),
             },
             "parquet->total": {
                 "vecloss": lambda: run(src, workers=workers).total_loss,
@@ -147,6 +166,10 @@ def measure_end_to_end(
 
 def _check(task: str, answers: dict[str, Any], out: dict[str, Path]) -> None:
     if task == "parquet->losses parquet":
+        assert (
+            answers.pop(WRITE_ONLY)
+            == pl.scan_parquet(out["vecloss"]).select(pl.len()).collect().item()
+        )
         ours = pl.read_parquet(out["vecloss"])
         for name in ("polars", "duckdb"):
             theirs = pl.read_parquet(out[name]).sort("buildingId")
