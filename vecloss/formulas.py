@@ -4,7 +4,9 @@ Each function takes the four input columns as float64 arrays of one length and
 returns the loss column. No Python runs per building. Pass ``out=`` (a float64
 array of the same length) to write in place; the engines use it to keep
 temporaries inside a cache-sized block. The scalar twins used as the test
-oracle live in :mod:`vecloss.reference`.
+oracle live in :mod:`vecloss.reference`; the fused compiled twins that the
+vectorized engine runs by default (the same arithmetic in one loop per block,
+with the checks) in :mod:`vecloss.engines.compiled`.
 """
 
 from __future__ import annotations
