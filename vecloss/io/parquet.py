@@ -19,9 +19,9 @@ __all__ = ["Writer", "iter_batches", "read", "read_metadata", "read_schema", "ro
 WHAT = "Parquet"
 
 
-def _open(path: Path, *, pre_buffer: bool = True) -> pq.ParquetFile:
+def _open(path: Path) -> pq.ParquetFile:
     with reading(path, WHAT):
-        return pq.ParquetFile(path, pre_buffer=pre_buffer)
+        return pq.ParquetFile(path)
 
 
 def read_schema(path: Path) -> pa.Schema:
@@ -96,8 +96,7 @@ def iter_batches(
     with reading(path, WHAT):
         scan = pl.scan_parquet(path)
         if columns is not None:
-            names = scan.collect_schema().names()
-            scan = scan.select([c for c in columns if c in names])
+            scan = scan.select(_present(scan.collect_schema().names(), columns))
         slices = [
             (start, min(batch_rows, first + rows - start))
             for first, rows in ranges

@@ -203,7 +203,7 @@ def iter_part(
     """Stream one part in batches, the next one read ahead while this one is used."""
     batches = _iter_part(part, batch_rows=batch_rows, columns=columns)
     if part.query is None and format_of(part.path) is parquet:
-        yield from batches  # Parquet decodes the next row groups ahead on its own threads
+        yield from batches  # Parquet decodes the next slices ahead on its own threads
     else:
         yield from read_ahead(batches)
 
