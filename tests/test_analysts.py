@@ -86,4 +86,4 @@ def test_cli_group_by_and_missing_column(
     assert main(["run", str(src), "--group-by", "region"]) == 0
     assert "APAC" in capsys.readouterr().out
     assert main(["run", str(EXAMPLE), "--keep", "regoin"]) == 1
-    assert "no column regoin to keep or group by" in capsys.readouterr().err
+    assert "missing column regoin; found buildingId" in capsys.readouterr().err

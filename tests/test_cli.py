@@ -71,7 +71,7 @@ def test_run_writes_each_output_format(
 
 
 def read_any(path: Path) -> pl.DataFrame:
-    from vecloss.io.sources import read_source
+    from vecloss.io.source import read_source
 
     return read_source(path)
 

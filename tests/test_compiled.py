@@ -12,10 +12,19 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tests.conftest import kernel_path
-from vecloss.engines import compiled
-from vecloss.engines.vectorized import _bounds, checked_losses
+from vecloss.checks.rules import block_ok
 from vecloss.formulas import INPUTS
-from vecloss.validate import block_ok
+from vecloss.kernels.blocks import _bounds, checked_losses
+
+pytest.importorskip("numba", reason="the compiled kernels are the jit extra")
+from vecloss.kernels import compiled
+
+
+@pytest.fixture(autouse=True)
+def _compiled_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every call in this module runs the compiled kernels unless it asks for NumPy."""
+    monkeypatch.setenv("VECLOSS_JIT", "1")
+
 
 ULP = 2.0**-52
 ones = np.ones

@@ -8,10 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import assert_matches_reference
-from vecloss.compute import Model, _diagnose, compute_batch
+from vecloss.checks.ids import SeenIds, later_duplicates
 from vecloss.generate import portfolio
+from vecloss.kernels import Kernel
+from vecloss.run.batch import _diagnose, check_batch
+from vecloss.scenario import Scenario
 from vecloss.schema import NUMERIC
-from vecloss.validate import SeenIds, later_duplicates
 
 NASTY = [np.nan, np.inf, -np.inf, 0.0, -1.0, -2.0, 1.5, 1e6, 5e3]
 
@@ -42,16 +44,19 @@ def dirty_batches(draw: st.DrawFn) -> pl.DataFrame:
 @settings(max_examples=150, deadline=None)
 @given(batch=dirty_batches(), formula=st.sampled_from(["complex", "simple"]))
 def test_fast_path_equals_diagnostic_path(batch: pl.DataFrame, formula: str) -> None:
-    model = Model(formula=formula, years=20, discount_rate=0.02)
-    fast_valid, fast_rejected = compute_batch(batch, model, row_offset=11, seen=SeenIds())
-    slow_valid, slow_rejected = _diagnose(
-        batch.with_row_index("__row", offset=11), model, seen=SeenIds()
+    scenario = Scenario.parse(formula, 20, 0.02)
+    fast = check_batch(batch, scenario, Kernel(), row_offset=11, seen=SeenIds())
+    slow_valid, slow_loss, slow_rejected = _diagnose(
+        batch.with_row_index("__row", offset=11), formula, 20, 0.02, Kernel(), SeenIds()
     )
-    assert fast_valid.equals(slow_valid)
-    assert fast_rejected.select("__row", "reason").equals(slow_rejected.select("__row", "reason"))
-    assert fast_valid.height + fast_rejected.height == batch.height
+    assert fast.valid.equals(slow_valid)
+    np.testing.assert_array_equal(fast.losses[0], slow_loss)
+    assert fast.rejected.select("__row", "__failures").equals(
+        slow_rejected.select("__row", "__failures")
+    )
+    assert fast.valid.height + fast.rejected.height == batch.height
     assert_matches_reference(
-        fast_valid, fast_valid["loss"], formula=formula, years=20, discount_rate=0.02
+        fast.valid, fast.losses[0], formula=formula, years=20, discount_rate=0.02
     )
 
 
@@ -87,8 +92,8 @@ def test_seen_ids_finds_exactly_the_repeats(
 @given(batch=dirty_batches())
 def test_validated_fast_check_agrees_with_the_rules(batch: pl.DataFrame) -> None:
     from vecloss import ValidationError
-    from vecloss.portfolio import validated
-    from vecloss.validate import split_valid
+    from vecloss.api import validated
+    from vecloss.checks.rules import split_valid
 
     checked = split_valid(batch)
     try:

@@ -12,9 +12,9 @@ import pytest
 
 from tests.conftest import assert_matches_reference
 from vecloss import ValidationError, run
+from vecloss.api import validated
 from vecloss.cli import main
 from vecloss.generate import portfolio
-from vecloss.portfolio import validated
 
 distributed = pytest.importorskip("distributed")
 

@@ -17,10 +17,10 @@ import pytest
 
 from tests.conftest import assert_matches_reference
 from vecloss import InputError, UsageError, ValidationError, run
+from vecloss.api import validated
 from vecloss.cli import main
 from vecloss.generate import portfolio
 from vecloss.io.database import connect
-from vecloss.portfolio import validated
 
 pytest.importorskip("adbc_driver_sqlite")
 

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, assert_matches_reference
+from vecloss.api import validated
 from vecloss.cli import main
-from vecloss.engines import ENGINES, compute_loss
 from vecloss.generate import portfolio
-from vecloss.portfolio import validated
+from vecloss.kernels import KERNELS, compute_loss
+from vecloss.run.runner import ENGINES
 
-CASES = [(engine, None) for engine in ENGINES] + [("threads", 7), ("processes", 50)]
+CASES = [(engine, None) for engine in KERNELS] + [("threads", 7), ("processes", 50)]
 
 
 @pytest.fixture(scope="module")

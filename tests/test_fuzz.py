@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vecloss import VeclossError, run
-from vecloss.io.sources import SUFFIXES, read_source
+from vecloss.io.formats import SUFFIXES
+from vecloss.io.source import read_source
 
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -12,7 +12,9 @@ import pytest
 from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, assert_matches_reference
 from vecloss import VeclossError, losses, read
 from vecloss.generate import generate, portfolio
-from vecloss.io.sources import SUFFIXES, convert, iter_batches
+from vecloss.io.convert import convert
+from vecloss.io.formats import SUFFIXES
+from vecloss.io.source import iter_batches
 
 FORMATS = sorted(SUFFIXES)
 
@@ -162,7 +164,7 @@ def test_a_folder_or_glob_of_parquet_files_is_one_input(tmp_path: Path) -> None:
 def test_read_ahead_keeps_order_errors_and_stops_cleanly() -> None:
     import threading
 
-    from vecloss.io.sources import read_ahead
+    from vecloss.io.source import read_ahead
 
     def frames(n: int, fail_at: int | None = None):  # type: ignore[no-untyped-def]
         for k in range(n):

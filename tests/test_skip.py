@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import assert_matches_reference
 from vecloss import run
+from vecloss.api import validated
 from vecloss.generate import portfolio
-from vecloss.portfolio import validated
 
 # kind -> (column changes as text, the reason code expected)
 CORRUPTIONS: dict[str, tuple[dict[str, str], str]] = {

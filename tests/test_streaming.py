@@ -12,7 +12,7 @@ import vecloss.io._stream as stream_io
 import vecloss.io.json as json_io
 from vecloss import InputError, run
 from vecloss.generate import generate, portfolio
-from vecloss.io.sources import iter_batches
+from vecloss.io.source import iter_batches
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vecloss.total import SUM_BLOCK, Total
+from vecloss.run.total import SUM_BLOCK, Total
 
 
 def total_in_batches(values: np.ndarray, sizes: list[int]) -> float:
@@ -52,7 +52,7 @@ def test_empty_is_zero() -> None:
 def test_parts_joined_at_the_seams_give_the_single_pass_blocks(
     losses: np.ndarray, rows: int, cuts: list[int], batch: int
 ) -> None:
-    from vecloss.total import file_block_sums
+    from vecloss.run.total import file_block_sums
 
     values = losses[:rows]
     single = Total()

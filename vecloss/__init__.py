@@ -9,15 +9,18 @@
 
 from __future__ import annotations
 
+from vecloss.api import losses, read
 from vecloss.exceptions import InputError, UsageError, ValidationError, VeclossError
 from vecloss.namespace import loss
-from vecloss.pipeline import Summary, run
-from vecloss.portfolio import losses, read
+from vecloss.run.runner import run
+from vecloss.run.summary import Summary
+from vecloss.scenario import Scenario
 
 __version__ = "0.1.0"
 
 __all__ = [
     "InputError",
+    "Scenario",
     "Summary",
     "UsageError",
     "ValidationError",

@@ -12,22 +12,19 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+import polars as pl
+
 from vecloss import __version__
 from vecloss.bench.contenders import CONTENDERS
-from vecloss.compute import Model, as_pairs
-from vecloss.engines import ENGINES
-from vecloss.exceptions import UsageError, VeclossError
-from vecloss.formulas import FORMULAS
-from vecloss.io.sources import plan_parts
-from vecloss.pipeline import (
-    DEFAULT_BATCH_ROWS,
-    Job,
-    Summary,
-    checked_batches,
-    run,
-    source_query,
-)
-from vecloss.validate import FailureLog, SeenIds
+from vecloss.checks.ids import SeenIds
+from vecloss.checks.log import FailureLog
+from vecloss.exceptions import VeclossError, require
+from vecloss.io.convert import convert
+from vecloss.io.source import open_source
+from vecloss.run.runner import ENGINES, run
+from vecloss.run.summary import Summary
+from vecloss.run.worker import DEFAULT_BATCH_ROWS, Job, checked_batches
+from vecloss.scenario import FORMULAS, Scenario
 
 __all__ = ["main"]
 
@@ -228,10 +225,7 @@ def _print_table(summary: Summary) -> None:
             f"{len(summary.totals)} scenarios; write them all with -o)"
         )
     elif preview is not None and preview.height:
-        width = max(10, *(len(str(v)) for v in preview["buildingId"]))
-        print(f"{'buildingId':>{width}}  {'loss':>22}")
-        for ident, loss in preview.iter_rows():
-            print(f"{ident!s:>{width}}  {loss:>22.10f}")
+        _print_frame(preview)
         if summary.rows > preview.height:
             print(f"... showing {preview.height} of {summary.rows:,} buildings")
     if summary.total_loss is not None:
@@ -243,6 +237,18 @@ def _print_table(summary: Summary) -> None:
         _print_groups(summary)
     if summary.rejected:
         print(f"rejected: {summary.rejected:,} rows, written to {summary.rejects}")
+
+
+def _print_frame(frame: pl.DataFrame) -> None:
+    """Every column right-aligned under its name; losses with 10 decimals."""
+    cells = {
+        name: [f"{v:.10f}" if name == "loss" else str(v) for v in frame[name].to_list()]
+        for name in frame.columns
+    }
+    widths = {name: max(10, len(name), *(len(c) for c in col)) for name, col in cells.items()}
+    print("  ".join(f"{name:>{widths[name]}}" for name in frame.columns))
+    for i in range(frame.height):
+        print("  ".join(f"{cells[name][i]:>{widths[name]}}" for name in frame.columns))
 
 
 def _print_groups(summary: Summary) -> None:
@@ -294,16 +300,17 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    job = Job(Model(formula=args.formula), tuple(as_pairs(args.years, args.discount_rate)))
+    scenario = Scenario.parse(args.formula, args.years, args.discount_rate)
+    src = open_source(args.input, table=args.table, query=args.query)
+    job = Job(scenario, source=src.name)
     log, rows, seen = FailureLog(), 0, SeenIds()
-    query = source_query(args.input, args.table, args.query)
-    for part in plan_parts(args.input, query=query):
-        for valid, _, rejected, _ in checked_batches(part, job, seen, source=args.input):
-            log.add(rejected)
-            rows += valid.height + rejected.height
+    for part in src.parts():
+        for batch, _ in checked_batches(part, job, seen):
+            log.add(batch.rejected)
+            rows += batch.valid.height + batch.rejected.height
     if args.json:
         report = {
-            "input": args.input,
+            "input": src.name,
             "rows": rows,
             "valid": not log,
             "rejected": log.rows,
@@ -311,10 +318,10 @@ def _validate(args: argparse.Namespace) -> int:
         }
         print(json.dumps(report))
     elif log:
-        print(f"{args.input}: {log.rows:,} of {rows:,} rows break the schema")
+        print(f"{src.name}: {log.rows:,} of {rows:,} rows break the schema")
         print("\n".join(log.lines()))
     else:
-        print(f"{args.input}: {rows:,} rows, no problems")
+        print(f"{src.name}: {rows:,} rows, no problems")
     return 1 if log else 0
 
 
@@ -327,14 +334,14 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from vecloss.io.sources import convert
-
     rows = convert(args.input, args.output)
     print(f"wrote {rows:,} rows to {args.output}")
     return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
+    for module in ("duckdb", "matplotlib", "psutil"):  # before any work is done
+        require(module, "vecloss bench", "bench")
     from vecloss.bench.e2e import measure_end_to_end
     from vecloss.bench.harness import measure_engines
     from vecloss.bench.report import markdown_e2e, markdown_engines, write_results
@@ -411,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             traceback.print_exc()
         print(f"vecloss: error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, UsageError) else exc.exit_code
+        return exc.exit_code
     except KeyboardInterrupt:
         print("vecloss: interrupted", file=sys.stderr)
         return 130

@@ -7,12 +7,20 @@ Every error a user can cause is a :class:`VeclossError`. The command line maps
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["InputError", "UsageError", "ValidationError", "VeclossError"]
+__all__ = [
+    "InputError",
+    "UsageError",
+    "ValidationError",
+    "VeclossError",
+    "needs_extra",
+    "require",
+]
 
 
 class VeclossError(Exception):
@@ -37,3 +45,14 @@ class ValidationError(InputError):
     def __init__(self, msg: str, failures: pl.DataFrame) -> None:
         super().__init__(msg)
         self.failures = failures
+
+
+def needs_extra(what: str, extra: str) -> UsageError:
+    """The error for a feature whose optional dependencies are not installed."""
+    return UsageError(f"{what} needs the {extra} extra; hint: pip install 'vecloss[{extra}]'")
+
+
+def require(module: str, what: str, extra: str) -> None:
+    """Raise :func:`needs_extra`'s error unless ``module`` can be imported (nothing is imported)."""
+    if importlib.util.find_spec(module) is None:
+        raise needs_extra(what, extra)

@@ -6,31 +6,21 @@ array of the same length) to write in place; the engines use it to keep
 temporaries inside a cache-sized block. The scalar twins used as the test
 oracle live in :mod:`vecloss.reference`; the fused compiled twins that the
 vectorized engine runs by default (the same arithmetic in one loop per block,
-with the checks) in :mod:`vecloss.engines.compiled`.
+with the checks) in :mod:`vecloss.kernels.compiled`.
 """
 
 from __future__ import annotations
 
-from typing import Literal, get_args
-
 import numpy as np
 import numpy.typing as npt
 
-from vecloss.exceptions import UsageError
-
 __all__ = [
-    "FORMULAS",
     "INPUTS",
     "KERNELS",
-    "Formula",
-    "check_parameters",
     "complex_loss",
     "discount_factor",
     "simple_loss",
 ]
-
-Formula = Literal["complex", "simple"]
-FORMULAS: tuple[str, ...] = get_args(Formula)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -41,20 +31,6 @@ INPUTS: tuple[str, ...] = (
     "hazard_probability",
     "inflation_rate",
 )
-
-
-def check_parameters(formula: str, years: int, discount_rate: float) -> None:
-    """Raise :class:`UsageError` unless the parameters are in their domain."""
-    if formula not in FORMULAS:
-        msg = f"unknown formula {formula!r}; hint: choose one of {', '.join(FORMULAS)}"
-        raise UsageError(msg)
-    if isinstance(years, bool) or not isinstance(years, (int, np.integer)) or years < 0:
-        msg = f"years must be an integer >= 0, got {years!r}; hint: e.g. years=10"
-        raise UsageError(msg)
-    rate = float(discount_rate)
-    if not np.isfinite(rate) or rate <= -1.0:
-        msg = f"discount rate must be finite and > -1, got {discount_rate!r}; hint: 5 % is 0.05"
-        raise UsageError(msg)
 
 
 def discount_factor(years: int, discount_rate: float) -> float:

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from vecloss.exceptions import UsageError
-from vecloss.io.sources import Output
+from vecloss.io.sink import Output
 
 __all__ = ["CHUNK_ROWS", "generate", "iter_portfolio", "portfolio"]
 

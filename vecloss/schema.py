@@ -1,11 +1,12 @@
 """The portfolio schema, declared once as data.
 
-The validator (:mod:`vecloss.validate`), the error messages, ``vecloss validate``
+The checks (:mod:`vecloss.checks`), the error messages, ``vecloss validate``
 and the README table all read :data:`COLUMNS` and :data:`REASONS`.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -17,6 +18,7 @@ __all__ = [
     "REASONS",
     "REQUIRED",
     "Column",
+    "Reason",
     "reasons_table",
     "schema_table",
 ]
@@ -50,26 +52,58 @@ COLUMNS: tuple[Column, ...] = (
 REQUIRED: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 NUMERIC: tuple[Column, ...] = tuple(c for c in COLUMNS if c.kind == "float")
 
-#: Stable reason codes: what each means and what to do about it.
-REASONS: dict[str, tuple[str, str]] = {
-    "missing_column": ("a required column is absent", "rename or add the column"),
-    "wrong_type": (
+
+class Reason(enum.Enum):
+    """Stable reason codes: what each means and what to do about it.
+
+    A failure carries its :class:`Reason` as a field (``reason.code`` in frames
+    and files); messages are built from these three fields, never parsed back.
+    """
+
+    MISSING_COLUMN = ("missing_column", "a required column is absent", "rename or add the column")
+    WRONG_TYPE = (
+        "wrong_type",
         "the column has a type that cannot hold the values",
         "buildingId must be integer or string; the others numbers",
-    ),
-    "null": ("the value is missing (null)", "fill it in or drop the row"),
-    "not_numeric": ("the value is not a number", "write it as a plain number, e.g. 1200.5"),
-    "not_finite": ("the value is NaN or infinite", "replace it with a finite number"),
-    "out_of_range": ("the value is outside the allowed range", "check the units and sign"),
-    "duplicate_id": (
+    )
+    NULL = ("null", "the value is missing (null)", "fill it in or drop the row")
+    NOT_NUMERIC = (
+        "not_numeric",
+        "the value is not a number",
+        "write it as a plain number, e.g. 1200.5",
+    )
+    NOT_FINITE = ("not_finite", "the value is NaN or infinite", "replace it with a finite number")
+    OUT_OF_RANGE = (
+        "out_of_range",
+        "the value is outside the allowed range",
+        "check the units and sign",
+    )
+    DUPLICATE_ID = (
+        "duplicate_id",
         "an earlier row has the same buildingId (the first one is kept)",
         "give each building its own id",
-    ),
-    "loss_overflow": (
+    )
+    LOSS_OVERFLOW = (
+        "loss_overflow",
         "the loss overflows a float64 (inf or NaN)",
         "check floor_area and inflation_rate, or the years and discount rate",
-    ),
-}
+    )
+
+    def __init__(self, code: str, meaning: str, hint: str) -> None:
+        self.code = code
+        self.meaning = meaning
+        self.hint = hint
+
+    @classmethod
+    def of(cls, code: str) -> Reason:
+        """The reason with this code."""
+        return _BY_CODE[code]
+
+
+_BY_CODE: dict[str, Reason] = {r.code: r for r in Reason}
+
+#: The reason codes as plain data: code -> (meaning, hint).
+REASONS: dict[str, tuple[str, str]] = {r.code: (r.meaning, r.hint) for r in Reason}
 
 
 def reasons_table() -> str:

@@ -1,9 +1,10 @@
 """What the benchmark races: vecloss's engines, the baselines, and peers.
 
-``vectorized`` is ``vecloss.losses`` (validation on); ``kernel`` the same pass
-without validation, so their difference is what validation costs; ``numpy`` is
-``vecloss.losses`` on the NumPy kernels (``VECLOSS_JIT=0``: one ufunc per
-operation) instead of the fused compiled loops. Every
+``vectorized`` is ``vecloss.losses`` (validation on, the kernels it picks for
+the size); ``kernel`` the same pass without validation, so their difference is
+what validation costs; ``numpy`` and ``compiled`` are ``vecloss.losses`` forced
+onto the NumPy kernels (``VECLOSS_JIT=0``: one ufunc per operation) or the
+fused compiled loops (``VECLOSS_JIT=1``, the ``jit`` extra). Every
 contender maps a validated portfolio frame to its loss column, except
 the memory floor, which only touches the same bytes (it reads the four input
 columns and writes one output column, in the same blocks and threads as the
@@ -19,10 +20,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from vecloss.engines import compute_loss
-from vecloss.engines.vectorized import for_each_block
+from vecloss.api import losses
 from vecloss.formulas import INPUTS, FloatArray
-from vecloss.portfolio import losses
+from vecloss.kernels import compute_loss
+from vecloss.kernels.blocks import for_each_block, use_jit
 
 __all__ = ["BASELINES", "CONTENDERS", "PEERS", "Contender", "make_contender"]
 
@@ -30,7 +31,7 @@ Contender = Callable[[pl.DataFrame], FloatArray | None]
 
 BASELINES = ("loop", "threads", "processes", "threads-chunked", "processes-chunked")
 PEERS = ("polars", "duckdb", "floor")
-CONTENDERS = ("vectorized", "kernel", "numpy", *BASELINES, *PEERS)
+CONTENDERS = ("vectorized", "compiled", "kernel", "numpy", *BASELINES, *PEERS)
 CHUNK_SIZE = 10_000
 
 
@@ -64,10 +65,10 @@ def _floor(frame: pl.DataFrame, workers: int) -> None:
     for_each_block(frame.height, block, workers=workers)
 
 
-def _numpy_kernels(run: Callable[[], FloatArray]) -> FloatArray:
-    """``run()`` with the vectorized engine on its NumPy kernels."""
+def _with_jit(setting: str, run: Callable[[], FloatArray]) -> FloatArray:
+    """``run()`` with ``VECLOSS_JIT`` set: ``0`` the NumPy kernels, ``1`` the compiled ones."""
     before = os.environ.get("VECLOSS_JIT")
-    os.environ["VECLOSS_JIT"] = "0"
+    os.environ["VECLOSS_JIT"] = setting
     try:
         return run()
     finally:
@@ -90,10 +91,13 @@ def make_contender(
     model: dict[str, Any] = {"formula": formula, "years": years, "discount_rate": discount_rate}
     if name == "vectorized":
         return lambda frame: losses(frame, **model)["loss"].to_numpy()
-    if name == "numpy":
-        return lambda frame: _numpy_kernels(lambda: losses(frame, **model)["loss"].to_numpy())
-    if name == "kernel":  # the vectorized engine alone, validation off
-        return lambda frame: compute_loss(frame, engine="vectorized", workers=workers, **model)
+    if name in ("numpy", "compiled"):
+        setting = "0" if name == "numpy" else "1"
+        return lambda frame: _with_jit(setting, lambda: losses(frame, **model)["loss"].to_numpy())
+    if name == "kernel":  # the vectorized kernel alone, validation off
+        return lambda frame: compute_loss(
+            frame, engine="vectorized", workers=workers, jit=use_jit(frame.height), **model
+        )
     if name in ("loop", "threads", "processes"):
         return lambda frame: compute_loss(frame, engine=name, workers=workers, **model)
     if name.endswith("-chunked"):

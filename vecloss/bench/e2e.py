@@ -18,11 +18,15 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from vecloss.api import read
 from vecloss.bench.contenders import _duckdb_sql, _polars_expr
 from vecloss.bench.harness import progress
 from vecloss.generate import generate
-from vecloss.pipeline import run
-from vecloss.portfolio import read
+from vecloss.io.parquet import iter_batches
+from vecloss.io.sink import Output
+from vecloss.run.runner import run
+from vecloss.run.worker import DEFAULT_BATCH_ROWS
+from vecloss.schema import COLUMNS
 
 __all__ = ["EndToEnd", "measure_end_to_end"]
 
@@ -50,10 +54,6 @@ READ_ONLY = "vecloss reader alone"
 
 def _read_only(src: Path) -> int:
     """Decode the schema's columns of ``src`` as ``vecloss run`` does, and nothing else."""
-    from vecloss.io.parquet import iter_batches
-    from vecloss.pipeline import DEFAULT_BATCH_ROWS
-    from vecloss.schema import COLUMNS
-
     names = [c.name for c in COLUMNS]
     return sum(b.height for b in iter_batches(src, batch_rows=DEFAULT_BATCH_ROWS, columns=names))
 
@@ -64,9 +64,6 @@ WRITE_ONLY = "vecloss writer alone"
 
 def _write_only(frame: pl.DataFrame, path: Path) -> int:
     """Write ``frame`` (ids and losses) as ``vecloss run -o`` does, and nothing else."""
-    from vecloss.io.sources import Output
-    from vecloss.pipeline import DEFAULT_BATCH_ROWS
-
     with Output(path) as output:
         for start in range(0, frame.height, DEFAULT_BATCH_ROWS):
             output.write(frame.slice(start, DEFAULT_BATCH_ROWS))

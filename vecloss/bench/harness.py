@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from vecloss.api import validated
 from vecloss.bench.contenders import make_contender
 from vecloss.bench.memory import peak_rss
 from vecloss.generate import portfolio
-from vecloss.portfolio import validated
 from vecloss.progress import progress_bar
 from vecloss.reference import reference_loss
 

@@ -17,14 +17,16 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from vecloss.exceptions import InputError, UsageError
+from vecloss.exceptions import InputError, UsageError, require
 
 __all__ = [
     "DatabaseOutput",
+    "check_driver",
     "connect",
     "is_database_uri",
     "iter_batches",
     "query_columns",
+    "safe_uri",
     "table_query",
 ]
 
@@ -37,27 +39,33 @@ def is_database_uri(source: object) -> bool:
     return isinstance(source, str) and source.startswith(SCHEMES)
 
 
-def _safe_uri(uri: str) -> str:
-    """The URI without its password, for messages."""
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", uri)
+def safe_uri(uri: str) -> str:
+    """The URI without its password (``user:password@`` or ``password=``), for messages."""
+    masked = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", uri)
+    return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", masked)
+
+
+def _driver(uri: str) -> str:
+    return "adbc_driver_sqlite" if uri.startswith("sqlite://") else "adbc_driver_postgresql"
+
+
+def check_driver(uri: str) -> None:
+    """Raise :class:`UsageError` (exit 2, the extra named) unless ``uri``'s driver is installed."""
+    require(_driver(uri), f"{safe_uri(uri)} ({_driver(uri)})", "sql")
 
 
 def connect(uri: str) -> Any:
     """An ADBC DB-API connection for ``uri``; an install hint if the driver is missing."""
     sqlite = uri.startswith("sqlite://")
-    package = "adbc_driver_sqlite" if sqlite else "adbc_driver_postgresql"
-    try:
-        driver = importlib.import_module(f"{package}.dbapi")
-    except ImportError as exc:
-        msg = f"{_safe_uri(uri)} needs {package}; hint: pip install 'vecloss[sql]'"
-        raise UsageError(msg) from exc
+    check_driver(uri)
+    driver = importlib.import_module(f"{_driver(uri)}.dbapi")
     # sqlite:///relative.db and sqlite:////absolute/path.db, as SQLAlchemy reads them
     target = uri.removeprefix("sqlite:///") if sqlite else uri
     try:
         return driver.connect(target)
     except Exception as exc:
         msg = (
-            f"{_safe_uri(uri)}: cannot connect: {exc}; hint: check the URI and that the server runs"
+            f"{safe_uri(uri)}: cannot connect: {exc}; hint: check the URI and that the server runs"
         )
         raise InputError(msg) from exc
 
@@ -84,7 +92,7 @@ def iter_batches(
             reader: pa.RecordBatchReader = cursor.fetch_record_batch()
         except Exception as exc:
             reason = str(exc).splitlines()[0]
-            msg = f"{_safe_uri(uri)}: the query failed: {reason}; hint: check the table or query"
+            msg = f"{safe_uri(uri)}: the query failed: {reason}; hint: check the table or query"
             raise InputError(msg) from exc
         names = reader.schema.names
         keep = names if columns is None else [c for c in columns if c in names]
@@ -116,6 +124,7 @@ class DatabaseOutput:
 
     def __init__(self, uri: str, table: str) -> None:
         table_query(table)  # checks the name
+        check_driver(uri)
         self.uri, self.table = uri, table
         self._conn: Any = None
         self._first = True
@@ -130,6 +139,10 @@ class DatabaseOutput:
         cursor.adbc_ingest(self.table, frame.to_arrow(), mode=mode)
         cursor.close()
         self._first = False
+
+    def header(self, empty: pl.DataFrame) -> None:
+        """Nothing to do: every batch, even an empty one, is ingested."""
+        del empty
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:

@@ -1,14 +1,17 @@
-"""The vectorized engine: whole columns in cache-sized blocks, on threads.
+"""The vectorized kernel: whole columns in cache-sized blocks, on threads.
 
-Each block runs one fused compiled loop (:mod:`vecloss.engines.compiled`:
-the formula and the checks in one pass, Numba) or, without Numba or with
-``VECLOSS_JIT=0``, the NumPy kernels of :mod:`vecloss.formulas` (one ufunc
-per operation, temporaries in the block's own slice of the output). Both
-release the GIL, so the blocks are split across a few threads.
+Each block runs the NumPy kernels of :mod:`vecloss.formulas` (one ufunc per
+operation, temporaries in the block's own slice of the output) followed by
+the fused schema checks (:func:`vecloss.checks.rules.block_ok`), or, when the
+run asked for it (:func:`use_jit`), one fused compiled loop of
+:mod:`vecloss.kernels.compiled` (the formula and the checks in one pass,
+Numba, the optional ``jit`` extra). Both release the GIL, so the blocks are
+split across a few threads.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -20,16 +23,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vecloss.checks.rules import block_ok
 from vecloss.formulas import INPUTS, KERNELS, FloatArray, discount_factor
 from vecloss.schema import NUMERIC
-from vecloss.validate import block_ok
 
 __all__ = [
     "BLOCK_ROWS",
+    "JIT_MIN_ROWS",
     "Checked",
     "checked_losses",
-    "compiled",
     "for_each_block",
+    "jit_available",
+    "use_jit",
     "vectorized_losses",
 ]
 
@@ -68,23 +73,34 @@ def for_each_block(
         span.result()
 
 
-def compiled() -> Any:
-    """The fused compiled kernels (:mod:`vecloss.engines.compiled`), or None without Numba.
+#: Rows from which the compiled kernels pay for loading Numba in a fresh process
+#: (measured: see benchmarks/RESULTS.md, "Where the compiled kernels pay").
+JIT_MIN_ROWS = 20_000_000
 
-    Set the environment variable ``VECLOSS_JIT=0`` to run the NumPy kernels of
-    :mod:`vecloss.formulas` instead (read at each call).
+
+def jit_available() -> bool:
+    """Whether the optional ``jit`` extra (Numba) is installed; nothing is imported."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def use_jit(rows: int | None) -> bool:
+    """Whether a run of ``rows`` rows (None: not known up front) uses the compiled kernels.
+
+    Decided once per run, from what is known before the first batch, so that
+    a run's bits never depend on how it is cut into batches. The environment
+    variable ``VECLOSS_JIT`` overrides: ``0`` never, ``1`` always (when
+    Numba is installed); unset, from :data:`JIT_MIN_ROWS` rows.
     """
-    if os.environ.get("VECLOSS_JIT", "1") == "0":
-        return None
-    return _compiled_module()
+    setting = os.environ.get("VECLOSS_JIT", "")
+    if setting == "0" or not jit_available():
+        return False
+    return setting == "1" or (rows is not None and rows >= JIT_MIN_ROWS)
 
 
 @cache
 def _compiled_module() -> Any:
-    try:
-        from vecloss.engines import compiled as module
-    except ImportError:  # pragma: no cover - numba is a dependency; kept for odd platforms
-        return None
+    from vecloss.kernels import compiled as module  # Numba loads here, only when asked for
+
     return module
 
 
@@ -125,17 +141,19 @@ def checked_losses(
     years: int = 10,
     discount_rate: float = 0.05,
     workers: int | None = None,
+    jit: bool | None = None,
 ) -> Checked:
     """The loss column, and whether every row keeps the numeric rules, in one fused pass.
 
     ``columns`` maps the schema's numeric columns (float64, no nulls) by name;
+    ``jit`` picks the compiled kernels (None: only with ``VECLOSS_JIT=1``).
     ``ids``, integer ids as int64, are checked for increasing order on the way
     (with the compiled kernels). Each block is checked while it is in cache:
-    inside the compiled loop, or by :func:`vecloss.validate.block_ok` after the
+    inside the compiled loop, or by :func:`vecloss.checks.rules.block_ok` after the
     NumPy kernel.
     """
     inputs = tuple(columns[name] for name in INPUTS)
-    return _blocked(inputs, formula, years, discount_rate, workers, check=True, ids=ids)
+    return _blocked(inputs, formula, years, discount_rate, workers, jit, check=True, ids=ids)
 
 
 def vectorized_losses(
@@ -145,14 +163,17 @@ def vectorized_losses(
     years: int = 10,
     discount_rate: float = 0.05,
     workers: int | None = None,
+    jit: bool | None = None,
 ) -> FloatArray:
     """The loss of every building, from (cost, area, probability, inflation) columns.
 
-    The compiled kernels when Numba is there (their checks ignored: a row that
+    The compiled kernels with ``jit`` (their checks ignored: a row that
     breaks a rule gets whatever the formula gives, NaN for NaN input), else
     the NumPy kernels.
     """
-    return _blocked(columns, formula, years, discount_rate, workers, check=False, ids=None).loss
+    return _blocked(
+        columns, formula, years, discount_rate, workers, jit, check=False, ids=None
+    ).loss
 
 
 def _blocked(
@@ -161,6 +182,7 @@ def _blocked(
     years: int,
     discount_rate: float,
     workers: int | None,
+    jit: bool | None,
     *,
     check: bool,
     ids: npt.NDArray[np.int64] | None,
@@ -169,7 +191,7 @@ def _blocked(
     out = np.empty(len(inputs[0]), dtype=np.float64)
     failed: list[int] = []  # list.append is atomic under the GIL
     unsorted: list[int] = []
-    module = compiled()
+    module = _compiled_module() if (use_jit(None) if jit is None else jit) else None
     if module is None:
         kernel = KERNELS[formula]
 

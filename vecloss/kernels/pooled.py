@@ -61,7 +61,7 @@ def _executor(kind: PoolKind, workers: int) -> Executor:
     # forkserver: workers fork from a clean server process (never from this one,
     # whose Polars/NumPy threads make fork unsafe); the task's module is preloaded.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["vecloss.reference", "vecloss.engines.pooled"])
+    context.set_forkserver_preload(["vecloss.reference", "vecloss.kernels.pooled"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 

@@ -1,0 +1,1 @@
+"""Checks of a portfolio against its schema: columns, row rules, repeated ids, the failures log."""

@@ -1,0 +1,69 @@
+"""Column-level checks of a source, before any row is looked at: present, and of a usable type.
+
+The message for a missing column is built here, once, for every caller: the
+schema's columns and the columns asked for (``--keep``, ``--group-by``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from vecloss.exceptions import InputError
+from vecloss.schema import ID, NUMERIC, REQUIRED, Reason
+
+__all__ = ["check_columns", "missing_columns"]
+
+
+def missing_columns(
+    missing: Sequence[str], present: Sequence[str], source: str, *, hint: str
+) -> InputError:
+    """The one error for absent columns: each with a near name when there is one, and a hint."""
+    parts = []
+    for name in missing:
+        near = difflib.get_close_matches(name, present, n=1, cutoff=0.6)
+        parts.append(f"{name} (did you mean {near[0]!r}?)" if near else name)
+    plural = "s" if len(missing) > 1 else ""
+    msg = (
+        f"{source}: missing column{plural} {', '.join(parts)}; "
+        f"found {', '.join(present) or 'no columns'}; hint: {hint}"
+    )
+    return InputError(msg)
+
+
+def check_columns(
+    schema: Mapping[str, pl.DataType],
+    source: str,
+    *,
+    carry: Sequence[str] = (),
+    all_columns: Sequence[str] | None = None,
+) -> None:
+    """Raise :class:`InputError` if a required or carried column is absent, or unusable.
+
+    ``carry`` are the extra columns asked for (kept or grouped by);
+    ``all_columns`` lists every column of the source when ``schema`` holds only
+    those that were read, so that the message can suggest near names.
+    """
+    present = list(all_columns if all_columns is not None else schema)
+    missing = [name for name in REQUIRED if name not in schema]
+    if missing:
+        raise missing_columns(missing, present, source, hint=Reason.MISSING_COLUMN.hint)
+    absent = [name for name in carry if name not in schema]
+    if absent:
+        raise missing_columns(
+            absent, present, source, hint="check the spelling of --keep / --group-by (keep=, by=)"
+        )
+    id_type = schema[ID]
+    if not (id_type.is_integer() or id_type == pl.String or id_type == pl.Null):
+        msg = (
+            f"{source}: column {ID} has type {id_type}; "
+            "hint: building ids must be integers or strings"
+        )
+        raise InputError(msg)
+    for col in NUMERIC:
+        dtype = schema[col.name]
+        if not (dtype.is_numeric() or dtype == pl.String or dtype == pl.Null):
+            msg = f"{source}: column {col.name} has type {dtype}; hint: it must hold numbers"
+            raise InputError(msg)

@@ -1,0 +1,109 @@
+"""The failures log: counts and first examples per (column, reason), across batches and parts.
+
+Like pandera's lazy validation, it gathers every problem before reporting, and
+builds the one :class:`~vecloss.ValidationError` that lists them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from vecloss.checks.rules import FAILURES, ROW, describe
+from vecloss.exceptions import ValidationError
+from vecloss.schema import ID, Reason
+
+__all__ = ["EXAMPLES", "FailureLog"]
+
+EXAMPLES = 5
+Key = tuple[str, Reason]
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row{'' if count == 1 else 's'}"
+
+
+@dataclass
+class FailureLog:
+    """Counts and first examples of every (column, reason) seen across batches."""
+
+    counts: dict[Key, int] = field(default_factory=dict)
+    examples: dict[Key, list[str]] = field(default_factory=dict)
+    rows: int = 0
+
+    def add(self, rejected: pl.DataFrame) -> None:
+        """Record a frame of rejects (with ``__row`` and ``__failures``)."""
+        if rejected.height == 0:
+            return
+        self.rows += rejected.height
+        example = (
+            pl.when(pl.col(ID).is_null())
+            .then(pl.format("row {}", pl.col(ROW)))
+            .otherwise(pl.format(f"{ID} {{}}", pl.col(ID).cast(pl.String)))
+        )
+        flat = (
+            rejected.select(example.alias("example"), pl.col(FAILURES))
+            .explode(FAILURES)
+            .unnest(FAILURES)
+            .group_by("column", "code", maintain_order=True)
+            .agg(pl.len().alias("count"), pl.col("example").head(EXAMPLES))
+        )
+        for column, code, count, examples in flat.iter_rows():
+            key = (column, Reason.of(code))
+            self.counts[key] = self.counts.get(key, 0) + count
+            seen = self.examples.setdefault(key, [])
+            seen.extend(examples[: EXAMPLES - len(seen)])
+
+    def __bool__(self) -> bool:
+        return bool(self.counts)
+
+    def has(self, reason: Reason) -> bool:
+        """Whether any row failed for ``reason``."""
+        return any(key[1] is reason for key in self.counts)
+
+    def merge(self, other: FailureLog) -> None:
+        """Add another log's problems (from a later part of the same source)."""
+        self.rows += other.rows
+        for key, count in other.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + count
+            seen = self.examples.setdefault(key, [])
+            seen.extend(other.examples[key][: EXAMPLES - len(seen)])
+
+    def frame(self) -> pl.DataFrame:
+        """One row per (column, reason): count, first examples, hint."""
+        return pl.DataFrame(
+            {
+                "column": [k[0] for k in self.counts],
+                "reason": [k[1].code for k in self.counts],
+                "count": list(self.counts.values()),
+                "examples": [", ".join(self.examples[k]) for k in self.counts],
+                "hint": [k[1].hint for k in self.counts],
+            },
+            schema={
+                "column": pl.String,
+                "reason": pl.String,
+                "count": pl.Int64,
+                "examples": pl.String,
+                "hint": pl.String,
+            },
+        )
+
+    def lines(self) -> list[str]:
+        """One line per (column, reason): the rule, the count, the first examples, a hint."""
+        out = []
+        for (column, reason), count in self.counts.items():
+            more = "" if count <= EXAMPLES else f" (+{count - EXAMPLES} more)"
+            out.append(
+                f"  {describe(column, reason)}, {_rows(count)}: "
+                f"{', '.join(self.examples[(column, reason)])}{more}; hint: {reason.hint}"
+            )
+        return out
+
+    def error(self, source: str) -> ValidationError:
+        """The error that reports every problem in the log."""
+        head = f"{source}: {_rows(self.rows)} {'breaks' if self.rows == 1 else 'break'} the schema"
+        tail = (
+            "hint: fix these rows, or run with --on-invalid skip --rejects PATH to set them aside"
+        )
+        return ValidationError("\n".join([head, *self.lines(), tail]), self.frame())

@@ -1,0 +1,167 @@
+"""The schema of :mod:`vecloss.schema` run over a batch: every rule, every failing row.
+
+Validation never stops at the first problem: every rule is evaluated over the
+whole batch and each failing row is kept with the list of every rule it breaks,
+as data: a ``__failures`` column of ``{column, code}`` records (codes from
+:class:`~vecloss.schema.Reason`). The readable ``reason`` text is made from
+them in one place (:func:`reason_text`). :func:`block_ok` is the fast twin for
+clean float blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from vecloss.schema import ID, NUMERIC, Column, Reason
+
+__all__ = [
+    "FAILURES",
+    "ROW",
+    "Checked",
+    "block_ok",
+    "describe",
+    "reason_text",
+    "reject_rows",
+    "split_valid",
+]
+
+#: The 1-based row number of a row in its source, carried by every batch being checked.
+ROW = "__row"
+#: The failures of a rejected row: a list of ``{column, code}`` records.
+FAILURES = "__failures"
+FAILURE = pl.Struct({"column": pl.String, "code": pl.String})
+
+
+def describe(column: str, reason: Reason) -> str:
+    """One failure in words: ``floor_area: out_of_range (must be > 0)``."""
+    rule = _RULES.get(column) if reason is Reason.OUT_OF_RANGE else None
+    if rule is not None:
+        return f"{column}: {reason.code} (must be {rule.removeprefix('finite, ')})"
+    return f"{column}: {reason.code}"
+
+
+_RULES = {c.name: c.rule for c in NUMERIC}
+#: Every (column, reason) a reject can carry, in words: the ``reason`` text of a rejects file.
+_WORDS = {
+    f"{column}\0{reason.code}": describe(column, reason)
+    for column in (ID, "loss", *_RULES)
+    for reason in Reason
+}
+
+
+def _failure(column: str, reason: Reason) -> pl.Expr:
+    return pl.struct(column=pl.lit(column), code=pl.lit(reason.code))
+
+
+def reason_text(failures: pl.Expr) -> pl.Expr:
+    """The ``reason`` column of a rejects file, from the ``__failures`` records."""
+    keys = failures.list.eval(
+        pl.concat_str(
+            pl.element().struct.field("column"), pl.element().struct.field("code"), separator="\0"
+        ).replace_strict(_WORDS, return_dtype=pl.String)
+    )
+    return keys.list.join("; ")
+
+
+def _as_float(name: str, dtype: pl.DataType) -> pl.Expr:
+    raw = pl.col(name)
+    if dtype == pl.String:
+        return raw.str.strip_chars().cast(pl.Float64, strict=False)
+    return raw.cast(pl.Float64)
+
+
+def _range_failure(col: Column, value: pl.Expr) -> pl.Expr:
+    below = value <= col.low if col.low_open else value < col.low
+    return (below | (value > col.high)).fill_null(value=False)
+
+
+def _rules(schema: Mapping[str, pl.DataType]) -> list[tuple[str, Reason, pl.Expr]]:
+    """(column, reason, expression true on failing rows) for every rule."""
+    ident = pl.col(ID)
+    rules = [
+        (ID, Reason.NULL, ident.is_null()),
+        # the first row with an id is kept, every later one rejected, within
+        # a batch and across batches alike (see vecloss.checks.ids.SeenIds)
+        (ID, Reason.DUPLICATE_ID, ident.is_first_distinct().not_() & ident.is_not_null()),
+    ]
+    for col in NUMERIC:
+        raw = pl.col(col.name)
+        value = _as_float(col.name, schema[col.name])
+        rules.append((col.name, Reason.NULL, raw.is_null()))
+        if schema[col.name] == pl.String:
+            rules.append((col.name, Reason.NOT_NUMERIC, raw.is_not_null() & value.is_null()))
+        finite = value.is_finite()
+        rules.append((col.name, Reason.NOT_FINITE, finite.not_().fill_null(value=False)))
+        rules.append((col.name, Reason.OUT_OF_RANGE, _range_failure(col, value) & finite))
+    return rules
+
+
+@dataclass
+class Checked:
+    """One validated batch: the rows that pass and the rows that do not.
+
+    ``valid`` has the numeric columns as Float64; ``rejected`` keeps the
+    original values and adds ``__failures``, every rule the row breaks.
+    """
+
+    valid: pl.DataFrame
+    rejected: pl.DataFrame
+
+
+def no_rejects(frame: pl.DataFrame) -> pl.DataFrame:
+    """An empty frame of rejects with the columns this frame's rejects would have."""
+    return frame.clear().with_columns(pl.lit(None, pl.List(FAILURE)).alias(FAILURES))
+
+
+def split_valid(frame: pl.DataFrame, *, row_offset: int = 1) -> Checked:
+    """Validate ``frame`` (its columns already checked) and split it.
+
+    Both parts carry the row number ``__row`` (1-based, from ``row_offset``
+    unless the frame has it already), so a reject names its row.
+    """
+    if ROW not in frame.columns:
+        frame = frame.with_row_index(ROW, offset=row_offset)
+    rules = _rules(frame.schema)
+    casts = [_as_float(c.name, frame.schema[c.name]) for c in NUMERIC]
+    flags = frame.select([expr.alias(str(k)) for k, (_, _, expr) in enumerate(rules)])
+    bad = flags.select(pl.any_horizontal(pl.all())).to_series()
+    if not bad.any():
+        return Checked(frame.with_columns(casts), no_rejects(frame))
+    failures = pl.concat_list(
+        [pl.when(pl.col(str(k))).then(_failure(c, r)) for k, (c, r, _) in enumerate(rules)]
+    ).list.drop_nulls()
+    rejected = pl.concat(
+        [frame.filter(bad), flags.filter(bad).select(failures.alias(FAILURES))], how="horizontal"
+    )
+    return Checked(frame.filter(~bad).with_columns(casts), rejected)
+
+
+def reject_rows(frame: pl.DataFrame, mask: pl.Series, column: str, reason: Reason) -> pl.DataFrame:
+    """The rows of ``frame`` (with ``__row``) where ``mask`` holds, as rejects with one reason."""
+    return frame.filter(mask).with_columns(pl.concat_list(_failure(column, reason)).alias(FAILURES))
+
+
+def block_ok(columns: Mapping[str, np.ndarray], loss: np.ndarray | None = None) -> bool:
+    """Whether every row of one block keeps every numeric rule (and has a finite loss).
+
+    The fast twin of the rules above for float64 columns without nulls, run by
+    the vectorized engine on each cache-sized block right after its loss. It
+    compares each column's minimum and maximum with the bounds: a reduction
+    propagates NaN, and NaN fails every comparison, so NaN and +-inf fail too.
+    """
+    if len(next(iter(columns.values()))) == 0:
+        return True
+    if loss is not None and not np.max(loss) < np.inf:
+        return False
+    for col in NUMERIC:
+        value = columns[col.name]
+        low, high = np.min(value), np.max(value)
+        if not (low > col.low if col.low_open else low >= col.low):
+            return False
+        if not (high <= col.high if np.isfinite(col.high) else high < np.inf):
+            return False
+    return True

@@ -1,0 +1,266 @@
+"""Sinks: where results go, staged while the run works and published whole when it succeeds.
+
+- :class:`Output`: one file written batch by batch beside its target and
+  renamed into place on success (any format, by suffix).
+- :func:`open_sink` picks, for a run's output or rejects: a :class:`FileSink`
+  (one file), a :class:`FolderSink` (a folder of Parquet part files) or a
+  :class:`TableSink` (a database table replaced in one transaction).
+
+A sink hands each part of the run a :class:`PartWriter`: the sink's one shared
+writer when parts run in turn in this process, or a staged part file (a
+picklable path) when they run elsewhere (Dask). On success :meth:`Sink.publish`
+makes the result appear at once; on failure :meth:`Sink.discard` leaves the
+destination as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from vecloss.exceptions import UsageError
+from vecloss.io._ahead import WriteBehind
+from vecloss.io.atomic import AtomicPath
+from vecloss.io.database import DatabaseOutput, is_database_uri, safe_uri
+from vecloss.io.formats import format_of
+
+__all__ = [
+    "FileSink",
+    "FolderSink",
+    "Output",
+    "PartWriter",
+    "Sink",
+    "TableSink",
+    "is_folder_output",
+    "open_sink",
+]
+
+
+class Writer(Protocol):
+    def write(self, frame: pl.DataFrame) -> None: ...
+
+
+class Output:
+    """A destination file written batch by batch and renamed into place on success.
+
+    Batches are written on a thread (:class:`~vecloss.io._ahead.WriteBehind`)
+    while the caller works on the next. Use as a context manager: on a clean
+    exit the file appears whole; on an exception it does not appear, and a file
+    already there is left intact. :meth:`header` gives the columns to write if
+    no batch comes (so that an empty result is still a valid file).
+    """
+
+    def __init__(self, target: str | Path) -> None:
+        self.target = Path(target)
+        self._module = format_of(self.target, output=True)
+        self._atomic: AtomicPath | None = None
+        self._writer: WriteBehind | None = None
+        self._header: pl.DataFrame | None = None
+        self.written = False
+
+    def __enter__(self) -> Output:
+        self._atomic = AtomicPath(self.target)
+        self._writer = WriteBehind(self._module.Writer(self._atomic.path))
+        return self
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if self._writer is None:
+            msg = "write to an Output inside its with-block"
+            raise RuntimeError(msg)
+        self._writer.write(frame)
+        self.written = True
+
+    def header(self, empty: pl.DataFrame) -> None:
+        """The columns to write if no batch is written."""
+        if self._header is None:
+            self._header = empty.clear()
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if self._atomic is None or self._writer is None:
+            return
+        try:
+            if exc_type is None and not self.written and self._header is not None:
+                self._writer.write(self._header)
+            self._writer.close()
+        except BaseException:
+            self._atomic.abort()
+            raise
+        if exc_type is None:
+            self._atomic.commit()
+        else:
+            self._atomic.abort()
+
+
+@dataclass(frozen=True)
+class PartWriter:
+    """Where one part writes: a staged Parquet file (picklable), or the sink's shared writer."""
+
+    path: Path | None = None
+    shared: Any = None
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[Any]:
+        """The writer for this part: a new staged file, or the shared writer (left open)."""
+        if self.shared is not None:
+            yield self.shared
+        elif self.path is not None:
+            with Output(self.path) as out:
+                yield out
+        else:
+            yield None
+
+
+class Sink(Protocol):
+    """A run's destination: parts write through it, then it is published or discarded."""
+
+    target: str
+
+    def part(self, index: int, *, staged: bool) -> PartWriter: ...
+    def publish(self, staged: Sequence[Path]) -> None: ...
+    def discard(self) -> None: ...
+
+
+def is_folder_output(target: str | Path | None) -> bool:
+    """An output ending in ``/`` or naming an existing folder is a folder of Parquet parts."""
+    return target is not None and (str(target).endswith("/") or Path(target).is_dir())
+
+
+def _staging_folder(beside: Path) -> Path:
+    """A fresh hidden folder beside ``beside`` (same file system, so publishing is a rename)."""
+    beside.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{beside.name}.vecloss-", dir=beside.parent))
+
+
+class _Staging:
+    """Staged part files in a hidden folder beside the target, made on first use."""
+
+    def __init__(self, beside: Path) -> None:
+        self.beside = beside
+        self.folder: Path | None = None
+
+    def path(self, index: int) -> Path:
+        if self.folder is None:
+            self.folder = _staging_folder(self.beside)
+        return self.folder / f"part-{index:05d}.parquet"
+
+    def discard(self) -> None:
+        if self.folder is not None:
+            with contextlib.suppress(FileNotFoundError):
+                shutil.rmtree(self.folder)
+            self.folder = None
+
+
+class FileSink:
+    """One file: parts in turn write into one staged file; staged parts are concatenated."""
+
+    def __init__(self, target: str | Path) -> None:
+        self.target = str(target)
+        format_of(target, output=True)
+        self._output: Output | None = None
+        self._staging = _Staging(Path(target))
+
+    def part(self, index: int, *, staged: bool) -> PartWriter:
+        if staged:
+            return PartWriter(path=self._staging.path(index))
+        if self._output is None:
+            self._output = Output(self.target).__enter__()
+        return PartWriter(shared=self._output)
+
+    def publish(self, staged: Sequence[Path]) -> None:
+        if self._output is not None:
+            output, self._output = self._output, None
+            output.__exit__(None, None, None)
+        if staged:
+            with Output(self.target) as out:
+                out.header(pl.read_parquet(staged[0]).clear())
+                for path in staged:
+                    for batch in pq.ParquetFile(path).iter_batches(batch_size=1_000_000):
+                        out.write(pl.DataFrame(pl.from_arrow(batch)))
+        self._staging.discard()
+
+    def discard(self) -> None:
+        if self._output is not None:
+            output, self._output = self._output, None
+            output.__exit__(RuntimeError, None, None)
+        self._staging.discard()
+
+
+class FolderSink:
+    """A folder of Parquet part files, ``part-00000.parquet``, ...: every part is staged."""
+
+    def __init__(self, target: str | Path) -> None:
+        self.target = str(target)
+        self.folder = Path(str(target).rstrip("/"))
+        self._staging = _Staging(self.folder)
+
+    def part(self, index: int, *, staged: bool) -> PartWriter:
+        del staged  # a folder's parts are always files of their own
+        return PartWriter(path=self._staging.path(index))
+
+    def publish(self, staged: Sequence[Path]) -> None:
+        """The staged parts, renamed in order, replace the folder in two renames."""
+        fresh = _staging_folder(self.folder)
+        for index, part in enumerate(staged):
+            part.replace(fresh / f"part-{index:05d}.parquet")
+        old = self.folder.with_name(f".{self.folder.name}.old") if self.folder.exists() else None
+        if old is not None:
+            self.folder.replace(old)
+        fresh.replace(self.folder)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        self._staging.discard()
+
+    def discard(self) -> None:
+        self._staging.discard()
+
+
+class TableSink:
+    """A database table, replaced in one transaction: parts write in turn, in this process."""
+
+    def __init__(self, uri: str, table: str) -> None:
+        self.target = f"{safe_uri(uri)} table {table}"
+        self._output = DatabaseOutput(uri, table)
+        self._open = False
+
+    def part(self, index: int, *, staged: bool) -> PartWriter:
+        if staged:
+            msg = "the dask engine writes files; hint: write to .parquet, or run without dask"
+            raise UsageError(msg)
+        if not self._open:
+            self._output.__enter__()
+            self._open = True
+        return PartWriter(shared=self._output)
+
+    def publish(self, staged: Sequence[Path]) -> None:
+        del staged
+        if self._open:
+            self._open = False
+            self._output.__exit__(None, None, None)
+
+    def discard(self) -> None:
+        if self._open:
+            self._open = False
+            self._output.__exit__(RuntimeError, None, None)
+
+
+def open_sink(target: str | Path, *, table: str | None = None) -> Sink:
+    """The sink for an output or rejects destination (checked here, before any work)."""
+    if is_database_uri(target):
+        if table is None:
+            msg = f"{safe_uri(str(target))}: name the table to write; hint: add --output-table NAME"
+            raise UsageError(msg)
+        return TableSink(str(target), table)
+    if table is not None:
+        msg = "--output-table goes with a database output (sqlite:///..., postgresql://...)"
+        raise UsageError(msg)
+    if is_folder_output(target):
+        return FolderSink(target)
+    return FileSink(target)

@@ -1,0 +1,232 @@
+"""A source opened once: what it is (files or a database query), its parts, rows and columns.
+
+:func:`open_source` checks the source exists, picks its format, expands a
+folder or glob into its Parquet files and reads what the metadata tells
+(row counts) before any batch is read. The runner plans :class:`Part` s from
+it; a worker streams a part with :func:`iter_part`, anywhere (a part is a
+small picklable spec).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from vecloss.exceptions import InputError, UsageError
+from vecloss.io import database, ipc, parquet
+from vecloss.io._ahead import read_ahead
+from vecloss.io._stream import slices
+from vecloss.io.database import is_database_uri, safe_uri, table_query
+from vecloss.io.formats import format_of
+
+__all__ = [
+    "Part",
+    "Source",
+    "all_columns",
+    "expand",
+    "iter_batches",
+    "iter_part",
+    "open_source",
+    "read_source",
+]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A stretch of one input file that a worker can stream: a picklable spec.
+
+    ``row_groups`` (Parquet) selects the stretch, None means the whole file;
+    ``file_row`` is where it starts in its file (0-based) and ``first_row`` the
+    input-wide row number of its first row (1-based).
+    """
+
+    path: str
+    row_groups: tuple[int, ...] | None
+    file_row: int
+    first_row: int
+    rows: int | None
+    query: str | None = None  # a database part: ``path`` is the URI
+
+
+@dataclass(frozen=True)
+class Source:
+    """An opened source: its files (or a database URI and query), and its row count if known."""
+
+    name: str
+    files: tuple[str, ...]
+    query: str | None = None
+    rows: int | None = None
+
+    @property
+    def is_database(self) -> bool:
+        return self.query is not None
+
+    def all_columns(self) -> list[str]:
+        """Every column name of the first file, or of the query."""
+        return all_columns(self.files[0], self.query)
+
+    def parts(self, *, part_rows: int | None = None) -> list[Part]:
+        """Split into parts: whole files, or (with ``part_rows``) runs of Parquet row groups."""
+        if self.query is not None:
+            return [Part(self.files[0], None, 0, 1, None, self.query)]
+        parts: list[Part] = []
+        first_row = 1
+        for name in self.files:
+            path = Path(name)
+            if part_rows is None or format_of(path) is not parquet:
+                rows = _count_rows(path)
+                parts.append(Part(name, None, 0, first_row, rows))
+                first_row += rows or 0
+                continue
+            meta = parquet.read_metadata(path)
+            groups: list[int] = []
+            start = file_row = 0
+            for index in range(meta.num_row_groups):
+                groups.append(index)
+                file_row += meta.row_group(index).num_rows
+                if file_row - start >= part_rows or index == meta.num_row_groups - 1:
+                    parts.append(
+                        Part(name, tuple(groups), start, first_row + start, file_row - start)
+                    )
+                    groups, start = [], file_row
+            if meta.num_row_groups == 0:
+                parts.append(Part(name, None, 0, first_row, 0))
+            first_row += meta.num_rows
+        return parts
+
+
+def all_columns(path: str, query: str | None = None) -> list[str]:
+    """Every column name of a file or a query (Parquet and databases: from the schema alone)."""
+    if query is not None:
+        return database.query_columns(path, query)
+    if format_of(path) is parquet:
+        return list(parquet.read_schema(Path(path)).names)
+    return read_source(path).columns
+
+
+def open_source(
+    source: str | Path, *, table: str | None = None, query: str | None = None
+) -> Source:
+    """Open ``source`` once: a file, a folder or glob of Parquet files, or a database URI.
+
+    A database needs ``table`` or ``query`` (one of them); a file neither.
+    """
+    if is_database_uri(source):
+        if (table is None) == (query is None):
+            msg = (
+                f"{safe_uri(str(source))}: name a table or a query (one of them); "
+                "hint: --table NAME or --query SQL"
+            )
+            raise UsageError(msg)
+        database.check_driver(str(source))
+        return Source(safe_uri(str(source)), (str(source),), query or table_query(str(table)))
+    if table is not None or query is not None:
+        msg = "--table and --query go with a database source (sqlite:///..., postgresql://...)"
+        raise UsageError(msg)
+    files = expand(source)
+    for path in files:
+        format_of(path)
+        if not path.exists():
+            msg = f"{path}: no such file; hint: check the path"
+            raise InputError(msg)
+    rows = [_count_rows(path) for path in files]
+    total = None if None in rows else sum(r for r in rows if r is not None)
+    return Source(str(source), tuple(str(p) for p in files), None, total)
+
+
+def _count_rows(path: Path) -> int | None:
+    """The rows of a file whose format stores the count (Parquet); else None."""
+    if format_of(path) is parquet and path.is_file():
+        return int(parquet.read_metadata(path).num_rows)
+    return None
+
+
+def read_source(source: str | Path, *, columns: Sequence[str] | None = None) -> pl.DataFrame:
+    """Read a whole file into a frame, as stored (no validation)."""
+    path = Path(source)
+    module = format_of(path)
+    if not path.exists():
+        msg = f"{path}: no such file; hint: check the path"
+        raise InputError(msg)
+    if module in (parquet, ipc):
+        frame: pl.DataFrame = module.read(path, columns=columns)
+        return frame
+    frame = module.read(path)
+    if columns is not None:
+        frame = frame.select([c for c in columns if c in frame.columns])
+    return frame
+
+
+def iter_batches(
+    source: str | Path, *, batch_rows: int, columns: Sequence[str] | None = None
+) -> Iterator[pl.DataFrame]:
+    """Yield the source as frames of at most ``batch_rows`` rows, in order.
+
+    Parquet, CSV and NDJSON are streamed; a JSON array and Arrow IPC (mapped) are
+    read once and sliced.
+    """
+    path = Path(source)
+    module = format_of(path)
+    if hasattr(module, "iter_batches"):
+        if not path.exists():
+            msg = f"{path}: no such file; hint: check the path"
+            raise InputError(msg)
+        yield from module.iter_batches(path, batch_rows=batch_rows, columns=columns)
+        return
+    yield from slices(read_source(path, columns=columns), batch_rows)
+
+
+GLOB_CHARS = frozenset("*?[")
+
+
+def expand(source: str | Path) -> list[Path]:
+    """The files of a source: itself, or the sorted Parquet files of a directory or glob."""
+    text = str(source)
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(path.glob("*.parquet"))
+        where = f"{path}/"
+    elif GLOB_CHARS & set(text):
+        anchor = Path(text).anchor or "."
+        pattern = str(Path(text).relative_to(anchor)) if Path(text).is_absolute() else text
+        files = sorted(p for p in Path(anchor).glob(pattern) if p.is_file())
+        where = text
+    else:
+        return [path]
+    if not files:
+        msg = f"{where}: no Parquet files found; hint: a folder or glob input holds .parquet files"
+        raise InputError(msg)
+    for file in files:
+        if format_of(file) is not parquet:
+            msg = f"{file}: only Parquet files can form a folder or glob input"
+            raise InputError(msg)
+    return files
+
+
+def iter_part(
+    part: Part, *, batch_rows: int, columns: Sequence[str] | None = None
+) -> Iterator[pl.DataFrame]:
+    """Stream one part in batches, the next one read ahead while this one is used."""
+    batches = _iter_part(part, batch_rows=batch_rows, columns=columns)
+    if part.query is None and format_of(part.path) is parquet:
+        yield from batches  # Parquet decodes the next slices ahead on its own threads
+    else:
+        yield from read_ahead(batches)
+
+
+def _iter_part(
+    part: Part, *, batch_rows: int, columns: Sequence[str] | None = None
+) -> Iterator[pl.DataFrame]:
+    if part.query is not None:
+        yield from database.iter_batches(
+            part.path, part.query, batch_rows=batch_rows, columns=columns
+        )
+    elif part.row_groups is None:
+        yield from iter_batches(part.path, batch_rows=batch_rows, columns=columns)
+    else:
+        yield from parquet.iter_batches(
+            Path(part.path), batch_rows=batch_rows, columns=columns, row_groups=part.row_groups
+        )

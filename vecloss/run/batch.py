@@ -1,0 +1,167 @@
+"""Validate one batch and compute its losses for every scenario pair.
+
+The fast path covers a clean batch of numeric columns without nulls: the
+vectorized kernel computes the loss and checks every numeric rule block by
+block, in cache, and ids are checked for repeats. Only when something is wrong
+(or the types need parsing, or a baseline kernel is asked for) does the batch
+take the diagnostic path, which evaluates every rule as a Polars expression and
+names each failing row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from vecloss.checks.ids import SeenIds, later_duplicates
+from vecloss.checks.rules import ROW, no_rejects, reject_rows, split_valid
+from vecloss.formulas import FloatArray, discount_factor
+from vecloss.kernels import Kernel
+from vecloss.kernels.blocks import checked_losses
+from vecloss.scenario import Scenario
+from vecloss.schema import ID, NUMERIC, Reason
+
+__all__ = ["Batch", "check_batch", "fast_path_applies"]
+
+#: Id types whose values all fit an int64, so the compiled loop can check their order.
+_INT64_SAFE = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
+
+
+@dataclass
+class Batch:
+    """A checked batch: the good rows (numeric columns Float64, ``__row``), one loss
+    column per scenario pair, and the rejected rows (original values, ``__row``,
+    ``__failures``)."""
+
+    valid: pl.DataFrame
+    losses: list[FloatArray]
+    rejected: pl.DataFrame
+
+
+def fast_path_applies(batch: pl.DataFrame, kernel: Kernel) -> bool:
+    """Whether a batch can take the fused path: numbers without nulls, the vectorized kernel."""
+    if kernel.name != "vectorized" or batch[ID].null_count():
+        return False
+    return all(
+        batch.schema[c.name].is_numeric() and batch[c.name].null_count() == 0 for c in NUMERIC
+    )
+
+
+def check_batch(
+    batch: pl.DataFrame,
+    scenario: Scenario,
+    kernel: Kernel,
+    *,
+    row_offset: int = 1,
+    seen: SeenIds | None = None,
+) -> Batch:
+    """Split a batch (its columns already checked) into good rows with losses, and rejects.
+
+    ``seen`` carries the ids of earlier batches; a repeat of one is rejected.
+    With several pairs, the part of each formula that does not depend on the
+    pair is computed once per building (complex: ``C * exp(i * A / 1000) * p``;
+    simple: ``C * (1 + i)**T * p`` once per distinct T) and each pair is one
+    multiply by its scalar ``1 / (1 + d)**T``: the same operations, in the same
+    order, as the one-pair kernel, so the same bits. A building whose loss
+    overflows in any pair is rejected from all of them.
+    """
+    pairs = scenario.pairs
+    if len(pairs) == 1:
+        ((years, rate),) = pairs
+        valid, loss, rejected = _one_pair(
+            batch, scenario.formula, years, rate, kernel, row_offset, seen
+        )
+        return Batch(valid, [loss], rejected)
+    complex_ = scenario.formula == "complex"
+    growth_years = [0] if complex_ else sorted(scenario.years)
+    valid, base, rejected = _one_pair(
+        batch, scenario.formula, growth_years[0], 0.0, kernel, row_offset, seen
+    )
+    bases = {growth_years[0]: base}
+    for years in growth_years[1:]:
+        bases[years] = kernel.losses(valid, scenario.formula, years, 0.0)
+    losses: list[FloatArray] = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for years, rate in pairs:
+            losses.append(
+                np.multiply(bases[0 if complex_ else years], discount_factor(years, rate))
+            )
+    overflow = np.zeros(valid.height, dtype=bool)
+    for loss in losses:
+        overflow |= ~(loss < np.inf)
+    if overflow.any():
+        indexed = batch.with_row_index(ROW, offset=row_offset)
+        extra = _originals(indexed, valid.filter(overflow), "loss", Reason.LOSS_OVERFLOW)
+        rejected = pl.concat([rejected, extra], how="diagonal_relaxed").sort(ROW)
+        valid = valid.filter(~overflow)
+        losses = [loss[~overflow] for loss in losses]
+    return Batch(valid, losses, rejected)
+
+
+def _one_pair(
+    batch: pl.DataFrame,
+    formula: str,
+    years: int,
+    rate: float,
+    kernel: Kernel,
+    row_offset: int,
+    seen: SeenIds | None,
+) -> tuple[pl.DataFrame, FloatArray, pl.DataFrame]:
+    indexed = batch.with_row_index(ROW, offset=row_offset)
+    if fast_path_applies(batch, kernel):
+        valid = indexed.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
+        ids = batch[ID]
+        checked = checked_losses(
+            {c.name: valid[c.name].to_numpy() for c in NUMERIC},
+            ids=ids.cast(pl.Int64).to_numpy() if ids.dtype in _INT64_SAFE else None,
+            formula=formula,
+            years=years,
+            discount_rate=rate,
+            workers=kernel.workers,
+            jit=kernel.jit,
+        )
+        if checked.ok and (checked.increasing or later_duplicates(ids) is None):
+            again = seen.add(valid[ID]) if seen is not None else None
+            if again is None or not again.any():
+                return valid, checked.loss, no_rejects(indexed)
+            keep = ~again.to_numpy()
+            return (
+                valid.filter(~again),
+                checked.loss[keep],
+                reject_rows(indexed, again, ID, Reason.DUPLICATE_ID),
+            )
+    return _diagnose(indexed, formula, years, rate, kernel, seen)
+
+
+def _diagnose(
+    indexed: pl.DataFrame,
+    formula: str,
+    years: int,
+    rate: float,
+    kernel: Kernel,
+    seen: SeenIds | None,
+) -> tuple[pl.DataFrame, FloatArray, pl.DataFrame]:
+    """Every rule as a Polars expression: each failing row named, with every reason."""
+    checked = split_valid(indexed)
+    valid, bad = checked.valid, [checked.rejected]
+    if seen is not None:
+        again = seen.add(valid[ID])
+        if again.any():
+            bad.append(_originals(indexed, valid.filter(again), ID, Reason.DUPLICATE_ID))
+            valid = valid.filter(~again)
+    loss = kernel.losses(valid, formula, years, rate)
+    overflow = pl.Series(~np.isfinite(loss))
+    if overflow.any():
+        bad.append(_originals(indexed, valid.filter(overflow), "loss", Reason.LOSS_OVERFLOW))
+        valid, loss = valid.filter(~overflow), loss[~overflow.to_numpy()]
+    rejected = pl.concat(bad, how="diagonal_relaxed").sort(ROW) if len(bad) > 1 else bad[0]
+    return valid, loss, rejected
+
+
+def _originals(
+    indexed: pl.DataFrame, rows: pl.DataFrame, column: str, reason: Reason
+) -> pl.DataFrame:
+    """The original rows numbered like ``rows``, as rejects with one reason."""
+    return reject_rows(indexed, indexed[ROW].is_in(rows[ROW].implode()), column, reason)

@@ -1,0 +1,241 @@
+"""The runner: open the source, plan its parts, hand them to an executor, combine the results.
+
+::
+
+    source (opened once) --parts--> executor (in-process | Dask) --each part--> worker
+        --part results--> combine: rows, rejected, totals per pair, groups, preview
+    sinks (output, rejects): staged while the run works, published whole on success
+
+Every parameter is checked (:meth:`Scenario.parse`, :func:`check_options`) and
+the source and sinks opened before any batch is read or any file is made.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import polars as pl
+
+from vecloss.checks.log import FailureLog
+from vecloss.exceptions import UsageError, ValidationError
+from vecloss.io.sink import Sink, TableSink, open_sink
+from vecloss.io.source import Source, open_source
+from vecloss.kernels import Kernel
+from vecloss.kernels.blocks import use_jit
+from vecloss.progress import progress_bar
+from vecloss.run.executors import Dask, Executor, InProcess, part_rows_for
+from vecloss.run.groups import GroupTotals
+from vecloss.run.summary import Summary
+from vecloss.run.total import file_block_sums
+from vecloss.run.worker import DEFAULT_BATCH_ROWS, Job, PartResult, repeats_across
+from vecloss.scenario import Formula, Rates, Scenario, Years
+
+__all__ = ["ENGINES", "Engine", "OnInvalid", "check_options", "run"]
+
+#: ``--engine``: a kernel, or ``dask`` (the vectorized kernel on the Dask executor).
+Engine = Literal["vectorized", "loop", "threads", "processes", "dask"]
+ENGINES: tuple[str, ...] = get_args(Engine)
+OnInvalid = Literal["fail", "skip"]
+
+
+def _whole(value: object, name: str, *, optional: bool) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = f"{name} must be a whole number >= 1, got {value!r}"
+        raise UsageError(msg)
+
+
+def check_options(
+    *,
+    engine: str = "vectorized",
+    workers: object = None,
+    chunk_size: object = None,
+    batch_rows: object = DEFAULT_BATCH_ROWS,
+    on_invalid: str = "fail",
+    rejects: object = None,
+    keep: object = (),
+    by: object = None,
+) -> None:
+    """Raise :class:`UsageError` naming the first run option out of its domain."""
+    if engine not in ENGINES:
+        msg = f"unknown engine {engine!r}; hint: choose one of {', '.join(ENGINES)}"
+        raise UsageError(msg)
+    _whole(workers, "workers", optional=True)
+    _whole(chunk_size, "chunk size", optional=True)
+    _whole(batch_rows, "batch rows", optional=False)
+    if on_invalid not in ("fail", "skip"):
+        msg = f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}"
+        raise UsageError(msg)
+    if on_invalid == "skip" and rejects is None:
+        msg = "skip mode needs a rejects file; hint: add --rejects rejects.csv"
+        raise UsageError(msg)
+    if isinstance(keep, str) or not all(isinstance(c, str) for c in keep):  # type: ignore[attr-defined]
+        msg = f"keep must be a list of column names, got {keep!r}"
+        raise UsageError(msg)
+    if by is not None and not isinstance(by, str):
+        msg = f"by must be a column name, got {by!r}"
+        raise UsageError(msg)
+
+
+def run(
+    source: str | Path,
+    output: str | Path | None = None,
+    *,
+    formula: Formula = "complex",
+    years: Years = 10,
+    discount_rate: Rates = 0.05,
+    engine: Engine = "vectorized",
+    workers: int | None = None,
+    chunk_size: int | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    on_invalid: OnInvalid = "fail",
+    rejects: str | Path | None = None,
+    preview_rows: int = 0,
+    progress: bool = False,
+    keep: Sequence[str] = (),
+    by: str | None = None,
+    scheduler: Any = None,
+    table: str | None = None,
+    query: str | None = None,
+    output_table: str | None = None,
+) -> Summary:
+    """Compute every building's loss from ``source``, streaming, and write ``output``.
+
+    ``output`` (optional) gets ``buildingId`` and ``loss``, its format by suffix,
+    written atomically. A sequence for ``years`` or ``discount_rate`` is a grid:
+    every pair is evaluated, the output is the long table ``buildingId, years,
+    discount_rate, loss`` and the summary has a total per pair. With
+    ``on_invalid="fail"`` any bad row fails the run after the whole source has
+    been checked (the error lists every problem) and nothing is written. With
+    ``"skip"``, bad rows go to ``rejects`` with a ``reason``, and rows in = rows
+    written + rows rejected. ``progress`` shows a bar on stderr. ``keep``
+    carries input columns into the output; ``by`` adds totals, counts and mean
+    loss per group of that input column to the summary (``groups``).
+
+    ``engine`` is a kernel (``vectorized``, or a baseline ``loop``, ``threads``,
+    ``processes``), or ``dask``: the vectorized kernel with the parts of the
+    source (files, runs of Parquet row groups) mapped over a Dask cluster
+    (``scheduler``: an address or a Client; by default a local cluster of
+    ``workers`` single-threaded processes). An output ending in ``/`` (or an
+    existing folder) is written as a folder of Parquet part files.
+
+    A database source (``sqlite:///portfolio.db``, ``postgresql://...``) is read
+    from ``table`` or ``query``; a database ``output`` gets ``output_table``,
+    replaced in one transaction.
+    """
+    started = time.perf_counter()
+    scenario = Scenario.parse(formula, years, discount_rate)
+    check_options(
+        engine=engine,
+        workers=workers,
+        chunk_size=chunk_size,
+        batch_rows=batch_rows,
+        on_invalid=on_invalid,
+        rejects=rejects,
+        keep=keep,
+        by=by,
+    )
+    src = open_source(source, table=table, query=query)
+    out = open_sink(output, table=output_table) if output is not None else None
+    rej = open_sink(rejects) if rejects is not None else None
+    executor: Executor = Dask(workers, scheduler) if engine == "dask" else InProcess()
+    if executor.staged and isinstance(out, TableSink):
+        msg = "the dask engine writes files; hint: write to .parquet, or run without dask"
+        raise UsageError(msg)
+    name = "vectorized" if engine == "dask" else engine
+    kernel = Kernel(name, workers, chunk_size, jit=name == "vectorized" and use_jit(src.rows))
+    job = Job(scenario, kernel, src.name, batch_rows, tuple(keep), by, on_invalid, preview_rows)
+    results = _execute(src, job, executor, out, rej, progress=progress)
+    totals = [math.fsum(sums) for sums in _block_sums(results, len(scenario.pairs))]
+    groups = GroupTotals(by, scenario.pairs) if by else None
+    for result in results:
+        if groups is not None and result.groups is not None:
+            groups.merge(result.groups)
+    previews = [r.preview for r in results if r.preview is not None]
+    rows = sum(r.rows for r in results)
+    return Summary(
+        input=src.name,
+        output=None if out is None else out.target,
+        rows=rows,
+        rejected=sum(r.log.rows for r in results),
+        total_loss=None if scenario.grid else totals[0],
+        **scenario.describe(),
+        engine=engine,
+        seconds=round(time.perf_counter() - started, 6),
+        rejects=None if rejects is None else str(rejects),
+        totals=[
+            {"years": t, "discount_rate": d, "total_loss": total}
+            for (t, d), total in zip(scenario.pairs, totals, strict=True)
+        ],
+        output_rows=rows * len(scenario.pairs),
+        groups=[] if groups is None else groups.frame().to_dicts(),
+        preview=pl.concat(previews).head(preview_rows) if previews else None,
+    )
+
+
+def _execute(
+    src: Source,
+    job: Job,
+    executor: Executor,
+    out: Sink | None,
+    rej: Sink | None,
+    *,
+    progress: bool,
+) -> list[PartResult]:
+    """Run every part; publish the sinks if the run holds, else discard them and raise."""
+    part_rows = part_rows_for(src.rows, executor.cores) if isinstance(executor, Dask) else None
+    sinks = [s for s in (out, rej) if s is not None]
+    try:
+        with progress_bar(
+            total=src.rows if progress else None,
+            desc="vecloss",
+            unit=" rows",
+            unit_scale=True,
+            enabled=progress,
+        ) as bar:
+            results = executor.map(src.parts(part_rows=part_rows), job, out, rej, bar)
+        log = FailureLog()
+        for result in results:
+            log.merge(result.log)
+        if executor.staged:
+            across = repeats_across(results, job)
+            log.merge(across)
+            if across and job.on_invalid == "skip":
+                raise _unskippable(src.name, log)  # noqa: TRY301 (the sinks are discarded below)
+        if log and job.on_invalid == "fail":
+            raise log.error(src.name)  # noqa: TRY301
+        if out is not None:
+            out.publish([r.output for r in results if r.output is not None])
+        if rej is not None:
+            rej.publish([r.rejects for r in results if r.rejects is not None])
+    except BaseException:
+        for sink in sinks:
+            sink.discard()
+        raise
+    return results
+
+
+def _unskippable(source: str, log: FailureLog) -> ValidationError:
+    msg = (
+        f"{source}: ids repeat across parts, which the dask engine cannot set aside; "
+        "hint: run with the default engine, which rejects the later rows"
+    )
+    return ValidationError(msg, log.frame())
+
+
+def _block_sums(results: Sequence[PartResult], pairs: int) -> list[list[float]]:
+    """Every block sum of every file, the parts of a file joined at their seams."""
+    by_file: dict[str, list[PartResult]] = {}
+    for result in results:
+        by_file.setdefault(result.part.path, []).append(result)
+    sums: list[list[float]] = [[] for _ in range(pairs)]
+    for parts in by_file.values():
+        parts.sort(key=lambda r: r.part.file_row)
+        for k in range(pairs):
+            sums[k].extend(file_block_sums([r.totals[k] for r in parts]))
+    return sums

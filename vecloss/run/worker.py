@@ -1,0 +1,223 @@
+"""One part of a run, start to end: read its batches, check them, compute, write, sum.
+
+:func:`process_part` is the only worker: the in-process executor calls it for
+each part in turn, the Dask executor on a cluster. It returns a small,
+picklable :class:`PartResult` that the runner combines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from vecloss.checks.columns import check_columns
+from vecloss.checks.ids import SeenIds
+from vecloss.checks.log import FailureLog
+from vecloss.checks.rules import FAILURES, ROW, reason_text, reject_rows
+from vecloss.formulas import FloatArray
+from vecloss.io.sink import PartWriter
+from vecloss.io.source import Part, all_columns, iter_part
+from vecloss.kernels import Kernel
+from vecloss.run.batch import Batch, check_batch
+from vecloss.run.groups import GroupTotals
+from vecloss.run.total import Total, TotalParts
+from vecloss.scenario import Scenario
+from vecloss.schema import ID, REQUIRED, Reason
+
+__all__ = [
+    "DEFAULT_BATCH_ROWS",
+    "Job",
+    "PartResult",
+    "checked_batches",
+    "process_part",
+    "rejects_frame",
+    "repeats_across",
+]
+
+DEFAULT_BATCH_ROWS = 500_000
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to process a part, besides the part: picklable."""
+
+    scenario: Scenario
+    kernel: Kernel = field(default_factory=Kernel)
+    source: str = "portfolio"
+    batch_rows: int = DEFAULT_BATCH_ROWS
+    keep: tuple[str, ...] = ()
+    by: str | None = None
+    on_invalid: str = "fail"
+    preview_rows: int = 0
+
+    @property
+    def carry(self) -> list[str]:
+        """The input columns read besides the schema's: kept ones and the group column."""
+        extra = [*self.keep, *([self.by] if self.by else [])]
+        return [c for c in dict.fromkeys(extra) if c not in REQUIRED]
+
+
+def checked_batches(part: Part, job: Job, seen: SeenIds | None) -> Iterator[tuple[Batch, int]]:
+    """Yield every checked batch of a part, with the input row number of its first row."""
+    row = part.first_row
+    wanted = [*REQUIRED, *job.carry]
+    for batch in iter_part(part, batch_rows=job.batch_rows, columns=wanted):
+        if row == part.first_row:
+            names = (
+                None if set(wanted) <= set(batch.columns) else all_columns(part.path, part.query)
+            )
+            check_columns(batch.schema, job.source, carry=job.carry, all_columns=names)
+        yield check_batch(batch, job.scenario, job.kernel, row_offset=row, seen=seen), row
+        row += batch.height
+
+
+@dataclass
+class PartResult:
+    """What processing one part gives back: small, picklable, combinable."""
+
+    part: Part
+    rows: int = 0
+    log: FailureLog = field(default_factory=FailureLog)
+    totals: list[TotalParts] = field(default_factory=list)
+    groups: GroupTotals | None = None
+    output: Path | None = None
+    rejects: Path | None = None
+    ids: tuple[Any, Any, bool] | None = None  # (first, last, strictly increasing) of written ids
+    preview: pl.DataFrame | None = None
+
+
+def process_part(
+    part: Part,
+    job: Job,
+    *,
+    out: PartWriter | None = None,
+    rejects: PartWriter | None = None,
+    seen: SeenIds | None = None,
+    progress: Any = None,
+) -> PartResult:
+    """Stream one part: check, compute, write the good rows to ``out`` and bad ones to ``rejects``.
+
+    In fail mode a bad row stops the writing but not the reading: the log
+    reports the whole source. ``seen`` carries the ids of the parts before
+    (in-process); a Dask part starts its own and the runner compares parts.
+    """
+    result = PartResult(
+        part, output=out.path if out else None, rejects=rejects.path if rejects else None
+    )
+    totals = [Total(offset=part.file_row) for _ in job.scenario.pairs]
+    result.groups = GroupTotals(job.by, job.scenario.pairs) if job.by else None
+    spans = _IdRange()
+    previews: list[pl.DataFrame] = []
+    with (
+        (out or PartWriter()).open() as writer,
+        (rejects or PartWriter()).open() as rejected_writer,
+    ):
+        for batch, first_row in checked_batches(part, job, seen if seen is not None else SeenIds()):
+            if progress is not None:
+                progress.update(batch.valid.height + batch.rejected.height)
+            result.log.add(batch.rejected)
+            if result.log and job.on_invalid == "fail":
+                continue  # keep reading: the error reports the whole source
+            rows = _output_rows(batch, job)
+            if writer is not None:
+                writer.write(rows)
+            if rejected_writer is not None:
+                frame = rejects_frame(batch.rejected)
+                rejected_writer.header(frame)
+                if frame.height:
+                    rejected_writer.write(frame)
+            if result.groups is not None:
+                result.groups.add(batch.valid, batch.losses)
+            spans.add(batch.valid[ID])
+            result.rows += batch.valid.height
+            if sum(p.height for p in previews) < job.preview_rows:
+                previews.append(rows.head(job.preview_rows))
+            for total, loss in zip(totals, batch.losses, strict=True):
+                total.add(_in_place(loss, batch, first_row))
+    result.totals = [t.parts() for t in totals]
+    result.ids = spans.span
+    result.preview = pl.concat(previews).head(job.preview_rows) if previews else None
+    return result
+
+
+def rejects_frame(rejected: pl.DataFrame) -> pl.DataFrame:
+    """Rejected rows as written: their original values, ``row`` and ``reason``."""
+    return (
+        rejected.with_columns(reason=reason_text(pl.col(FAILURES)))
+        .drop(FAILURES)
+        .rename({ROW: "row"})
+    )
+
+
+def _in_place(loss: FloatArray, batch: Batch, first_row: int) -> FloatArray:
+    """The losses in row order, 0.0 in the place of a rejected row (for the total)."""
+    if batch.rejected.height == 0:
+        return loss
+    full = np.zeros(batch.valid.height + batch.rejected.height)
+    full[(batch.valid[ROW].to_numpy() - first_row).astype(np.int64)] = loss
+    return full
+
+
+def _output_rows(batch: Batch, job: Job) -> pl.DataFrame:
+    """The output rows of a batch: ``buildingId, loss`` (and kept columns), or the long
+    table ``buildingId, years, discount_rate, loss`` with one block per pair for a grid."""
+    ids = batch.valid.select(ID, *[c for c in job.keep if c != ID])
+    if not job.scenario.grid:
+        return ids.with_columns(loss=pl.Series("loss", batch.losses[0]))
+    return pl.concat(
+        [
+            ids.with_columns(
+                years=pl.lit(years, pl.Int64),
+                discount_rate=pl.lit(rate, pl.Float64),
+                loss=pl.Series("loss", loss),
+            )
+            for (years, rate), loss in zip(job.scenario.pairs, batch.losses, strict=True)
+        ]
+    )
+
+
+class _IdRange:
+    """The first and last id written by a part, and whether they came in increasing order."""
+
+    def __init__(self) -> None:
+        self.span: tuple[Any, Any, bool] | None = None
+
+    def add(self, ids: pl.Series) -> None:
+        if ids.len() == 0:
+            return
+        increasing = bool(ids.is_sorted()) and ids.n_unique() == ids.len()
+        first, last = ids[0], ids[-1]
+        if self.span is None:
+            self.span = (first, last, increasing)
+        else:
+            self.span = (self.span[0], last, self.span[2] and increasing and first > self.span[1])
+
+
+def repeats_across(results: Sequence[PartResult], job: Job) -> FailureLog:
+    """Ids repeated between parts that each checked only their own: a second pass over
+    the id column, skipped when each part's ids increase and the parts follow each other."""
+    spans = [r.ids for r in results if r.ids is not None]
+    log = FailureLog()
+    ordered = all(span[2] for span in spans) and all(
+        later[0] > earlier[1] for earlier, later in pairwise(spans)
+    )
+    if ordered:
+        return log
+    seen = SeenIds()
+    for result in results:
+        for batch in iter_part(result.part, batch_rows=job.batch_rows, columns=[ID]):
+            ids = batch.with_row_index(ROW, offset=result.part.first_row).filter(
+                pl.col(ID).is_not_null()
+            )
+            unique = ids[ID].unique(maintain_order=True)
+            repeats = seen.add(unique)
+            if repeats.any():
+                again = unique.filter(repeats)
+                log.add(reject_rows(ids, ids[ID].is_in(again.implode()), ID, Reason.DUPLICATE_ID))
+    return log
