@@ -1,18 +1,30 @@
 # Two commands on a fresh machine with Python 3.11+ and make:
 #   make run    create .venv, install vecloss with every extra, run the example and a short comparison
-#   make test   run every test (and the notebooks), ruff and mypy
+#   make test   run every test (and the notebooks), ruff and mypy; then the kernel, engine and
+#               CLI tests again in .venv-core, a plain install without any extra (no numba)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CORE   := .venv-core
+CORE_STAMP := $(CORE)/.installed
+# The tests that prove the core install: formulas and kernels, engines, the CLI, the API rules.
+CORE_TESTS := tests/test_formulas.py tests/test_engines.py tests/test_cli.py tests/test_house.py \
+              tests/test_extras.py tests/test_api.py tests/test_grid.py tests/test_skip.py
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-core lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(CORE_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(CORE)
+	$(CORE)/bin/python -m pip install --quiet --upgrade pip
+	$(CORE)/bin/python -m pip install --quiet -e '.[test]'
+	touch $(CORE_STAMP)
 
 run: $(STAMP)
 	$(BIN)/vecloss run examples/data.json
@@ -21,6 +33,10 @@ run: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -rA
 	$(BIN)/python -m pytest --nbmake notebooks -p no:logging
+	$(MAKE) test-core
+
+test-core: $(CORE_STAMP)
+	$(CORE)/bin/python -m pytest -ra $(CORE_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,4 +47,4 @@ bench: $(STAMP)
 	$(BIN)/vecloss bench --output-dir benchmarks/results
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CORE) .pytest_cache .mypy_cache .ruff_cache .hypothesis

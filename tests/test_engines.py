@@ -37,6 +37,8 @@ def test_engine_matches_vectorized_and_reference(frame, engine, chunk_size, form
 def test_cli_engines_give_the_example_total(
     engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    if engine == "dask":
+        pytest.importorskip("distributed", reason="the dask extra")
     out = tmp_path / "o.parquet"
     args = ["run", str(EXAMPLE), "-o", str(out), "--engine", engine, "--workers", "2", "--json"]
     assert main(args) == 0

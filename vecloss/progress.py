@@ -1,7 +1,11 @@
-"""One progress bar for long work: tqdm on stderr when asked for, else a silent stand-in."""
+"""One progress bar for long work: tqdm when installed (the ``progress`` extra; a widget in
+notebooks), else a plain text line on stderr; a silent stand-in when not asked for."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+import time
 from typing import Any
 
 __all__ = ["progress_bar"]
@@ -13,7 +17,8 @@ class _Silent:
     def __enter__(self) -> _Silent:
         return self
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def update(self, n: int = 1) -> None: ...
 
@@ -22,12 +27,40 @@ class _Silent:
     def close(self) -> None: ...
 
 
+class _Text(_Silent):
+    """Rows done (and of how many), rows per second, on one stderr line at most twice a second."""
+
+    def __init__(self, total: int | None, desc: str, unit: str) -> None:
+        self.total, self.desc, self.unit = total, desc, unit
+        self.done = 0
+        self.started = self.shown = time.perf_counter()
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        now = time.perf_counter()
+        if now - self.shown >= 0.5:
+            self.shown = now
+            self._show(now)
+
+    def _show(self, now: float) -> None:
+        of = f" of {self.total:,}" if self.total else ""
+        rate = self.done / max(now - self.started, 1e-9)
+        sys.stderr.write(f"\r{self.desc}: {self.done:,}{of}{self.unit} ({rate:,.0f}{self.unit}/s)")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        self._show(time.perf_counter())
+        sys.stderr.write("\n")
+
+
 def progress_bar(
     *, total: int | None, desc: str, unit: str, enabled: bool, unit_scale: bool = False
 ) -> Any:
-    """A tqdm bar (``tqdm.auto``: a widget in notebooks), imported only when enabled."""
+    """A bar on stderr: ``tqdm.auto`` if installed (imported only here), else a text line."""
     if not enabled:
         return _Silent()
+    if importlib.util.find_spec("tqdm") is None:
+        return _Text(total, desc, unit)
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit_scale, leave=False)
