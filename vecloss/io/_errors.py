@@ -58,7 +58,7 @@ def reading(path: str | Path, what: str) -> Iterator[None]:
         yield
     except VeclossError:
         raise
-    except (Exception, BaseException) as exc:
-        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
-            raise
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # Polars' Rust panics derive from BaseException only
         raise unreadable(path, what, exc) from exc

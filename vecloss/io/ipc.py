@@ -21,9 +21,7 @@ def read(path: Path, *, columns: Sequence[str] | None = None) -> pl.DataFrame:
         table = pa.ipc.open_file(source).read_all()
     if columns is not None:
         table = table.select([c for c in columns if c in table.column_names])
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    return pl.DataFrame(pl.from_arrow(table))
 
 
 class Writer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -43,14 +44,12 @@ def read(path: Path, *, columns: Sequence[str] | None = None) -> pl.DataFrame:
     file = _open(path)
     with reading(path, WHAT):
         table = file.read(columns=_present(file.schema_arrow.names, columns))
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    return pl.DataFrame(pl.from_arrow(table))
 
 
 #: Slices decoded at once, each by Polars on its own thread (the GIL is released):
-#: one per core of this two-core target; more only holds more memory.
-DECODERS = 2
+#: one per core (at most 4: beyond, more slices only hold more memory).
+DECODERS = max(1, min(4, os.cpu_count() or 1))
 
 
 @cache

@@ -1,0 +1,198 @@
+"""The ``vecloss`` command line's options: argument types, defaults and the parser."""
+
+from __future__ import annotations
+
+import argparse
+
+from vecloss import __version__
+from vecloss.bench.contenders import CONTENDERS
+from vecloss.run.runner import ENGINES
+from vecloss.run.worker import DEFAULT_BATCH_ROWS
+from vecloss.scenario import FORMULAS
+
+__all__ = ["DEFAULT_SIZES", "PREVIEW_ROWS", "build_parser"]
+
+PREVIEW_ROWS = 20
+DEFAULT_SIZES = [10**k for k in range(2, 8)]
+
+
+def _years(text: str) -> int | list[int]:
+    """``10`` or a grid ``10,30``: integers >= 0."""
+    values = []
+    for part in text.split(","):
+        try:
+            years = int(part)
+        except ValueError:
+            years = -1
+        if years < 0:
+            msg = f"years must be an integer >= 0 (or a list like 10,30), got {part!r}"
+            raise argparse.ArgumentTypeError(msg)
+        values.append(years)
+    return values[0] if len(values) == 1 else values
+
+
+def _rate(text: str) -> float | list[float]:
+    """``0.05`` or a grid ``0.03,0.05``: finite numbers > -1."""
+    values = []
+    for part in text.split(","):
+        try:
+            rate = float(part)
+        except ValueError:
+            msg = f"discount rate must be a number > -1 (or a list like 0.03,0.05), got {part!r}"
+            raise argparse.ArgumentTypeError(msg) from None
+        if not -1 < rate < float("inf"):
+            msg = f"discount rate must be finite and > -1, got {part!r}"
+            raise argparse.ArgumentTypeError(msg)
+        values.append(rate)
+    return values[0] if len(values) == 1 else values
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"expected a whole number >= 1, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(float(text)) if "e" in text.lower() else int(text.replace("_", ""))
+    except ValueError:
+        value = -1
+    if value < 0:
+        msg = f"expected a number of buildings >= 0, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _columns(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _sizes(text: str) -> list[int]:
+    return [_count(part) for part in text.split(",")]
+
+
+def _names(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in CONTENDERS]
+    if unknown:
+        msg = f"unknown engine {', '.join(unknown)}; choose from {', '.join(CONTENDERS)}"
+        raise argparse.ArgumentTypeError(msg)
+    return names
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--formula", choices=FORMULAS, default="complex", help="default: complex")
+    parser.add_argument("--years", type=_years, default=10, metavar="N", help="default: 10")
+    parser.add_argument(
+        "--discount-rate", type=_rate, default=0.05, metavar="R", help="default: 0.05"
+    )
+
+
+def _add_database_options(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--table", metavar="NAME", help="with a database INPUT: the table to read")
+    source.add_argument("--query", metavar="SQL", help="with a database INPUT: the query to run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vecloss",
+        description="Projected losses for portfolios of buildings, in one vectorized pass.",
+    )
+    parser.add_argument("--version", action="version", version=f"vecloss {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", parents=[common], help="compute every building's loss")
+    p.add_argument(
+        "input", metavar="INPUT", help="portfolio file (.json .ndjson .csv .parquet .arrow ...)"
+    )
+    p.add_argument(
+        "-o", "--output", metavar="OUTPUT", help="write buildingId, loss here (by suffix)"
+    )
+    _add_model_options(p)
+    p.add_argument("--engine", choices=ENGINES, default="vectorized", help="default: vectorized")
+    p.add_argument(
+        "--workers", type=_positive, default=None, metavar="N", help="default: the core count"
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="dask: an existing cluster (tcp://HOST:PORT); default: a local one",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="threads/processes: one task per N buildings instead of one per building",
+    )
+    p.add_argument("--batch-rows", type=_positive, default=DEFAULT_BATCH_ROWS, metavar="N")
+    p.add_argument("--on-invalid", choices=["fail", "skip"], default="fail")
+    p.add_argument("--rejects", metavar="PATH", help="where skip mode puts bad rows, with reasons")
+    p.add_argument(
+        "--keep", type=_columns, default=[], metavar="COL,COL", help="carry input columns out"
+    )
+    p.add_argument("--group-by", metavar="COLUMN", help="totals, counts and mean loss per group")
+    _add_database_options(p)
+    p.add_argument(
+        "--output-table", metavar="NAME", help="with a database -o: the table to (re)place"
+    )
+    p.add_argument("--json", action="store_true", help="print only the summary, as JSON")
+
+    p = sub.add_parser("validate", parents=[common], help="report every problem, change nothing")
+    p.add_argument("input", metavar="INPUT")
+    _add_model_options(p)
+    _add_database_options(p)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    p = sub.add_parser("generate", parents=[common], help="write a seeded synthetic portfolio")
+    p.add_argument("rows", type=_count, metavar="N")
+    p.add_argument("-o", "--output", required=True, metavar="PATH")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("convert", parents=[common], help="copy a portfolio to another format")
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("output", metavar="OUTPUT")
+
+    p = sub.add_parser("bench", parents=[common], help="race the engines, the baselines and peers")
+    p.add_argument(
+        "--sizes", type=_sizes, default=DEFAULT_SIZES, metavar="N,N", help="default: 1e2..1e7"
+    )
+    p.add_argument(
+        "--engines",
+        type=_names,
+        default=None,
+        metavar="NAME,NAME",
+        help="default: all of " + ", ".join(CONTENDERS),
+    )
+    p.add_argument("--repeat", type=_positive, default=5, metavar="N", help="default: 5")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="extrapolate runs predicted to take longer (default: 60)",
+    )
+    p.add_argument("--workers", type=_positive, default=None, metavar="N")
+    p.add_argument("--output-dir", metavar="DIR", help="write results.csv/json/md and scaling.png")
+    p.add_argument("--no-e2e", action="store_true", help="skip the end-to-end file tasks")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a short comparison: 1,000 and 20,000 buildings, a few engines",
+    )
+    p.add_argument(
+        "--targets",
+        action="store_true",
+        help="the Speed targets, each as a ratio to its peer (at the largest of --sizes, "
+        "default 10,000,000; text formats at 1,000,000)",
+    )
+    return parser
