@@ -127,3 +127,18 @@ def test_cli_dask_with_its_own_local_cluster(
     remote = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert (remote["rows"], remote["total_loss"]) == (local["rows"], local["total_loss"])
     assert remote["engine"] == "dask"
+
+
+def test_dask_returns_the_same_summary_shape_and_preview(
+    folder: Path, client: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    local = run(folder, preview_rows=20)
+    remote = run(folder, engine="dask", scheduler=client, preview_rows=20)
+    assert local.preview is not None
+    assert remote.preview is not None
+    assert remote.preview.equals(local.preview)
+    assert set(remote.to_dict()) == set(local.to_dict())
+    assert main(["run", str(folder), "--engine", "dask", "--workers", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["buildingId", "loss"]
+    assert "showing 20 of 200,000 buildings" in out

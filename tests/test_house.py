@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import vecloss
 from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close
@@ -194,3 +196,27 @@ def test_reason_codes_travel_as_data(tmp_path: Path) -> None:
     records = rejected[FAILURES].to_list()
     assert records == [[{"column": "floor_area", "code": Reason.OUT_OF_RANGE.code}]] * 2
     assert {r.code for r in Reason} >= {"missing_column", "duplicate_id", "loss_overflow"}
+
+
+_YEARS = st.integers(0, 2000)
+_RATES = st.floats(-0.99, 10.0, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    years=st.one_of(_YEARS, st.lists(_YEARS, min_size=1, max_size=4, unique=True)),
+    rates=st.one_of(_RATES, st.lists(_RATES, min_size=1, max_size=4, unique=True)),
+    as_numpy=st.booleans(),
+)
+def test_scenario_parse_is_one_rule(years: object, rates: object, as_numpy: bool) -> None:
+    if as_numpy:
+        years, rates = np.asarray(years), np.asarray(rates)
+    scenario = Scenario.parse("simple", years, rates)
+    ys = [int(y) for y in np.atleast_1d(years)]
+    rs = [float(r) for r in np.atleast_1d(rates)]
+    assert scenario.pairs == tuple((y, r) for y in ys for r in rs)
+    assert scenario.grid == (np.ndim(years) == 1 or np.ndim(rates) == 1)
+    assert all(type(y) is int for y in scenario.years)
+    assert all(type(r) is float for r in scenario.rates)
+    described = scenario.describe()
+    assert described["years"] == (ys if np.ndim(years) else ys[0])

@@ -2,10 +2,10 @@
 
 Each function takes the four input columns as float64 arrays of one length and
 returns the loss column. No Python runs per building. Pass ``out=`` (a float64
-array of the same length) to write in place; the engines use it to keep
+array of the same length) to write in place; the vectorized kernel uses it to keep
 temporaries inside a cache-sized block. The scalar twins used as the test
 oracle live in :mod:`vecloss.reference`; the fused compiled twins that the
-vectorized engine runs by default (the same arithmetic in one loop per block,
+vectorized kernel runs for very large runs (the same arithmetic in one loop per block,
 with the checks) in :mod:`vecloss.kernels.compiled`.
 """
 

@@ -1,6 +1,6 @@
 """Scalar per-building twins of :mod:`vecloss.formulas`.
 
-These are the test oracle and the task the baseline engines (loop, thread and
+These are the test oracle and the task the baseline kernels (loop, thread and
 process pools) run once per building. They are plain Python on floats, written
 as the formulas read.
 """

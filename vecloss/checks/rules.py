@@ -149,7 +149,7 @@ def block_ok(columns: Mapping[str, np.ndarray], loss: np.ndarray | None = None) 
     """Whether every row of one block keeps every numeric rule (and has a finite loss).
 
     The fast twin of the rules above for float64 columns without nulls, run by
-    the vectorized engine on each cache-sized block right after its loss. It
+    the vectorized kernel on each cache-sized block right after its loss. It
     compares each column's minimum and maximum with the bounds: a reduction
     propagates NaN, and NaN fails every comparison, so NaN and +-inf fail too.
     """

@@ -1,4 +1,4 @@
-"""A total that is the same bits whatever the batch sizes, engine or number of workers.
+"""A total that is the same bits whatever the batch sizes, parts, workers or executor.
 
 Losses are summed in fixed blocks of :data:`SUM_BLOCK` rows counted from the
 first row of each input file (NumPy's pairwise sum within a block; a rejected
