@@ -220,3 +220,40 @@ def test_scenario_parse_is_one_rule(years: object, rates: object, as_numpy: bool
     assert all(type(r) is float for r in scenario.rates)
     described = scenario.describe()
     assert described["years"] == (ys if np.ndim(years) else ys[0])
+
+
+def test_outputs_never_replace_inputs_or_foreign_folders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    src = folder / "in.parquet"
+    portfolio(100, seed=1).write_parquet(src)
+    (folder / "notes").write_text("x")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    for args in (
+        ["-o", str(folder)],  # the folder holding the input
+        ["-o", str(src)],  # the input itself
+        ["-o", str(tmp_path / "o.csv"), "--on-invalid", "skip", "--rejects", str(src)],
+        [
+            "-o",
+            str(tmp_path / "o.csv"),
+            "--on-invalid",
+            "skip",
+            "--rejects",
+            str(tmp_path / "o.csv"),
+        ],
+    ):
+        assert main(["run", str(src), *args]) == 2, args
+        assert "hint:" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert not (tmp_path / "o.csv").exists()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    assert main(["run", str(src), "-o", f"{other}/"]) == 2
+    assert (other / "keep.txt").read_text() == "mine"
+    out = f"{tmp_path}/out/"
+    assert main(["run", str(src), "-o", out]) == 0
+    assert main(["run", str(src), "-o", out]) == 0  # its own part files: replaced
+    assert pl.read_parquet(out).height == 100

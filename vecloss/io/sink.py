@@ -16,6 +16,7 @@ destination as it was.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -39,6 +40,7 @@ __all__ = [
     "PartWriter",
     "Sink",
     "TableSink",
+    "check_targets",
     "is_folder_output",
     "open_sink",
 ]
@@ -193,12 +195,24 @@ class FileSink:
         self._staging.discard()
 
 
+_PART_FILE = re.compile(r"part-\d{5}\.parquet")
+
+
 class FolderSink:
     """A folder of Parquet part files, ``part-00000.parquet``, ...: every part is staged."""
 
     def __init__(self, target: str | Path) -> None:
         self.target = str(target)
         self.folder = Path(str(target).rstrip("/"))
+        if self.folder.is_dir():
+            foreign = [p.name for p in self.folder.iterdir() if not _PART_FILE.fullmatch(p.name)]
+            if foreign:
+                msg = (
+                    f"{self.folder}/ holds files vecloss did not write ({', '.join(foreign[:3])}"
+                    f"{', ...' if len(foreign) > 3 else ''}); a folder output replaces the whole "
+                    "folder; hint: give a new or empty folder"
+                )
+                raise UsageError(msg)
         self._staging = _Staging(self.folder)
 
     def part(self, index: int, *, staged: bool) -> PartWriter:
@@ -249,6 +263,25 @@ class TableSink:
         if self._open:
             self._open = False
             self._output.__exit__(RuntimeError, None, None)
+
+
+def check_targets(inputs: Sequence[str], output: object, rejects: object) -> None:
+    """Refuse, before any work, an output or rejects path that is an input, holds one, or
+    is the other one (symlinks and relative paths resolved)."""
+    files = {Path(f).resolve() for f in inputs if not is_database_uri(f)}
+    named = {"output": output, "rejects": rejects}
+    places = {
+        k: Path(str(v)).resolve()
+        for k, v in named.items()
+        if v is not None and not is_database_uri(v)
+    }
+    for kind, place in places.items():
+        if place in files or any(place in f.parents for f in files):
+            msg = f"{named[kind]}: the {kind} would replace the input; hint: write somewhere else"
+            raise UsageError(msg)
+    if len(places) == 2 and places["output"] == places["rejects"]:
+        msg = f"{output}: the output and the rejects are the same path; hint: give two paths"
+        raise UsageError(msg)
 
 
 def open_sink(target: str | Path, *, table: str | None = None) -> Sink:

@@ -22,7 +22,7 @@ import polars as pl
 
 from vecloss.checks.log import FailureLog
 from vecloss.exceptions import UsageError, ValidationError
-from vecloss.io.sink import Sink, TableSink, open_sink
+from vecloss.io.sink import Sink, TableSink, check_targets, open_sink
 from vecloss.io.source import Source, open_source
 from vecloss.kernels import Kernel
 from vecloss.kernels.blocks import use_jit
@@ -141,6 +141,7 @@ def run(
         by=by,
     )
     src = open_source(source, table=table, query=query)
+    check_targets(src.files, output, rejects)
     out = open_sink(output, table=output_table) if output is not None else None
     rej = open_sink(rejects) if rejects is not None else None
     executor: Executor = Dask(workers, scheduler) if engine == "dask" else InProcess()
