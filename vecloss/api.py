@@ -15,7 +15,7 @@ from vecloss.exceptions import UsageError
 from vecloss.io.source import open_source, read_source
 from vecloss.kernels import KERNELS, Kernel
 from vecloss.kernels.blocks import use_jit
-from vecloss.run.batch import check_batch, fast_path_applies
+from vecloss.run.batch import check_batch, fast_path_applies, loss_table
 from vecloss.run.groups import GroupTotals
 from vecloss.scenario import Formula, Rates, Scenario, Years
 from vecloss.schema import ID, NUMERIC
@@ -126,10 +126,10 @@ def losses(
     if by is not None and not isinstance(by, str):
         msg = f"by must be a column name, got {by!r}"
         raise UsageError(msg)
-    frame, kind = _to_polars(data)
-    check_columns(frame.schema, "portfolio", carry=[by] if by else [])
-    kernel = Kernel(engine, jit=engine == "vectorized" and use_jit(frame.height))
     source = "portfolio"
+    frame, kind = _to_polars(data)
+    check_columns(frame.schema, source, carry=[by] if by else [])
+    kernel = Kernel(engine, jit=engine == "vectorized" and use_jit(frame.height))
     batch = check_batch(frame, scenario, kernel)
     if batch.rejected.height:
         log = FailureLog()
@@ -140,16 +140,7 @@ def losses(
         totals.add(batch.valid, batch.losses)
         result = totals.frame()
     elif scenario.grid:
-        result = pl.concat(
-            [
-                batch.valid.select(ID).with_columns(
-                    years=pl.lit(t, pl.Int64),
-                    discount_rate=pl.lit(d, pl.Float64),
-                    loss=pl.Series("loss", loss),
-                )
-                for (t, d), loss in zip(scenario.pairs, batch.losses, strict=True)
-            ]
-        )
+        result = loss_table(batch.valid.select(ID), scenario, batch.losses)
     else:
         result = frame.with_columns(loss=pl.Series("loss", batch.losses[0]))
     converted: Any = result

@@ -124,6 +124,7 @@ class Sink(Protocol):
     """A run's destination: parts write through it, then it is published or discarded."""
 
     target: str
+    stages: bool  # whether parts can write staged files of their own (run elsewhere)
 
     def part(self, index: int, *, staged: bool) -> PartWriter: ...
     def publish(self, staged: Sequence[Path]) -> None: ...
@@ -163,6 +164,8 @@ class _Staging:
 class FileSink:
     """One file: parts in turn write into one staged file; staged parts are concatenated."""
 
+    stages = True
+
     def __init__(self, target: str | Path) -> None:
         self.target = str(target)
         format_of(target, output=True)
@@ -200,6 +203,8 @@ _PART_FILE = re.compile(r"part-\d{5}\.parquet")
 
 class FolderSink:
     """A folder of Parquet part files, ``part-00000.parquet``, ...: every part is staged."""
+
+    stages = True
 
     def __init__(self, target: str | Path) -> None:
         self.target = str(target)
@@ -239,6 +244,8 @@ class FolderSink:
 class TableSink:
     """A database table, replaced in one transaction: parts write in turn, in this process."""
 
+    stages = False
+
     def __init__(self, uri: str, table: str) -> None:
         self.target = f"{safe_uri(uri)} table {table}"
         self._output = DatabaseOutput(uri, table)
@@ -246,8 +253,8 @@ class TableSink:
 
     def part(self, index: int, *, staged: bool) -> PartWriter:
         if staged:
-            msg = "the dask engine writes files; hint: write to .parquet, or run without dask"
-            raise UsageError(msg)
+            msg = "a table cannot take staged parts (the runner checks Sink.stages first)"
+            raise ValueError(msg)
         if not self._open:
             self._output.__enter__()
             self._open = True

@@ -53,16 +53,24 @@ class Part:
 
 @dataclass(frozen=True)
 class Source:
-    """An opened source: its files (or a database URI and query), and its row count if known."""
+    """An opened source: its files (or a database URI and query), with each file's row count
+    where the format stores it (Parquet; else None)."""
 
     name: str
     files: tuple[str, ...]
     query: str | None = None
-    rows: int | None = None
+    file_rows: tuple[int | None, ...] = ()
 
     @property
     def is_database(self) -> bool:
         return self.query is not None
+
+    @property
+    def rows(self) -> int | None:
+        """The source's row count when every file's is known up front; else None."""
+        if self.query is not None or None in self.file_rows:
+            return None
+        return sum(r for r in self.file_rows if r is not None)
 
     def all_columns(self) -> list[str]:
         """Every column name of the first file, or of the query."""
@@ -74,10 +82,9 @@ class Source:
             return [Part(self.files[0], None, 0, 1, None, self.query)]
         parts: list[Part] = []
         first_row = 1
-        for name in self.files:
+        for name, rows in zip(self.files, self.file_rows, strict=True):
             path = Path(name)
             if part_rows is None or format_of(path) is not parquet:
-                rows = _count_rows(path)
                 parts.append(Part(name, None, 0, first_row, rows))
                 first_row += rows or 0
                 continue
@@ -132,9 +139,8 @@ def open_source(
         if not path.exists():
             msg = f"{path}: no such file; hint: check the path"
             raise InputError(msg)
-    rows = [_count_rows(path) for path in files]
-    total = None if None in rows else sum(r for r in rows if r is not None)
-    return Source(str(source), tuple(str(p) for p in files), None, total)
+    rows = tuple(_count_rows(path) for path in files)
+    return Source(str(source), tuple(str(p) for p in files), None, rows)
 
 
 def _count_rows(path: Path) -> int | None:

@@ -23,7 +23,7 @@ from vecloss.kernels.blocks import checked_losses
 from vecloss.scenario import Scenario
 from vecloss.schema import ID, NUMERIC, Reason
 
-__all__ = ["Batch", "check_batch", "fast_path_applies"]
+__all__ = ["Batch", "check_batch", "fast_path_applies", "loss_table"]
 
 #: Id types whose values all fit an int64, so the compiled loop can check their order.
 _INT64_SAFE = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
@@ -38,6 +38,23 @@ class Batch:
     valid: pl.DataFrame
     losses: list[FloatArray]
     rejected: pl.DataFrame
+
+
+def loss_table(ids: pl.DataFrame, scenario: Scenario, losses: list[FloatArray]) -> pl.DataFrame:
+    """``ids`` (and any columns carried with them) plus ``loss``; for a grid, the long table
+    ``..., years, discount_rate, loss``, one block of rows per pair, years-major."""
+    if not scenario.grid:
+        return ids.with_columns(loss=pl.Series("loss", losses[0]))
+    return pl.concat(
+        [
+            ids.with_columns(
+                years=pl.lit(years, pl.Int64),
+                discount_rate=pl.lit(rate, pl.Float64),
+                loss=pl.Series("loss", loss),
+            )
+            for (years, rate), loss in zip(scenario.pairs, losses, strict=True)
+        ]
+    )
 
 
 def fast_path_applies(batch: pl.DataFrame, kernel: Kernel) -> bool:

@@ -22,7 +22,7 @@ import polars as pl
 
 from vecloss.checks.log import FailureLog
 from vecloss.exceptions import UsageError, ValidationError
-from vecloss.io.sink import Sink, TableSink, check_targets, open_sink
+from vecloss.io.sink import Sink, check_targets, open_sink
 from vecloss.io.source import Source, open_source
 from vecloss.kernels import Kernel
 from vecloss.kernels.blocks import use_jit
@@ -145,7 +145,7 @@ def run(
     out = open_sink(output, table=output_table) if output is not None else None
     rej = open_sink(rejects) if rejects is not None else None
     executor: Executor = Dask(workers, scheduler) if engine == "dask" else InProcess()
-    if executor.staged and isinstance(out, TableSink):
+    if executor.staged and out is not None and not out.stages:
         msg = "the dask engine writes files; hint: write to .parquet, or run without dask"
         raise UsageError(msg)
     name = "vectorized" if engine == "dask" else engine

@@ -24,7 +24,7 @@ from vecloss.formulas import FloatArray
 from vecloss.io.sink import PartWriter
 from vecloss.io.source import Part, all_columns, iter_part
 from vecloss.kernels import Kernel
-from vecloss.run.batch import Batch, check_batch
+from vecloss.run.batch import Batch, check_batch, loss_table
 from vecloss.run.groups import GroupTotals
 from vecloss.run.total import Total, TotalParts
 from vecloss.scenario import Scenario
@@ -112,8 +112,9 @@ def process_part(
     )
     totals = [Total(offset=part.file_row) for _ in job.scenario.pairs]
     result.groups = GroupTotals(job.by, job.scenario.pairs) if job.by else None
-    spans = _IdRange()
+    spans = _IdRange() if seen is None else None  # parts checked alone: compared afterwards
     previews: list[pl.DataFrame] = []
+    headed = False
     with (
         (out or PartWriter()).open() as writer,
         (rejects or PartWriter()).open() as rejected_writer,
@@ -124,24 +125,27 @@ def process_part(
             result.log.add(batch.rejected)
             if result.log and job.on_invalid == "fail":
                 continue  # keep reading: the error reports the whole source
-            rows = _output_rows(batch, job)
+            ids = batch.valid.select(ID, *[c for c in job.keep if c != ID])
+            rows = loss_table(ids, job.scenario, batch.losses)
             if writer is not None:
                 writer.write(rows)
-            if rejected_writer is not None:
+            if rejected_writer is not None and (batch.rejected.height or not headed):
                 frame = rejects_frame(batch.rejected)
                 rejected_writer.header(frame)
+                headed = True
                 if frame.height:
                     rejected_writer.write(frame)
             if result.groups is not None:
                 result.groups.add(batch.valid, batch.losses)
-            spans.add(batch.valid[ID])
+            if spans is not None:
+                spans.add(batch.valid[ID])
             result.rows += batch.valid.height
             if sum(p.height for p in previews) < job.preview_rows:
                 previews.append(rows.head(job.preview_rows))
             for total, loss in zip(totals, batch.losses, strict=True):
                 total.add(_in_place(loss, batch, first_row))
     result.totals = [t.parts() for t in totals]
-    result.ids = spans.span
+    result.ids = None if spans is None else spans.span
     result.preview = pl.concat(previews).head(job.preview_rows) if previews else None
     return result
 
@@ -162,24 +166,6 @@ def _in_place(loss: FloatArray, batch: Batch, first_row: int) -> FloatArray:
     full = np.zeros(batch.valid.height + batch.rejected.height)
     full[(batch.valid[ROW].to_numpy() - first_row).astype(np.int64)] = loss
     return full
-
-
-def _output_rows(batch: Batch, job: Job) -> pl.DataFrame:
-    """The output rows of a batch: ``buildingId, loss`` (and kept columns), or the long
-    table ``buildingId, years, discount_rate, loss`` with one block per pair for a grid."""
-    ids = batch.valid.select(ID, *[c for c in job.keep if c != ID])
-    if not job.scenario.grid:
-        return ids.with_columns(loss=pl.Series("loss", batch.losses[0]))
-    return pl.concat(
-        [
-            ids.with_columns(
-                years=pl.lit(years, pl.Int64),
-                discount_rate=pl.lit(rate, pl.Float64),
-                loss=pl.Series("loss", loss),
-            )
-            for (years, rate), loss in zip(job.scenario.pairs, batch.losses, strict=True)
-        ]
-    )
 
 
 class _IdRange:
