@@ -185,7 +185,7 @@ class FileSink:
             output.__exit__(None, None, None)
         if staged:
             with Output(self.target) as out:
-                out.header(pl.read_parquet(staged[0]).clear())
+                out.header(pl.DataFrame(pl.from_arrow(pq.read_schema(staged[0]).empty_table())))
                 for path in staged:
                     for batch in pq.ParquetFile(path).iter_batches(batch_size=1_000_000):
                         out.write(pl.DataFrame(pl.from_arrow(batch)))
