@@ -24,6 +24,7 @@ __all__ = [
     "Checked",
     "block_ok",
     "describe",
+    "no_rejects",
     "reason_text",
     "reject_rows",
     "split_valid",
@@ -34,6 +35,7 @@ ROW = "__row"
 #: The failures of a rejected row: a list of ``{column, code}`` records.
 FAILURES = "__failures"
 FAILURE = pl.Struct({"column": pl.String, "code": pl.String})
+_RULES = {c.name: c.rule for c in NUMERIC}
 
 
 def describe(column: str, reason: Reason) -> str:
@@ -44,7 +46,6 @@ def describe(column: str, reason: Reason) -> str:
     return f"{column}: {reason.code}"
 
 
-_RULES = {c.name: c.rule for c in NUMERIC}
 #: Every (column, reason) a reject can carry, in words: the ``reason`` text of a rejects file.
 _WORDS = {
     f"{column}\0{reason.code}": describe(column, reason)
