@@ -12,6 +12,7 @@ from __future__ import annotations
 from vecloss.api import losses, read
 from vecloss.exceptions import InputError, UsageError, ValidationError, VeclossError
 from vecloss.namespace import loss
+from vecloss.risk import RiskResult, risk, simulate
 from vecloss.run.runner import run
 from vecloss.run.summary import Summary
 from vecloss.scenario import Scenario
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "InputError",
+    "RiskResult",
     "Scenario",
     "Summary",
     "UsageError",
@@ -29,5 +31,7 @@ __all__ = [
     "loss",
     "losses",
     "read",
+    "risk",
     "run",
+    "simulate",
 ]

@@ -1,7 +1,8 @@
 """Executors decide where the parts of a run execute: in this process, or on a Dask cluster.
 
-Both call the same worker (:func:`vecloss.run.worker.process_part`) and give
-back the same list of :class:`~vecloss.run.worker.PartResult`, in part order.
+Both run the same work per part (a picklable call: :func:`vecloss.run.worker.process_part`
+for ``run``, :func:`vecloss.risk.tally.tally_part` for ``risk``) and give back
+its results in part order; each result has ``rows`` and ``log`` for progress.
 
 - :class:`InProcess`: parts in turn, one set of seen ids across them (so a
   repeated id is rejected wherever it is), writing through the sinks' shared
@@ -16,50 +17,37 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from vecloss.checks.ids import SeenIds
 from vecloss.exceptions import UsageError, require
-from vecloss.io.sink import Sink
-from vecloss.io.source import Part
-from vecloss.run.worker import Job, PartResult, process_part
 
-__all__ = ["Dask", "Executor", "InProcess", "part_rows_for"]
+__all__ = ["Dask", "Executor", "InProcess", "Work", "part_rows_for"]
+
+
+#: One part's work, every argument bound but ``seen`` and ``progress`` (a picklable partial).
+Work = Callable[..., Any]
 
 
 class Executor(Protocol):
-    """Runs every part through the worker; results in part order."""
+    """Runs every part's work; results in part order."""
 
     staged: bool  # whether parts write staged files of their own
 
-    def map(
-        self, parts: Sequence[Part], job: Job, out: Sink | None, rejects: Sink | None, progress: Any
-    ) -> list[PartResult]: ...
+    def map(self, calls: Sequence[Work], progress: Any) -> list[Any]: ...
 
 
 @dataclass
 class InProcess:
-    """Parts in turn, in this process."""
+    """Parts in turn, in this process, with one set of seen ids across them."""
 
     staged: bool = False
 
-    def map(
-        self, parts: Sequence[Part], job: Job, out: Sink | None, rejects: Sink | None, progress: Any
-    ) -> list[PartResult]:
+    def map(self, calls: Sequence[Work], progress: Any) -> list[Any]:
         seen = SeenIds()
-        return [
-            process_part(
-                part,
-                job,
-                out=out.part(index, staged=False) if out else None,
-                rejects=rejects.part(index, staged=False) if rejects else None,
-                seen=seen,
-                progress=progress,
-            )
-            for index, part in enumerate(parts)
-        ]
+        return [call(seen=seen, progress=progress) for call in calls]
 
 
 def part_rows_for(total_rows: int | None, workers: int) -> int:
@@ -82,24 +70,12 @@ class Dask:
     def cores(self) -> int:
         return self.workers or os.cpu_count() or 1
 
-    def map(
-        self, parts: Sequence[Part], job: Job, out: Sink | None, rejects: Sink | None, progress: Any
-    ) -> list[PartResult]:
+    def map(self, calls: Sequence[Work], progress: Any) -> list[Any]:
         from distributed import as_completed
 
         with contextlib.ExitStack() as stack:
             client = self._client(stack)
-            futures = [
-                client.submit(
-                    process_part,
-                    part,
-                    job,
-                    out=out.part(index, staged=True) if out else None,
-                    rejects=rejects.part(index, staged=True) if rejects else None,
-                    pure=False,
-                )
-                for index, part in enumerate(parts)
-            ]
+            futures = [client.submit(call, pure=False) for call in calls]
             for future in as_completed(futures):
                 result = future.result()
                 progress.update(result.rows + result.log.rows)

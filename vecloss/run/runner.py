@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -27,14 +28,14 @@ from vecloss.io.source import Source, open_source
 from vecloss.kernels import Kernel
 from vecloss.kernels.blocks import use_jit
 from vecloss.progress import progress_bar
-from vecloss.run.executors import Dask, Executor, InProcess, part_rows_for
+from vecloss.run.executors import Dask, Executor, InProcess, Work, part_rows_for
 from vecloss.run.groups import GroupTotals
 from vecloss.run.summary import Summary
 from vecloss.run.total import file_block_sums
-from vecloss.run.worker import DEFAULT_BATCH_ROWS, Job, PartResult, repeats_across
+from vecloss.run.worker import DEFAULT_BATCH_ROWS, Job, PartResult, process_part, repeats_across
 from vecloss.scenario import Formula, Rates, Scenario, Years
 
-__all__ = ["ENGINES", "Engine", "OnInvalid", "check_options", "run"]
+__all__ = ["ENGINES", "Engine", "OnInvalid", "check_options", "execute", "run"]
 
 #: ``--engine``: a kernel, or ``dask`` (the vectorized kernel on the Dask executor).
 Engine = Literal["vectorized", "loop", "threads", "processes", "dask"]
@@ -151,7 +152,9 @@ def run(
     name = "vectorized" if engine == "dask" else engine
     kernel = Kernel(name, workers, chunk_size, jit=name == "vectorized" and use_jit(src.rows))
     job = Job(scenario, kernel, src.name, batch_rows, tuple(keep), by, on_invalid, preview_rows)
-    results = _execute(src, job, executor, out, rej, progress=progress)
+    results = execute(
+        src, job, executor, partial(process_part, job=job), out, rej, progress=progress
+    )
     totals = [math.fsum(sums) for sums in _block_sums(results, len(scenario.pairs))]
     groups = GroupTotals(by, scenario.pairs) if by else None
     for result in results:
@@ -179,19 +182,34 @@ def run(
     )
 
 
-def _execute(
+def execute(
     src: Source,
     job: Job,
     executor: Executor,
+    work: Work,
     out: Sink | None,
     rej: Sink | None,
     *,
     progress: bool,
-) -> list[PartResult]:
-    """Run every part; publish the sinks if the run holds, else discard them and raise."""
+) -> list[Any]:
+    """Run ``work`` on every part; publish the sinks if the run holds, else discard them and raise.
+
+    ``work(part, out=..., rejects=..., seen=..., progress=...)`` returns a result
+    with ``rows``, ``log``, ``part``, ``ids``, ``output`` and ``rejects``.
+    """
     part_rows = part_rows_for(src.rows, executor.cores) if isinstance(executor, Dask) else None
     sinks = [s for s in (out, rej) if s is not None]
+    staged = executor.staged
     try:
+        calls = [
+            partial(
+                work,
+                part,
+                out=out.part(index, staged=staged) if out else None,
+                rejects=rej.part(index, staged=staged) if rej else None,
+            )
+            for index, part in enumerate(src.parts(part_rows=part_rows))
+        ]
         with progress_bar(
             total=src.rows if progress else None,
             desc="vecloss",
@@ -199,7 +217,7 @@ def _execute(
             unit_scale=True,
             enabled=progress,
         ) as bar:
-            results = executor.map(src.parts(part_rows=part_rows), job, out, rej, bar)
+            results = executor.map(calls, bar)
         log = FailureLog()
         for result in results:
             log.merge(result.log)

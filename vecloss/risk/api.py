@@ -1,0 +1,450 @@
+"""``vecloss.simulate`` and ``vecloss.risk``: the year-loss table, AAL and EP curves.
+
+::
+
+    data (frame | file | folder | database) --checked batches--> tally per part
+        (simulated: the exact year-loss ledger | exact: each building's p and loss)
+        --merge (exact, any order)--> YLT per group --> AAL, OEP/AEP VaR and TVaR
+
+Parameters are checked before any data is read; the validation, skip mode,
+executors and progress are :func:`vecloss.run`'s.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Iterable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from vecloss.api import _to_polars
+from vecloss.checks.columns import check_columns
+from vecloss.checks.log import FailureLog
+from vecloss.exceptions import UsageError
+from vecloss.io.sink import check_targets, open_sink
+from vecloss.io.source import open_source
+from vecloss.kernels import Kernel
+from vecloss.risk.exact import AEP_OUTCOMES, aep, events_of, oep, variance
+from vecloss.risk.measures import moments, sample_tail
+from vecloss.risk.result import EP_TYPES, RiskResult
+from vecloss.risk.tally import Collected, RiskJob, Simulated, TallyPart, tally_part
+from vecloss.run.batch import check_batch
+from vecloss.run.executors import Dask, Executor, InProcess
+from vecloss.run.runner import check_options, execute
+from vecloss.run.worker import DEFAULT_BATCH_ROWS, Job, rejects_frame
+from vecloss.scenario import Formula, Scenario
+from vecloss.schema import ID
+
+__all__ = ["DEFAULT_PERIODS", "RETURN_PERIODS", "risk", "simulate"]
+
+RETURN_PERIODS: tuple[int, ...] = (10, 50, 100, 250, 500)
+#: A multiple of every default return period, so each falls on an exact rank.
+DEFAULT_PERIODS = 10_000
+_SEED_LIMIT = 1 << 64
+
+
+def _whole(value: object, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        msg = f"{name} must be a whole number, got {value!r}"
+        raise UsageError(msg)
+    if not low <= int(value) < high:
+        msg = f"{name} must be in [{low:,}, {high:,}), got {int(value):,}"
+        raise UsageError(msg)
+    return int(value)
+
+
+def _return_periods(value: object, periods: int | None) -> np.ndarray:
+    items = [value] if isinstance(value, numbers.Real) else value
+    if not isinstance(items, Iterable) or isinstance(items, str | bytes):
+        msg = f"return_periods must be numbers, got {value!r}"
+        raise UsageError(msg)
+    values = list(items)
+    if not values or any(
+        isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(float(v))
+        for v in values
+    ):
+        msg = f"return_periods must be finite numbers, got {value!r}"
+        raise UsageError(msg)
+    rps = np.array(values, dtype=np.float64)
+    if (rps < 1).any() or len(set(values)) != len(values):
+        msg = f"return periods must be distinct and >= 1, got {values}"
+        raise UsageError(msg)
+    if periods is not None and (rps > periods).any():
+        msg = (
+            f"a return period of {rps.max():g} needs at least that many periods, got {periods:,}; "
+            f"hint: periods={int(math.ceil(rps.max() / 1000) * 1000) * 10:,}"
+        )
+        raise UsageError(msg)
+    return rps
+
+
+def _columns(by: object, shared_by: object) -> None:
+    for name, value in (("by", by), ("shared_by", shared_by)):
+        if value is not None and not isinstance(value, str):
+            msg = f"{name} must be a column name, got {value!r}"
+            raise UsageError(msg)
+        if value == ID:
+            msg = f"{name}={ID!r} makes one group per building; hint: group by a column it shares"
+            raise UsageError(msg)
+
+
+def _tally(
+    data: Any,
+    job: RiskJob,
+    *,
+    engine: str,
+    workers: int | None,
+    scheduler: Any,
+    rejects: str | Path | None,
+    progress: bool,
+    table: str | None,
+    query: str | None,
+) -> tuple[Simulated | Collected, int, FailureLog, str, pl.DataFrame | None]:
+    """Every good row tallied: the merged state, rows, the failure log, the source name and,
+    for a frame in skip mode, its rejected rows."""
+    carry = job.run.carry
+    if not isinstance(data, str | Path):
+        frame, _ = _to_polars(data)
+        check_columns(frame.schema, job.run.source, carry=carry)
+        batch = check_batch(frame, job.run.scenario, Kernel())
+        log = FailureLog()
+        log.add(batch.rejected)
+        if log and job.run.on_invalid == "fail":
+            raise log.error(job.run.source)
+        state: Simulated | Collected = Collected(job) if job.exact else Simulated(job)
+        state.add(batch.valid, batch.losses[0])
+        rejected = rejects_frame(batch.rejected) if batch.rejected.height else None
+        return state, batch.valid.height, log, job.run.source, rejected
+    src = open_source(data, table=table, query=query)
+    check_targets(src.files, None, rejects)
+    rej = open_sink(rejects) if rejects is not None else None
+    executor: Executor = Dask(workers, scheduler) if engine == "dask" else InProcess()
+    run_job = Job(**{**job.run.__dict__, "source": src.name})
+    job = RiskJob(run_job, job.periods, job.seed, job.exact, job.by, job.shared_by)
+    results: list[TallyPart] = execute(
+        src, run_job, executor, partial(tally_part, job=job), None, rej, progress=progress
+    )
+    state = results[0].state if results else (Collected(job) if job.exact else Simulated(job))
+    log = FailureLog()
+    for result in results:
+        log.merge(result.log)
+        if result.state is not state:
+            state.merge(result.state)  # type: ignore[arg-type]
+    return state, sum(r.rows for r in results), log, src.name, None
+
+
+def _prepare(
+    *,
+    formula: Formula,
+    years: object,
+    discount_rate: object,
+    periods: object,
+    seed: object,
+    exact: bool,
+    by: object,
+    shared_by: object,
+    engine: str,
+    workers: object,
+    batch_rows: object,
+    on_invalid: str,
+    rejects: object,
+    data: Any,
+) -> RiskJob:
+    """Every parameter checked, before any data is read."""
+    scenario = Scenario.parse(formula, years, discount_rate)
+    if scenario.grid:
+        msg = "risk takes one scenario; hint: give years and discount_rate as single numbers"
+        raise UsageError(msg)
+    if engine not in ("vectorized", "dask"):
+        msg = f"risk has no engine {engine!r}; hint: choose vectorized or dask"
+        raise UsageError(msg)
+    _columns(by, shared_by)
+    path = isinstance(data, str | Path)
+    check_options(
+        workers=workers,
+        batch_rows=batch_rows,
+        on_invalid=on_invalid,
+        rejects=rejects if path else "frame",
+        by=by,
+    )
+    run_job = Job(
+        scenario,
+        batch_rows=int(batch_rows),  # type: ignore[call-overload]
+        keep=(shared_by,) if isinstance(shared_by, str) else (),
+        by=by,  # type: ignore[arg-type]
+        on_invalid=on_invalid,
+    )
+    return RiskJob(
+        run_job,
+        periods=_whole(periods, "periods", 1, 1 << 31),
+        seed=_whole(seed, "seed", 0, _SEED_LIMIT),
+        exact=exact,
+        by=by,  # type: ignore[arg-type]
+        shared_by=shared_by,  # type: ignore[arg-type]
+    )
+
+
+def _order(labels: list[Any]) -> np.ndarray:
+    if len(labels) <= 1:
+        return np.arange(len(labels))
+    return pl.Series("label", labels).arg_sort(nulls_last=True).to_numpy()
+
+
+def _groups_of(state: Simulated | Collected, cells: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Each cell's group (groups ordered by their ``by`` value) and the groups' values."""
+    del state
+    keys = np.array([c[0] for c in cells], dtype=np.uint64)
+    distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    values = [cells[i][1] for i in first.tolist()]
+    order = _order(values)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    del distinct
+    return rank[inverse.reshape(-1)], [values[i] for i in order.tolist()]
+
+
+def _frames(
+    by: str | None,
+    labels: list[Any],
+    table: dict[str, np.ndarray],
+    repeat: int,
+) -> pl.DataFrame:
+    columns: list[pl.Series] = []
+    if by is not None:
+        columns.append(pl.Series(by, labels).gather(np.repeat(np.arange(len(labels)), repeat)))
+    return pl.DataFrame([*columns, *(pl.Series(k, v) for k, v in table.items())])
+
+
+def _ep_frame(
+    by: str | None, labels: list[Any], curves: np.ndarray, rps: np.ndarray
+) -> pl.DataFrame:
+    """``curves`` of shape (groups, 4 ep types, return periods) as the long EP table."""
+    groups = len(labels)
+    return _frames(
+        by,
+        labels,
+        {
+            "ep_type": np.tile(np.repeat(np.array(EP_TYPES), len(rps)), groups),
+            "return_period": np.tile(rps, groups * len(EP_TYPES)),
+            "loss": curves.reshape(-1),
+        },
+        len(EP_TYPES) * len(rps),
+    )
+
+
+def _simulated(
+    state: Simulated, rps: np.ndarray
+) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Group values, period losses, largest event losses, AAL moments and EP curves."""
+    ledger = state.ledger
+    cells = ledger.cells.labels
+    if not cells:
+        cells = [(0, None, None)]
+        ledger.rows_for(np.zeros(1, np.uint64), cells)
+    group, labels = _groups_of(state, cells)
+    total, largest = ledger.grouped(
+        group, len(labels), events_are_cells=state.job.shared_by is not None
+    )
+    curves = np.empty((len(labels), len(EP_TYPES), len(rps)))
+    stats = np.empty((len(labels), 3))
+    for g in range(len(labels)):  # one step per group
+        stats[g] = moments(total[g])
+        curves[g, 0], curves[g, 1] = sample_tail(largest[g], rps)
+        curves[g, 2], curves[g, 3] = sample_tail(total[g], rps)
+    return labels, total, largest, stats, curves
+
+
+def _exact(state: Collected, rps: np.ndarray) -> tuple[list[Any], np.ndarray, np.ndarray]:
+    """Group values, exact AAL moments and EP curves (AEP NaN beyond the enumeration limit)."""
+    cells = state.groups.labels or [(0, None, None)]
+    group_of_row, labels = _groups_of(state, cells)
+    group = group_of_row[state.column("group").astype(np.int64)]
+    event_ids, event = np.unique(state.column("event").astype(np.uint64), return_inverse=True)
+    event = event.reshape(-1)
+    events = events_of(event, state.column("p"), state.column("loss"))
+    event_group = np.zeros(len(event_ids), dtype=np.int64)
+    event_group[event] = group
+    count = len(labels)
+    mean = np.bincount(group, weights=state.column("expected"), minlength=count)
+    var = variance(events, event_group, count)
+    stats = np.column_stack([mean, np.sqrt(var), np.zeros(count)])
+    curves = np.full((count, len(EP_TYPES), len(rps)), np.nan)
+    too_big = []
+    for g in range(count):  # one step per group
+        mine = event_group[events.cell] == g
+        own = type(events)(*(getattr(events, f)[mine] for f in events.__dataclass_fields__))
+        curves[g, 0], curves[g, 1] = oep(own, rps)
+        sums = aep(own, rps)
+        if sums is None:
+            too_big.append(labels[g])
+        else:
+            curves[g, 2], curves[g, 3] = sums
+    if too_big:
+        warnings.warn(
+            f"the exact AEP is enumerated up to {AEP_OUTCOMES:,} outcomes; "
+            f"{len(too_big)} group(s) have more and get NaN; hint: simulate instead",
+            stacklevel=3,
+        )
+    return labels, stats, curves
+
+
+def simulate(
+    data: Any,
+    *,
+    periods: int = DEFAULT_PERIODS,
+    seed: int = 0,
+    by: str | None = None,
+    shared_by: str | None = None,
+    formula: Formula = "complex",
+    years: int = 10,
+    discount_rate: float = 0.05,
+    **options: Any,
+) -> pl.DataFrame:
+    """The year-loss table: ``[by], period, loss, max_event_loss``, one row per group and period.
+
+    In each of ``periods`` simulated years every building is hit with its
+    ``hazard_probability``, independently across years; a hit costs its loss if
+    the hazard strikes, ``S = C * g / (1 + d)**T``. Buildings are hit
+    independently of each other, or, with ``shared_by``, all buildings with the
+    same value of that column share one uniform draw ``u`` per period and each
+    is hit when ``u <= p`` (comonotone, one event per group). ``loss`` sums a
+    period's hits (aggregate), ``max_event_loss`` is its largest event
+    (occurrence). The draws depend on ``seed`` and each building's ``buildingId``
+    (or its group's value) only: the same bits for any batching, any workers,
+    any row order. ``data`` is a frame or any source :func:`vecloss.run` reads;
+    ``options`` are ``engine`` (``vectorized`` or ``dask``), ``workers``,
+    ``scheduler``, ``batch_rows``, ``on_invalid``, ``rejects``, ``progress``,
+    ``table``, ``query``.
+    """
+    result = risk(
+        data,
+        periods=periods,
+        seed=seed,
+        by=by,
+        shared_by=shared_by,
+        formula=formula,
+        years=years,
+        discount_rate=discount_rate,
+        return_periods=(1,),
+        **options,
+    )
+    assert result.ylt is not None
+    return result.ylt
+
+
+def risk(
+    data: Any,
+    *,
+    periods: int | None = None,
+    seed: int | None = None,
+    exact: bool = False,
+    return_periods: Sequence[float] = RETURN_PERIODS,
+    by: str | None = None,
+    shared_by: str | None = None,
+    formula: Formula = "complex",
+    years: int = 10,
+    discount_rate: float = 0.05,
+    engine: str = "vectorized",
+    workers: int | None = None,
+    scheduler: Any = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    on_invalid: str = "fail",
+    rejects: str | Path | None = None,
+    progress: bool = False,
+    table: str | None = None,
+    query: str | None = None,
+) -> RiskResult:
+    """Average annual loss and exceedance curves, simulated (seeded) or exact.
+
+    Returns a :class:`RiskResult`: ``aal`` (``[by], mean_loss, sd_loss,
+    std_error``), ``ep`` (``[by], ep_type, return_period, loss`` with ``ep_type``
+    in ``OEP``, ``OEP TVaR``, ``AEP``, ``AEP TVaR``) and, when simulated, ``ylt``
+    (see :func:`simulate`). Simulated: ``periods`` (default 10,000) and
+    ``seed`` (default 0); VaR at return period ``R`` is the ``(N/R)``-th largest
+    of the ``N`` period losses, TVaR the mean of the ``N/R`` largest, linear in
+    the return period between ranks. Exact (``exact=True``, no draws): AAL
+    ``sum p * S``, its standard deviation, the OEP curve for any size, the AEP
+    by enumeration up to 2**20 outcomes (NaN beyond, with a warning).
+    """
+    if exact and (periods is not None or seed is not None):
+        msg = "exact=True computes without simulating; hint: drop periods and seed"
+        raise UsageError(msg)
+    job = _prepare(
+        formula=formula,
+        years=years,
+        discount_rate=discount_rate,
+        periods=DEFAULT_PERIODS if periods is None else periods,
+        seed=0 if seed is None else seed,
+        exact=exact,
+        by=by,
+        shared_by=shared_by,
+        engine=engine,
+        workers=workers,
+        batch_rows=batch_rows,
+        on_invalid=on_invalid,
+        rejects=rejects,
+        data=data,
+    )
+    rps = _return_periods(return_periods, None if exact else job.periods)
+    state, rows, log, name, rejected = _tally(
+        data,
+        job,
+        engine=engine,
+        workers=workers,
+        scheduler=scheduler,
+        rejects=rejects,
+        progress=progress,
+        table=table,
+        query=query,
+    )
+    if log.rows:
+        warnings.warn(
+            f"{name}: {log.rows:,} rows set aside (on_invalid='skip'); "
+            f"the result covers the other {rows:,}",
+            stacklevel=2,
+        )
+    ylt = None
+    if isinstance(state, Collected):
+        labels, stats, curves = _exact(state, rps)
+    else:
+        labels, total, largest, stats, curves = _simulated(state, rps)
+        ylt = _frames(
+            by,
+            labels,
+            {
+                "period": np.tile(np.arange(1, job.periods + 1), len(labels)),
+                "loss": total.reshape(-1),
+                "max_event_loss": largest.reshape(-1),
+            },
+            job.periods,
+        )
+    aal = _frames(
+        by,
+        labels,
+        {"mean_loss": stats[:, 0], "sd_loss": stats[:, 1], "std_error": stats[:, 2]},
+        1,
+    )
+    return RiskResult(
+        input=name,
+        rows=rows,
+        rejected=log.rows,
+        formula=formula,
+        years=job.run.scenario.pairs[0][0],
+        discount_rate=job.run.scenario.pairs[0][1],
+        periods=None if exact else job.periods,
+        seed=None if exact else job.seed,
+        exact=exact,
+        by=by,
+        shared_by=shared_by,
+        return_periods=rps.tolist(),
+        aal=aal,
+        ep=_ep_frame(by, labels, curves, rps),
+        ylt=ylt,
+        rejected_rows=rejected,
+    )

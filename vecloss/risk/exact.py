@@ -1,0 +1,114 @@
+"""The exact answer, without simulation: the oracle the simulation converges to.
+
+Events: in independent mode each building is an event of loss ``S`` with
+probability ``p`` per period; in shared mode each ``(by, shared_by)`` cell is
+one event whose loss, for the cell's one draw ``u``, is the sum of ``S`` over
+the buildings with ``p >= u``. Sorted by ``p`` (largest first), a cell's loss is
+``C_k`` (the sum of the first ``k`` losses) with probability ``p_k - p_{k+1}``.
+
+- AAL: ``sum p * S``; variance: the sum of the cells' variances (independent:
+  ``p (1 - p) S**2``; shared: the comonotone cell's own).
+- OEP: ``P(O > x) = 1 - prod over cells of (1 - P(cell loss > x))``, any size.
+- AEP: the distribution of the sum, enumerated: at most :data:`AEP_OUTCOMES`
+  outcomes (the product over cells of their number of outcomes); beyond that it
+  is not computed (None).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from vecloss.formulas import FloatArray
+from vecloss.risk.measures import distribution_tail
+
+__all__ = ["AEP_OUTCOMES", "Events", "aep", "events_of", "oep", "variance"]
+
+AEP_OUTCOMES = 1 << 20
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Events:
+    """Event cells, buildings sorted by cell then ``p`` falling: atoms and their levels."""
+
+    cell: IntArray  # per building, sorted
+    atom: FloatArray  # C_k: the cell's loss when its first k buildings are hit
+    level: FloatArray  # p_k: P(cell loss >= C_k)
+    below: FloatArray  # p_{k+1}, 0 after the cell's last building
+    first: npt.NDArray[np.bool_]  # whether the building is its cell's first
+
+
+def events_of(cell: IntArray, p: FloatArray, loss: FloatArray) -> Events:
+    """Events from buildings (``loss`` is S, the loss if hit); those that cannot lose dropped."""
+    keep = (p > 0) & (loss > 0)
+    cell, p, loss = cell[keep], p[keep], loss[keep]
+    order = np.lexsort((-p, cell))
+    cell, p, loss = cell[order], p[order], loss[order]
+    first = np.ones(len(cell), dtype=bool)
+    first[1:] = cell[1:] != cell[:-1]
+    last = np.ones(len(cell), dtype=bool)
+    last[:-1] = first[1:]
+    total = np.cumsum(loss)
+    start = np.maximum.accumulate(np.where(first, np.arange(len(cell)), 0))
+    before = np.where(start > 0, total[start - 1], 0.0) if len(cell) else total
+    atom = total - before
+    below = np.where(last, 0.0, np.concatenate([p[1:], [0.0]]))
+    return Events(cell, atom, p, below, first)
+
+
+def variance(cells: Events, groups: IntArray, count: int) -> FloatArray:
+    """The variance of each group's period loss; ``groups`` maps each cell to its group."""
+    mass = cells.level - cells.below
+    mean = np.bincount(cells.cell, weights=mass * cells.atom)
+    mean_b = mean[cells.cell]
+    spread = np.bincount(cells.cell, weights=mass * (cells.atom - mean_b) ** 2, minlength=len(mean))
+    none = 1.0 - np.bincount(cells.cell, weights=np.where(cells.first, cells.level, 0.0))
+    var_cell = spread + none[: len(spread)] * mean**2
+    present = np.unique(cells.cell)
+    return np.asarray(
+        np.bincount(groups[present], weights=var_cell[present], minlength=count), np.float64
+    )
+
+
+def _log_keep(p: FloatArray) -> FloatArray:
+    with np.errstate(divide="ignore"):
+        return np.where(p < 1.0, np.log1p(-np.minimum(p, 1.0)), 0.0)
+
+
+def oep(cells: Events, return_periods: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """VaR and TVaR of the largest event loss of a period (one group's cells)."""
+    certain = (cells.level >= 1.0).astype(np.int64)
+    base = float(_log_keep(cells.level[cells.first]).sum())
+    base_certain = int(certain[cells.first].sum())
+    step = _log_keep(cells.below) - _log_keep(cells.level)
+    step_certain = (cells.below >= 1.0).astype(np.int64) - certain
+    order = np.argsort(cells.atom, kind="stable")
+    log_none = base + np.concatenate([[0.0], np.cumsum(step[order])])
+    sure = base_certain + np.concatenate([[0], np.cumsum(step_certain[order])])
+    exceed = np.where(sure > 0, 1.0, -np.expm1(log_none))
+    exceed[-1] = 0.0
+    values = np.concatenate([[0.0], cells.atom[order]])
+    return distribution_tail(values, exceed, return_periods)
+
+
+def aep(cells: Events, return_periods: FloatArray) -> tuple[FloatArray, FloatArray] | None:
+    """VaR and TVaR of the period's total loss, by enumeration; None beyond :data:`AEP_OUTCOMES`."""
+    ids, sizes = np.unique(cells.cell, return_counts=True)
+    if float(np.prod(sizes + 1.0)) > AEP_OUTCOMES:
+        return None
+    values, probs = np.zeros(1), np.ones(1)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    for lo, hi in itertools.pairwise(starts):  # at most 20 cells
+        outcome = np.concatenate([[0.0], cells.atom[lo:hi]])
+        chance = np.concatenate([[1.0 - cells.level[lo]], cells.level[lo:hi] - cells.below[lo:hi]])
+        values = (values[:, None] + outcome[None, :]).ravel()
+        probs = (probs[:, None] * chance[None, :]).ravel()
+    del ids
+    order = np.argsort(values, kind="stable")
+    values, probs = values[order], probs[order]
+    exceed = np.concatenate([np.cumsum(probs[::-1])[::-1][1:], [0.0]])
+    return distribution_tail(values, exceed, return_periods)

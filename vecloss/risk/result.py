@@ -1,0 +1,90 @@
+"""What :func:`vecloss.risk` returns: AAL, EP and year-loss tables, shown well in a notebook."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+__all__ = ["EP_TYPES", "RiskResult"]
+
+#: The EP table's curves, named as OasisLMF's ORD output (EPType 1-4).
+EP_TYPES: tuple[str, ...] = ("OEP", "OEP TVaR", "AEP", "AEP TVaR")
+
+
+@dataclass
+class RiskResult:
+    """A risk pass: ``aal`` and ``ep`` frames, and the year-loss table ``ylt`` when simulated.
+
+    ``rows`` buildings were tallied and ``rejected`` set aside (skip mode):
+    together, every row of the input. ``rejected_rows`` holds the rejected
+    rows of a frame with ``row`` and ``reason``.
+    """
+
+    input: str
+    rows: int
+    rejected: int
+    formula: str
+    years: int
+    discount_rate: float
+    periods: int | None
+    seed: int | None
+    exact: bool
+    by: str | None
+    shared_by: str | None
+    return_periods: list[float]
+    aal: pl.DataFrame = field(repr=False)
+    ep: pl.DataFrame = field(repr=False)
+    ylt: pl.DataFrame | None = field(default=None, repr=False)
+    rejected_rows: pl.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def method(self) -> str:
+        """How the answer was found, in words."""
+        if self.exact:
+            return "exact"
+        return f"{self.periods:,} simulated periods, seed {self.seed}"
+
+    def curves(self) -> pl.DataFrame:
+        """The EP table wide: one row per (group,) return period, one column per curve."""
+        index = [*([self.by] if self.by else []), "return_period"]
+        return self.ep.pivot("ep_type", index=index, values="loss", maintain_order=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values: the fields, the AAL and EP rows."""
+        return {
+            "input": self.input,
+            "rows": self.rows,
+            "rejected": self.rejected,
+            "formula": self.formula,
+            "years": self.years,
+            "discount_rate": self.discount_rate,
+            "periods": self.periods,
+            "seed": self.seed,
+            "exact": self.exact,
+            "by": self.by,
+            "shared_by": self.shared_by,
+            "return_periods": self.return_periods,
+            "aal": self.aal.to_dicts(),
+            "ep": self.ep.to_dicts(),
+        }
+
+    def _title(self) -> str:
+        return (
+            f"{self.rows:,} buildings from {self.input}, {self.formula} formula, {self.years} "
+            f"years, discount rate {self.discount_rate}; {self.method}"
+        )
+
+    def __repr__(self) -> str:
+        head = f"RiskResult({self._title()})"
+        with pl.Config(tbl_hide_dataframe_shape=True, tbl_rows=20):
+            return f"{head}\naal:\n{self.aal}\nep (wide):\n{self.curves()}"
+
+    def _repr_html_(self) -> str:
+        return (
+            f"<p><b>vecloss risk</b>: {html.escape(self._title())}</p>"
+            f"<p>Average annual loss</p>{self.aal._repr_html_()}"
+            f"<p>Exceedance curves (loss at each return period)</p>{self.curves()._repr_html_()}"
+        )

@@ -1,0 +1,225 @@
+"""One part of a risk pass: read its checked batches and tally them, simulated or exact.
+
+:func:`tally_part` is the risk twin of :func:`vecloss.run.worker.process_part`:
+the same checked batches (the same validation, skip mode and rejects), and a
+small picklable :class:`TallyPart` back, whose state merges exactly:
+
+- :class:`Simulated`: the year-loss ledger (:mod:`vecloss.risk.ledger`), cells
+  by ``by`` value (independent) or ``(by, shared_by)`` pair (shared);
+- :class:`Collected`: what the exact answer needs of each building (its group,
+  event cell, ``p``, loss if hit and expected loss).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from vecloss.checks.ids import SeenIds
+from vecloss.checks.log import FailureLog
+from vecloss.formulas import KERNELS, FloatArray
+from vecloss.io.sink import PartWriter
+from vecloss.io.source import Part
+from vecloss.risk.draws import U64, mix, stream_keys, value_keys
+from vecloss.risk.hits import DRAW_BUDGET, expected_draws, independent_hits, shared_hits
+from vecloss.risk.ledger import Cells, Ledger, limbs_of
+from vecloss.run.worker import Job, checked_batches, rejects_frame
+from vecloss.scenario import Scenario
+from vecloss.schema import ID
+
+__all__ = ["Collected", "RiskJob", "Simulated", "TallyPart", "severity", "tally_part"]
+
+_BUILDINGS, _GROUPS = 1, 2  # stream numbers: a building's own draws, a shared group's
+
+
+@dataclass(frozen=True)
+class RiskJob:
+    """What a risk worker needs besides the part: picklable."""
+
+    run: Job  # the checking side: scenario, source name, batch rows, on_invalid, columns read
+    periods: int = 10_000
+    seed: int = 0
+    exact: bool = False
+    by: str | None = None
+    shared_by: str | None = None
+
+
+def severity(valid: pl.DataFrame, scenario: Scenario) -> FloatArray:
+    """Each building's loss if the hazard strikes: the formula with ``p = 1``."""
+    (years, rate), *_ = scenario.pairs
+    columns = {
+        c: valid[c].to_numpy() for c in ("construction_cost", "floor_area", "inflation_rate")
+    }
+    ones = np.ones(valid.height)
+    return KERNELS[scenario.formula](
+        columns["construction_cost"],
+        columns["floor_area"],
+        ones,
+        columns["inflation_rate"],
+        years=years,
+        discount_rate=rate,
+    )
+
+
+def _cell_keys(valid: pl.DataFrame, job: RiskJob) -> tuple[U64, U64, list[Any], U64]:
+    """Per building: the by key, the cell key, the labels of the distinct cell keys (in
+    increasing key order: ``(by key, by value, shared value)``) and the shared group key."""
+    n = valid.height
+    by_keys = value_keys(valid[job.by]) if job.by else np.zeros(n, dtype=np.uint64)
+    shared = value_keys(valid[job.shared_by]) if job.shared_by else None
+    cells = by_keys if shared is None else mix(by_keys ^ mix(shared))
+    _, first = np.unique(cells, return_index=True)
+    by_values = valid[job.by].gather(first).to_list() if job.by else [None] * len(first)
+    shared_values = (
+        valid[job.shared_by].gather(first).to_list() if job.shared_by else [None] * len(first)
+    )
+    labels = list(zip(by_keys[first].tolist(), by_values, shared_values, strict=True))
+    return by_keys, cells, labels, (np.zeros(0, np.uint64) if shared is None else shared)
+
+
+def _slices(weight: FloatArray) -> list[slice]:
+    """Consecutive slices of about :data:`DRAW_BUDGET` draws each, and at most that many rows
+    (a row weighs at least 1), so that the ledger's sums stay exact."""
+    if len(weight) == 0:
+        return []
+    total = np.cumsum(np.maximum(weight, 1.0))
+    marks = np.arange(1, int(total[-1] // DRAW_BUDGET) + 1) * float(DRAW_BUDGET)
+    cuts = np.searchsorted(total, marks, side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [len(weight)]]))
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
+@dataclass
+class Simulated:
+    """The year-loss ledger of the buildings tallied so far."""
+
+    job: RiskJob
+    ledger: Ledger = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ledger = Ledger(self.job.periods)
+
+    def add(self, valid: pl.DataFrame, expected: FloatArray) -> None:
+        del expected
+        job, n = self.job, self.job.periods
+        p = valid["hazard_probability"].to_numpy()
+        loss = severity(valid, job.run.scenario)
+        live = (p > 0) & (loss > 0)
+        if not live.all():
+            valid, p, loss = valid.filter(pl.Series(live)), p[live], loss[live]
+        if valid.height == 0:
+            return
+        _, cell_keys, labels, shared = _cell_keys(valid, job)
+        rows = self.ledger.rows_for(cell_keys, labels)
+        rounded, limbs = limbs_of(loss, job.run.source)
+        if job.shared_by is None:
+            keys = stream_keys(value_keys(valid[ID]), job.seed, _BUILDINGS)
+            for part in _slices(expected_draws(p, n)):
+                b, when = independent_hits(keys[part], p[part], n)
+                self.ledger.add(rows[part][b], when, rounded[part][b], limbs[:, part][:, b])
+            return
+        self._add_shared(stream_keys(shared, job.seed, _GROUPS), p, rows, rounded, limbs)
+
+    def _add_shared(
+        self, keys: U64, p: FloatArray, rows: Any, rounded: FloatArray, limbs: FloatArray
+    ) -> None:
+        n = self.job.periods
+        groups, group = np.unique(keys, return_inverse=True)
+        order = np.argsort(group, kind="stable")
+        step = max(1, min(1024, (1 << 22) // n))  # a draw matrix of at most 4M per call
+        for lo in range(0, len(groups), step):  # one step per block of groups
+            begin, end = np.searchsorted(group[order], [lo, lo + step])
+            members = order[begin:end]
+            for part in _slices(n * p[members]):
+                at = members[part]
+                b, when = shared_hits(groups[lo : lo + step], group[at] - lo, p[at], n)
+                self.ledger.add(rows[at][b], when, rounded[at][b], limbs[:, at][:, b])
+
+    def merge(self, other: Simulated) -> None:
+        self.ledger.merge(other.ledger)
+
+
+@dataclass
+class Collected:
+    """For the exact answer: per building its group, event cell, ``p``, loss if hit, expected."""
+
+    job: RiskJob
+    groups: Cells = field(default_factory=Cells)
+    arrays: dict[str, list[Any]] = field(
+        default_factory=lambda: {k: [] for k in ("group", "event", "p", "loss", "expected")}
+    )
+
+    def add(self, valid: pl.DataFrame, expected: FloatArray) -> None:
+        if valid.height == 0:
+            return
+        by_keys, cell_keys, labels, _ = _cell_keys(valid, self.job)
+        by_labels = {key: (key, by, None) for key, by, _shared in labels}
+        distinct = np.unique(by_keys)
+        group = self.groups.rows_for(by_keys, [by_labels[k] for k in distinct.tolist()])
+        event = value_keys(valid[ID]) if self.job.shared_by is None else cell_keys
+        for name, values in (
+            ("group", group),
+            ("event", event),
+            ("p", valid["hazard_probability"].to_numpy()),
+            ("loss", severity(valid, self.job.run.scenario)),
+            ("expected", expected),
+        ):
+            self.arrays[name].append(values)
+
+    def merge(self, other: Collected) -> None:
+        remap = self.groups.merge_rows(other.groups)
+        for name, values in other.arrays.items():
+            self.arrays[name].extend(remap[v] if name == "group" else v for v in values)
+
+    def column(self, name: str) -> Any:
+        parts = self.arrays[name]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+
+@dataclass
+class TallyPart:
+    """One part's tally: rows tallied, failures, and the state (picklable, mergeable)."""
+
+    part: Part
+    state: Simulated | Collected
+    rows: int = 0
+    log: FailureLog = field(default_factory=FailureLog)
+    rejects: Any = None
+    output: Any = None
+    ids: Any = None  # parts checked alone are compared by a second pass over their ids
+
+
+def tally_part(
+    part: Part,
+    job: RiskJob,
+    *,
+    out: PartWriter | None = None,
+    rejects: PartWriter | None = None,
+    seen: SeenIds | None = None,
+    progress: Any = None,
+) -> TallyPart:
+    """Check a part's batches and tally the good rows; bad rows to ``rejects`` in skip mode."""
+    del out  # a risk pass writes its tables at the end, not per part
+    state: Simulated | Collected = Collected(job) if job.exact else Simulated(job)
+    result = TallyPart(part, state, rejects=rejects.path if rejects else None)
+    headed = False
+    with (rejects or PartWriter()).open() as rejected_writer:
+        for batch, _ in checked_batches(part, job.run, seen if seen is not None else SeenIds()):
+            if progress is not None:
+                progress.update(batch.valid.height + batch.rejected.height)
+            result.log.add(batch.rejected)
+            if result.log and job.run.on_invalid == "fail":
+                continue  # keep reading: the error reports the whole source
+            if rejected_writer is not None and (batch.rejected.height or not headed):
+                frame = rejects_frame(batch.rejected)
+                rejected_writer.header(frame)
+                headed = True
+                if frame.height:
+                    rejected_writer.write(frame)
+            state.add(batch.valid, batch.losses[0])
+            result.rows += batch.valid.height
+    return result
