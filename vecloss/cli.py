@@ -18,7 +18,7 @@ from vecloss.bench.contenders import CONTENDERS
 from vecloss.checks.ids import SeenIds
 from vecloss.checks.log import FailureLog
 from vecloss.cli_options import DEFAULT_SIZES, PREVIEW_ROWS, build_parser
-from vecloss.exceptions import VeclossError, require
+from vecloss.exceptions import UsageError, VeclossError, require
 from vecloss.io.convert import convert
 from vecloss.io.source import open_source
 from vecloss.run.runner import run
@@ -111,6 +111,65 @@ def _run(args: argparse.Namespace) -> int:
     else:
         total = "" if summary.total_loss is None else f"; total loss {summary.total_loss!r}"
         print(f"wrote {summary.output_rows:,} losses to {summary.output}{total}")
+    return 0
+
+
+def _risk(args: argparse.Namespace) -> int:
+    from vecloss.io.sink import Output, check_targets
+    from vecloss.risk import RETURN_PERIODS, risk
+
+    outputs = {"output": args.output, "aal": args.aal, "ylt": args.ylt}
+    if args.ylt and args.exact:
+        msg = "--ylt needs a simulation; hint: drop --exact or --ylt"
+        raise UsageError(msg)
+    src = open_source(args.input, table=args.table, query=args.query)
+    check_targets(src.files, rejects=args.rejects, **outputs)
+    files = {k: Output(v) for k, v in outputs.items() if v is not None}  # suffixes checked
+    result = risk(
+        args.input,
+        periods=args.periods,
+        seed=args.seed,
+        exact=args.exact,
+        return_periods=args.return_periods or RETURN_PERIODS,
+        by=args.by,
+        shared_by=args.shared_by,
+        formula=args.formula,
+        years=args.years,
+        discount_rate=args.discount_rate,
+        engine=args.engine,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        batch_rows=args.batch_rows,
+        on_invalid=args.on_invalid,
+        rejects=args.rejects,
+        progress=sys.stderr.isatty(),
+        table=args.table,
+        query=args.query,
+    )
+    tables = {"output": result.ep, "aal": result.aal, "ylt": result.ylt}
+    for kind, output in files.items():
+        table = tables[kind]
+        if table is not None:
+            with output as out:
+                out.write(table)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    with pl.Config(
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        thousands_separator=True,
+        float_precision=2,
+        tbl_rows=50,
+    ):
+        print(f"average annual loss ({result.method}):")
+        print(result.aal)
+        print("loss at each return period (OEP: largest event of a year; AEP: the year's total):")
+        print(result.curves())
+    for kind, output in files.items():
+        print(f"wrote {kind if kind != 'output' else 'EP table'} to {output.target}")
+    if result.rejected:
+        print(f"rejected: {result.rejected:,} rows, written to {args.rejects}")
     return 0
 
 
@@ -216,6 +275,7 @@ def _command() -> str:
 
 COMMANDS = {
     "run": _run,
+    "risk": _risk,
     "validate": _validate,
     "generate": _generate,
     "convert": _convert,

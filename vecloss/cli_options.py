@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from vecloss import __version__
 from vecloss.bench.contenders import CONTENDERS
@@ -100,6 +101,93 @@ def _add_database_options(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--query", metavar="SQL", help="with a database INPUT: the query to run")
 
 
+def _return_periods(text: str) -> list[float]:
+    """``10,50,100``: numbers >= 1."""
+    values = []
+    for part in text.split(","):
+        try:
+            value = float(part)
+        except ValueError:
+            value = 0.0
+        if not 1 <= value < float("inf"):
+            msg = f"return periods must be numbers >= 1 (a list like 10,50,100), got {part!r}"
+            raise argparse.ArgumentTypeError(msg)
+        values.append(int(value) if value.is_integer() else value)
+    return values
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 1 << 64:
+        msg = f"expected a seed in [0, 2**64), got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "risk",
+        parents=[common],
+        help="average annual loss, exceedance curves, VaR and TVaR (simulated or exact)",
+        description="Simulate seeded periods (years) of hazard hits, or compute exactly, and "
+        "report the average annual loss and the OEP/AEP curves with their TVaR.",
+    )
+    p.add_argument("input", metavar="INPUT", help="portfolio file, folder, glob or database")
+    p.add_argument(
+        "--periods",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="simulated periods (default: 10,000, a multiple of every default return period)",
+    )
+    p.add_argument("--seed", type=_seed, default=None, metavar="S", help="default: 0")
+    p.add_argument(
+        "--exact", action="store_true", help="the exact answer, no simulation (AEP: small inputs)"
+    )
+    p.add_argument(
+        "--return-periods",
+        type=_return_periods,
+        default=None,
+        metavar="R,R",
+        help="years between exceedances (default: 10,50,100,250,500)",
+    )
+    p.add_argument("--by", metavar="COLUMN", help="one AAL and set of curves per group")
+    p.add_argument(
+        "--shared-by",
+        metavar="COLUMN",
+        help="buildings with the same value share one draw per period (one event)",
+    )
+    _add_model_options(p)
+    p.add_argument(
+        "-o", "--output", metavar="PATH", help="write the EP table here (format by suffix)"
+    )
+    p.add_argument("--aal", metavar="PATH", help="write the AAL table here")
+    p.add_argument("--ylt", metavar="PATH", help="write the year-loss table here (simulated)")
+    p.add_argument(
+        "--engine",
+        choices=["vectorized", "dask"],
+        default="vectorized",
+        help="dask: the parts of the source on a cluster (default: vectorized, in this process)",
+    )
+    p.add_argument(
+        "--workers", type=_positive, default=None, metavar="N", help="dask: default the cores"
+    )
+    p.add_argument("--scheduler", metavar="ADDRESS", help="dask: an existing cluster")
+    p.add_argument("--batch-rows", type=_positive, default=DEFAULT_BATCH_ROWS, metavar="N")
+    p.add_argument(
+        "--on-invalid",
+        choices=["fail", "skip"],
+        default="fail",
+        help="skip: set bad rows aside (needs --rejects) and tally the rest",
+    )
+    p.add_argument("--rejects", metavar="PATH", help="where skip mode puts bad rows, with reasons")
+    _add_database_options(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vecloss",
@@ -146,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output-table", metavar="NAME", help="with a database -o: the table to (re)place"
     )
     p.add_argument("--json", action="store_true", help="print only the summary, as JSON")
+
+    _add_risk_parser(sub, common)
 
     p = sub.add_parser("validate", parents=[common], help="report every problem, change nothing")
     p.add_argument("input", metavar="INPUT")

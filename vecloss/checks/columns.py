@@ -53,7 +53,10 @@ def check_columns(
     absent = [name for name in carry if name not in schema]
     if absent:
         raise missing_columns(
-            absent, present, source, hint="check the spelling of --keep / --group-by (keep=, by=)"
+            absent,
+            present,
+            source,
+            hint="check the spelling of the columns asked for (keep, group by, by, shared by)",
         )
     id_type = schema[ID]
     if not (id_type.is_integer() or id_type == pl.String or id_type == pl.Null):

@@ -272,11 +272,13 @@ class TableSink:
             self._output.__exit__(RuntimeError, None, None)
 
 
-def check_targets(inputs: Sequence[str], output: object, rejects: object) -> None:
-    """Refuse, before any work, an output or rejects path that is an input, holds one, or
-    is the other one (symlinks and relative paths resolved)."""
+def check_targets(
+    inputs: Sequence[str], output: object = None, rejects: object = None, **others: object
+) -> None:
+    """Refuse, before any work, an output path (``output``, ``rejects`` or any of ``others``)
+    that is an input, holds one, or is another output (symlinks and relative paths resolved)."""
     files = {Path(f).resolve() for f in inputs if not is_database_uri(f)}
-    named = {"output": output, "rejects": rejects}
+    named = {"output": output, "rejects": rejects, **others}
     places = {
         k: Path(str(v)).resolve()
         for k, v in named.items()
@@ -286,9 +288,15 @@ def check_targets(inputs: Sequence[str], output: object, rejects: object) -> Non
         if place in files or any(place in f.parents for f in files):
             msg = f"{named[kind]}: the {kind} would replace the input; hint: write somewhere else"
             raise UsageError(msg)
-    if len(places) == 2 and places["output"] == places["rejects"]:
-        msg = f"{output}: the output and the rejects are the same path; hint: give two paths"
-        raise UsageError(msg)
+    kinds = list(places)
+    for i, kind in enumerate(kinds):
+        for other in kinds[i + 1 :]:
+            if places[kind] == places[other]:
+                msg = (
+                    f"{named[kind]}: the {kind} and the {other} are the same path; "
+                    "hint: give two paths"
+                )
+                raise UsageError(msg)
 
 
 def open_sink(target: str | Path, *, table: str | None = None) -> Sink:

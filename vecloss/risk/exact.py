@@ -16,11 +16,11 @@ the buildings with ``p >= u``. Sorted by ``p`` (largest first), a cell's loss is
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
 from vecloss.formulas import FloatArray
 from vecloss.risk.measures import distribution_tail
@@ -52,10 +52,8 @@ def events_of(cell: IntArray, p: FloatArray, loss: FloatArray) -> Events:
     first[1:] = cell[1:] != cell[:-1]
     last = np.ones(len(cell), dtype=bool)
     last[:-1] = first[1:]
-    total = np.cumsum(loss)
-    start = np.maximum.accumulate(np.where(first, np.arange(len(cell)), 0))
-    before = np.where(start > 0, total[start - 1], 0.0) if len(cell) else total
-    atom = total - before
+    frame = pl.DataFrame({"cell": cell, "loss": loss})
+    atom = frame.select(pl.col("loss").cum_sum().over("cell")).to_series().to_numpy()
     below = np.where(last, 0.0, np.concatenate([p[1:], [0.0]]))
     return Events(cell, atom, p, below, first)
 
@@ -96,18 +94,23 @@ def oep(cells: Events, return_periods: FloatArray) -> tuple[FloatArray, FloatArr
 
 
 def aep(cells: Events, return_periods: FloatArray) -> tuple[FloatArray, FloatArray] | None:
-    """VaR and TVaR of the period's total loss, by enumeration; None beyond :data:`AEP_OUTCOMES`."""
-    ids, sizes = np.unique(cells.cell, return_counts=True)
-    if float(np.prod(sizes + 1.0)) > AEP_OUTCOMES:
+    """VaR and TVaR of the period's total loss, by enumeration of the outcomes of positive
+    probability; None when there are more than :data:`AEP_OUTCOMES`."""
+    mass = cells.level - cells.below
+    miss = np.where(cells.first, 1.0 - cells.level, 0.0)
+    starts = np.flatnonzero(cells.first)
+    ends = np.append(starts[1:], len(cells.cell))[: len(starts)]
+    outcomes = np.add.reduceat((mass > 0).astype(np.int64), starts) if len(starts) else starts
+    outcomes = outcomes + (miss[starts] > 0)
+    if float(np.prod(outcomes.astype(np.float64))) > AEP_OUTCOMES:
         return None
     values, probs = np.zeros(1), np.ones(1)
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    for lo, hi in itertools.pairwise(starts):  # at most 20 cells
+    for lo, hi in zip(starts, ends, strict=True):  # at most 20 cells of two or more outcomes
         outcome = np.concatenate([[0.0], cells.atom[lo:hi]])
-        chance = np.concatenate([[1.0 - cells.level[lo]], cells.level[lo:hi] - cells.below[lo:hi]])
-        values = (values[:, None] + outcome[None, :]).ravel()
-        probs = (probs[:, None] * chance[None, :]).ravel()
-    del ids
+        chance = np.concatenate([[miss[lo]], mass[lo:hi]])
+        live = chance > 0
+        values = (values[:, None] + outcome[None, live]).ravel()
+        probs = (probs[:, None] * chance[None, live]).ravel()
     order = np.argsort(values, kind="stable")
     values, probs = values[order], probs[order]
     exceed = np.concatenate([np.cumsum(probs[::-1])[::-1][1:], [0.0]])

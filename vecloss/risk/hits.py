@@ -16,19 +16,30 @@ each call under :data:`DRAW_BUDGET` draws so memory stays bounded.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
 from vecloss.formulas import FloatArray
 from vecloss.risk.draws import U64, UNIT, draws
 
-__all__ = ["DRAW_BUDGET", "expected_draws", "independent_hits", "shared_hits"]
+__all__ = [
+    "DRAW_BUDGET",
+    "Candidates",
+    "candidates",
+    "expected_draws",
+    "hits_among",
+    "independent_hits",
+    "shared_hits",
+    "thresholds",
+]
 
 IntArray = npt.NDArray[np.int64]
 
-#: Draws (or hits) per call: about 64 MB of temporaries, and few enough hits per
-#: period that the ledger's float sums stay exact (see :mod:`vecloss.risk.ledger`).
-DRAW_BUDGET = 1 << 20
+#: Draws (or hits) per call: temporaries of 512 KB each, which stay in the CPU's
+#: cache (measured: larger slices are slower per draw).
+DRAW_BUDGET = 1 << 16
 _BIN = 1 << 54  # shared mode: group number above bit 54, the 53-bit draw below
 
 
@@ -41,29 +52,36 @@ def expected_draws(p: FloatArray, periods: int) -> FloatArray:
 def independent_hits(keys: U64, p: FloatArray, periods: int) -> tuple[IntArray, IntArray]:
     """Every ``(building, period)`` hit of independent buildings with streams ``keys``."""
     with np.errstate(divide="ignore"):
-        log_q = np.log1p(-p)  # -inf for p = 1: every gap is 1
+        scale = 1.0 / np.log1p(-p)  # -0.0 for p = 1: every gap is 1
     active = np.flatnonzero(p > 0)
     last = np.zeros(len(active), dtype=np.int64)  # the period of the latest hit
-    used = np.zeros(len(active), dtype=np.uint64)  # draws taken from each stream
+    used = np.zeros(len(active), dtype=np.int64)  # draws taken from each stream
     found: list[tuple[IntArray, IntArray]] = []
     while len(active):
-        left = periods - last
-        take = np.minimum(expected_draws(p[active], periods), left).astype(np.int64)
-        seg = np.repeat(np.arange(len(active)), take)
-        begins = np.cumsum(take) - take
-        counter = used[seg] + (np.arange(len(seg)) - begins[seg]).astype(np.uint64)
-        u = (draws(keys[active][seg], counter + np.uint64(1)) + np.uint64(1)) * UNIT
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.log(u) / log_q[active][seg]
-        gap = np.floor(np.minimum(ratio, periods)).astype(np.int64) + 1
-        steps = np.cumsum(gap)
-        before = np.concatenate([[0], steps[begins[1:] - 1]]) if len(begins) else begins
-        when = steps - np.repeat(before - last, take)
+        take = np.minimum(expected_draws(p[active], periods), periods - last).astype(np.int64)
+        ends = np.cumsum(take)
+        begins = ends - take
+        count = int(ends[-1])
+        # The k-th draw of a stream is its counter k (from 1): (row - begin) + used + 1.
+        counter = np.arange(count, dtype=np.int64)
+        counter -= np.repeat(begins - used - 1, take)
+        u = draws(np.repeat(keys[active], take), counter.view(np.uint64)).astype(np.float64)
+        u += 1.0
+        u *= UNIT  # in (0, 1]
+        np.log(u, out=u)
+        u *= np.repeat(scale[active], take)
+        np.minimum(u, periods, out=u)
+        when = u.astype(np.int64)  # the gap less one: floor of a number >= 0
+        when += 1
+        np.cumsum(when, out=when)
+        before = np.zeros(len(active), dtype=np.int64)
+        before[1:] = when[begins[1:] - 1]
+        when -= np.repeat(before - last, take)
         hit = when <= periods
-        found.append((active[seg[hit]], when[hit]))
-        ends = when[begins + take - 1]
-        going = ends < periods
-        active, last, used = active[going], ends[going], used[going] + take[going].astype(np.uint64)
+        found.append((np.repeat(active, take)[hit], when[hit]))
+        latest = when[ends - 1]
+        going = latest < periods
+        active, last, used = active[going], latest[going], used[going] + take[going]
     if not found:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
@@ -74,6 +92,37 @@ def thresholds(p: FloatArray) -> U64:
     return np.floor(p * 2.0**53).astype(np.uint64)
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """The periods where a group's draw is below its largest ``p``, sorted by group then draw."""
+
+    key: U64  # group number * 2**54 + the 53-bit draw, increasing
+    period: IntArray  # the period of each, from 1
+    starts: IntArray  # where each group's run begins
+
+
+def candidates(group_keys: U64, top: U64, periods: int) -> Candidates:
+    """Draw every period of each group (at most 1,024 groups) and keep those below ``top``."""
+    counters = np.arange(1, periods + 1, dtype=np.uint64)
+    u = draws(group_keys[:, None], counters[None, :])
+    rows, cols = np.nonzero(u < top[:, None])
+    key = rows.astype(np.uint64) * np.uint64(_BIN) + u[rows, cols]
+    order = np.argsort(key, kind="stable")
+    starts = np.searchsorted(key[order], np.arange(len(group_keys), dtype=np.uint64) * _BIN)
+    return Candidates(key[order], cols[order].astype(np.int64) + 1, starts.astype(np.int64))
+
+
+def hits_among(found: Candidates, group: IntArray, p: FloatArray) -> tuple[IntArray, IntArray]:
+    """Each building's hits: the first candidates of its group, those with a draw below ``p``."""
+    limit = thresholds(p)
+    first = found.starts[group]
+    counts = np.searchsorted(found.key, group.astype(np.uint64) * np.uint64(_BIN) + limit) - first
+    building = np.repeat(np.arange(len(p)), counts)
+    offsets = np.cumsum(counts) - counts
+    position = np.repeat(first - offsets, counts) + np.arange(len(building))
+    return building, found.period[position]
+
+
 def shared_hits(
     group_keys: U64, group: IntArray, p: FloatArray, periods: int
 ) -> tuple[IntArray, IntArray]:
@@ -82,19 +131,6 @@ def shared_hits(
     ``group_keys`` holds one stream key per group (at most 1,024 groups per
     call); ``group`` gives each building's group number.
     """
-    limit = thresholds(p)
     top = np.zeros(len(group_keys), dtype=np.uint64)
-    np.maximum.at(top, group, limit)
-    counters = np.arange(1, periods + 1, dtype=np.uint64)
-    u = draws(group_keys[:, None], counters[None, :])
-    rows, cols = np.nonzero(u < top[:, None])
-    order_key = rows.astype(np.uint64) * np.uint64(_BIN) + u[rows, cols]
-    order = np.argsort(order_key, kind="stable")
-    sorted_key, when = order_key[order], cols[order].astype(np.int64) + 1
-    starts = np.searchsorted(sorted_key, np.arange(len(group_keys), dtype=np.uint64) * _BIN)
-    base = group.astype(np.uint64) * np.uint64(_BIN)
-    counts = np.searchsorted(sorted_key, base + limit) - starts[group]
-    building = np.repeat(np.arange(len(p)), counts)
-    first = np.cumsum(counts) - counts
-    position = starts[group][building] + np.arange(len(building)) - first[building]
-    return building, when[position]
+    np.maximum.at(top, group, thresholds(p))
+    return hits_among(candidates(group_keys, top, periods), group, p)

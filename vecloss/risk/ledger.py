@@ -3,12 +3,11 @@
 Each period's loss is kept in fixed point, as an integer number of
 :data:`QUANTUM` (2**-32, about 2.3e-10 currency units) split into four 32-bit
 limbs held in int64 (:data:`LIMBS`). A building's loss is rounded to the
-quantum once; from then on every addition is exact, so a period's loss does not
-depend on how the buildings were batched, on which worker saw them, or on their
-order: integer sums are associative. Within one call, the limbs are summed with
-``np.bincount`` in float64, which is exact because each limb is below 2**32 and
-a call adds fewer than 2**21 of them per period; the carries are then moved up.
-A building loss of 2**96 (7.9e28) or more is out of range and refused.
+quantum once; from then on every addition is an integer addition, exact and
+associative, so a period's loss does not depend on how the buildings were
+batched, on which worker saw them, or on their order. Carries move up before
+any limb could overflow (after at most 2**30 additions). A building loss of
+2**96 (7.9e28) or more is out of range and refused.
 
 Cells are what a ledger sums: a ``by`` group (independent mode) or a
 ``(by, shared_by)`` pair (shared mode), named by a 64-bit key of their values.
@@ -34,24 +33,28 @@ QUANTUM = 2.0**-32
 _BITS = 32
 _MASK = np.int64((1 << _BITS) - 1)
 LIMIT = 2.0**96
+_HEADROOM = 1 << 30  # additions of a limb (< 2**32) an int64 takes before a carry is due
+IntArray = npt.NDArray[np.int64]
 
 
-def limbs_of(loss: FloatArray, source: str = "portfolio") -> tuple[FloatArray, FloatArray]:
-    """The loss rounded to the quantum, and its limbs (shape ``(LIMBS, n)``, whole floats)."""
+def limbs_of(loss: FloatArray, source: str = "portfolio") -> tuple[FloatArray, IntArray]:
+    """The loss rounded to the quantum, and its limbs (int64, shape ``(LIMBS, n)``)."""
     if len(loss) and not float(loss.max()) < LIMIT:
         msg = (
             f"{source}: a building loss of {float(loss.max()):.3g} is beyond the simulation's "
-            f"range ({LIMIT:.3g}); hint: check the units of construction_cost and floor_area"
+            f"range ({LIMIT:.3g}); hint: check the units of construction_cost and floor_area, "
+            "or use exact=True (--exact), which has no such limit"
         )
         raise InputError(msg)
     whole = np.rint(loss * 2.0**_BITS)
     rounded = whole * QUANTUM
-    limbs = np.empty((LIMBS, len(loss)))
+    limbs = np.empty((LIMBS, len(loss)), dtype=np.int64)
     rest = whole
-    for k in range(LIMBS - 1, -1, -1):
+    for k in range(LIMBS - 1, -1, -1):  # four limbs, each exact in float64
         scale = 2.0 ** (_BITS * k)
-        limbs[k] = np.floor(rest / scale)
-        rest = rest - limbs[k] * scale
+        high = np.floor(rest / scale)
+        limbs[k] = high
+        rest = rest - high * scale
     return rounded, limbs
 
 
@@ -62,7 +65,7 @@ class Cells:
     keys: dict[int, int] = field(default_factory=dict)
     labels: list[Any] = field(default_factory=list)
 
-    def rows_for(self, keys: npt.NDArray[np.uint64], labels: list[Any]) -> npt.NDArray[np.int64]:
+    def rows_for(self, keys: npt.NDArray[np.uint64], labels: list[Any]) -> IntArray:
         """The row of each key; ``labels`` name the distinct keys in increasing order."""
         distinct, inverse = np.unique(keys, return_inverse=True)
         rows = np.empty(len(distinct), dtype=np.int64)
@@ -73,7 +76,7 @@ class Cells:
             rows[i] = self.keys[key]
         return rows[inverse.reshape(-1)]
 
-    def merge_rows(self, other: Cells) -> npt.NDArray[np.int64]:
+    def merge_rows(self, other: Cells) -> IntArray:
         """Add ``other``'s cells; the row here of each of its rows."""
         keys = np.fromiter(other.keys, dtype=np.uint64, count=len(other.keys))
         at = np.fromiter(other.keys.values(), dtype=np.int64, count=len(other.keys))
@@ -89,86 +92,87 @@ class Ledger:
 
     periods: int
     cells: Cells = field(default_factory=Cells)
-    sums: npt.NDArray[np.int64] = field(init=False)
-    largest: FloatArray = field(init=False)
+    sums: IntArray = field(init=False)  # (LIMBS, cells, periods)
+    largest: FloatArray = field(init=False)  # (cells, periods)
+    _pending: int = 0  # additions since the last carry
 
     def __post_init__(self) -> None:
-        self.sums = np.zeros((0, LIMBS, self.periods), np.int64)
+        self.sums = np.zeros((LIMBS, 0, self.periods), np.int64)
         self.largest = np.zeros((0, self.periods))
 
-    def rows_for(self, keys: npt.NDArray[np.uint64], labels: list[Any]) -> npt.NDArray[np.int64]:
+    @property
+    def count(self) -> int:
+        return len(self.cells.labels)
+
+    def rows_for(self, keys: npt.NDArray[np.uint64], labels: list[Any]) -> IntArray:
         """The row of each cell key, new cells added (see :meth:`Cells.rows_for`)."""
         rows = self.cells.rows_for(keys, labels)
-        self._grow(len(self.cells.labels))
+        have = self.sums.shape[1]
+        if self.count > have:
+            extra = max(self.count - have, have)
+            grown = np.zeros((LIMBS, have + extra, self.periods), np.int64)
+            grown[:, :have] = self.sums
+            self.sums = grown
+            self.largest = np.concatenate([self.largest, np.zeros((extra, self.periods))])
         return rows
-
-    def _grow(self, cells: int) -> None:
-        have = self.sums.shape[0]
-        if cells <= have:
-            return
-        extra = max(cells - have, have)
-        self.sums = np.concatenate([self.sums, np.zeros((extra, LIMBS, self.periods), np.int64)])
-        self.largest = np.concatenate([self.largest, np.zeros((extra, self.periods))])
 
     def add(
         self,
-        cell: npt.NDArray[np.int64],
-        period: npt.NDArray[np.int64],
+        rows: IntArray,
         loss: FloatArray,
-        limbs: FloatArray,
+        limbs: IntArray,
+        building: IntArray,
+        period: IntArray,
     ) -> None:
-        """Add hits: the ``cell`` row, ``period`` (from 1), rounded ``loss`` and ``limbs`` of each.
-
-        At most 2**21 hits of one cell and period per call (the caller's budget).
-        """
-        if len(cell) == 0:
+        """Add hits: ``building`` indexes ``rows`` (its cell), ``loss`` (rounded) and ``limbs``;
+        ``period`` counts from 1."""
+        if len(building) == 0:
             return
-        touched, local = np.unique(cell, return_inverse=True)
-        flat = local * self.periods + (period - 1)
-        size = len(touched) * self.periods
+        if self._pending + len(building) > _HEADROOM:
+            self.carry()
+        self._pending += len(building)
+        flat = rows[building] * self.periods + (period - 1)
         for k in range(LIMBS):
-            if not limbs[k].any():
-                continue
-            sums = np.bincount(flat, weights=limbs[k], minlength=size)
-            self.sums[touched, k] += sums.astype(np.int64).reshape(len(touched), self.periods)
-        largest = self.largest[touched].reshape(-1)
-        np.maximum.at(largest, flat, loss)
-        self.largest[touched] = largest.reshape(len(touched), self.periods)
-        self._carry(touched)
+            if limbs[k].any():
+                np.add.at(self.sums[k].reshape(-1), flat, limbs[k][building])
+        np.maximum.at(self.largest.reshape(-1), flat, loss[building])
 
-    def _carry(self, rows: npt.NDArray[np.int64]) -> None:
-        block = self.sums[rows]
+    def carry(self) -> None:
+        """Move each limb's overflow up, leaving every limb below 2**32."""
         for k in range(LIMBS - 1):
-            block[:, k + 1] += block[:, k] >> _BITS
-            block[:, k] &= _MASK
-        if (block[:, LIMBS - 1] >= 1 << 62).any():
+            self.sums[k + 1] += self.sums[k] >> _BITS
+            self.sums[k] &= _MASK
+        if (self.sums[LIMBS - 1] >= 1 << 62).any():
             msg = "a period loss beyond 2**126 quanta (about 2e28): out of the ledger's range"
             raise InputError(msg)
-        self.sums[rows] = block
+        self._pending = 0
 
     def merge(self, other: Ledger) -> None:
         """Add another ledger's cells (exact; the result does not depend on the order)."""
-        if not other.cells.labels:
+        if not other.count:
             return
+        self.carry()
+        other.carry()
         rows = self.cells.merge_rows(other.cells)
-        self._grow(len(self.cells.labels))
-        count = len(other.cells.labels)
-        self.sums[rows] += other.sums[:count]
-        self.largest[rows] = np.maximum(self.largest[rows], other.largest[:count])
-        self._carry(rows)
+        self.rows_for(np.zeros(0, np.uint64), [])  # grow to the new count
+        for k in range(LIMBS):
+            np.add.at(self.sums[k], rows, other.sums[k, : other.count])
+        self.largest[rows] = np.maximum(self.largest[rows], other.largest[: other.count])
+        self.carry()
 
     def values(self) -> FloatArray:
         """Each cell's period losses as floats, shape ``(cells, periods)``."""
-        sums = self.sums[: len(self.cells.labels)].astype(np.float64)
+        self.carry()
+        sums = self.sums[:, : self.count].astype(np.float64)
         scale = 2.0**_BITS
-        return ((sums[:, 3] * scale + sums[:, 2]) * scale + sums[:, 1]) + sums[:, 0] * QUANTUM
+        return np.asarray(((sums[3] * scale + sums[2]) * scale + sums[1]) + sums[0] * QUANTUM)
 
     def maxima(self) -> FloatArray:
         """Each cell's largest hit per period, shape ``(cells, periods)``."""
-        return self.largest[: len(self.cells.labels)]
+        return self.largest[: self.count]
 
     def grouped(
-        self, group: npt.NDArray[np.int64], count: int, *, events_are_cells: bool
+        self, group: IntArray, count: int, *, events_are_cells: bool
     ) -> tuple[FloatArray, FloatArray]:
         """Period losses and largest event losses of ``count`` groups of cells.
 
@@ -177,12 +181,11 @@ class Ledger:
         its cells' period losses when each cell is one event (shared mode), else
         the largest single hit.
         """
-        cells = len(self.cells.labels)
-        sums = np.zeros((count, LIMBS, self.periods), np.int64)
-        np.add.at(sums, group, self.sums[:cells])
+        self.carry()
         whole = Ledger(self.periods)
-        whole.sums = sums
-        whole._carry(np.arange(count))
+        whole.sums = np.zeros((LIMBS, count, self.periods), np.int64)
+        for k in range(LIMBS):
+            np.add.at(whole.sums[k], group, self.sums[k, : self.count])
         whole.cells = Cells(labels=[None] * count)
         largest = np.zeros((count, self.periods))
         np.maximum.at(largest, group, self.values() if events_are_cells else self.maxima())

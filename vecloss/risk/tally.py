@@ -25,7 +25,14 @@ from vecloss.formulas import KERNELS, FloatArray
 from vecloss.io.sink import PartWriter
 from vecloss.io.source import Part
 from vecloss.risk.draws import U64, mix, stream_keys, value_keys
-from vecloss.risk.hits import DRAW_BUDGET, expected_draws, independent_hits, shared_hits
+from vecloss.risk.hits import (
+    DRAW_BUDGET,
+    candidates,
+    expected_draws,
+    hits_among,
+    independent_hits,
+    thresholds,
+)
 from vecloss.risk.ledger import Cells, Ledger, limbs_of
 from vecloss.run.worker import Job, checked_batches, rejects_frame
 from vecloss.scenario import Scenario
@@ -82,8 +89,7 @@ def _cell_keys(valid: pl.DataFrame, job: RiskJob) -> tuple[U64, U64, list[Any], 
 
 
 def _slices(weight: FloatArray) -> list[slice]:
-    """Consecutive slices of about :data:`DRAW_BUDGET` draws each, and at most that many rows
-    (a row weighs at least 1), so that the ledger's sums stay exact."""
+    """Consecutive slices of about :data:`DRAW_BUDGET` draws each (a row weighs at least 1)."""
     if len(weight) == 0:
         return []
     total = np.cumsum(np.maximum(weight, 1.0))
@@ -120,12 +126,12 @@ class Simulated:
             keys = stream_keys(value_keys(valid[ID]), job.seed, _BUILDINGS)
             for part in _slices(expected_draws(p, n)):
                 b, when = independent_hits(keys[part], p[part], n)
-                self.ledger.add(rows[part][b], when, rounded[part][b], limbs[:, part][:, b])
+                self.ledger.add(rows[part], rounded[part], limbs[:, part], b, when)
             return
         self._add_shared(stream_keys(shared, job.seed, _GROUPS), p, rows, rounded, limbs)
 
     def _add_shared(
-        self, keys: U64, p: FloatArray, rows: Any, rounded: FloatArray, limbs: FloatArray
+        self, keys: U64, p: FloatArray, rows: Any, rounded: FloatArray, limbs: Any
     ) -> None:
         n = self.job.periods
         groups, group = np.unique(keys, return_inverse=True)
@@ -134,10 +140,13 @@ class Simulated:
         for lo in range(0, len(groups), step):  # one step per block of groups
             begin, end = np.searchsorted(group[order], [lo, lo + step])
             members = order[begin:end]
+            top = np.zeros(min(step, len(groups) - lo), dtype=np.uint64)
+            np.maximum.at(top, group[members] - lo, thresholds(p[members]))
+            found = candidates(groups[lo : lo + step], top, n)
             for part in _slices(n * p[members]):
                 at = members[part]
-                b, when = shared_hits(groups[lo : lo + step], group[at] - lo, p[at], n)
-                self.ledger.add(rows[at][b], when, rounded[at][b], limbs[:, at][:, b])
+                b, when = hits_among(found, group[at] - lo, p[at])
+                self.ledger.add(rows[at], rounded[at], limbs[:, at], b, when)
 
     def merge(self, other: Simulated) -> None:
         self.ledger.merge(other.ledger)
