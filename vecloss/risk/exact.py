@@ -102,7 +102,7 @@ def aep(cells: Events, return_periods: FloatArray) -> tuple[FloatArray, FloatArr
     ends = np.append(starts[1:], len(cells.cell))[: len(starts)]
     outcomes = np.add.reduceat((mass > 0).astype(np.int64), starts) if len(starts) else starts
     outcomes = outcomes + (miss[starts] > 0)
-    if float(np.prod(outcomes.astype(np.float64))) > AEP_OUTCOMES:
+    if float(np.log2(np.maximum(outcomes, 1)).sum()) > np.log2(AEP_OUTCOMES):
         return None
     values, probs = np.zeros(1), np.ones(1)
     for lo, hi in zip(starts, ends, strict=True):  # at most 20 cells of two or more outcomes
