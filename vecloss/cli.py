@@ -222,6 +222,8 @@ def _bench(args: argparse.Namespace) -> int:
 
     if args.targets:
         return _bench_targets(args)
+    if args.risk:
+        return _bench_risk(args)
     sizes, engines, repeat, budget = (
         args.sizes,
         args.engines or list(CONTENDERS),
@@ -261,6 +263,17 @@ def _bench_targets(args: argparse.Namespace) -> int:
         folder = Path(args.output_dir)
         written = write_results(folder, measured, e2e, command=_command(), plot=False)
         for path in [*written, *write_targets(folder, targets, command=_command())]:
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _bench_risk(args: argparse.Namespace) -> int:
+    from vecloss.bench.risk import markdown_risk, measure_risk, write_risk
+
+    rows = measure_risk(repeat=min(args.repeat, 5), workers=args.workers or 2)
+    print(markdown_risk(rows))
+    if args.output_dir:
+        for path in write_risk(Path(args.output_dir), rows, command=_command()):
             print(f"wrote {path}", file=sys.stderr)
     return 0
 

@@ -280,6 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a short comparison: 1,000 and 20,000 buildings, a few engines",
     )
     p.add_argument(
+        "--risk",
+        action="store_true",
+        help="the risk targets: simulation speed against a dense NumPy baseline, streamed "
+        "memory, simulation against the exact answer, the same bits across executions",
+    )
+    p.add_argument(
         "--targets",
         action="store_true",
         help="the Speed targets, each as a ratio to its peer (at the largest of --sizes, "

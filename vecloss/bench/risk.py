@@ -1,0 +1,239 @@
+"""The risk targets, measured in one run: speed against a dense NumPy baseline, memory of a
+streamed run, simulation against the exact answer, and the same bits across executions.
+
+``vecloss bench --risk`` runs :func:`measure_risk` and prints :func:`markdown_risk`.
+Every figure is checked as it is measured: both simulations must land within a
+few standard errors of the exact AAL, and the invariance row compares bits.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from vecloss.formulas import FloatArray
+
+__all__ = ["RiskRow", "dense_baseline", "markdown_risk", "measure_risk", "write_risk"]
+
+
+@dataclass
+class RiskRow:
+    """One measured target: what, the figure, the peer or bound, and whether it is met."""
+
+    work: str
+    measured: str
+    peer: str
+    ratio: float | None
+    target: str
+    met: bool | None
+
+
+def dense_baseline(
+    p: FloatArray, loss: FloatArray, periods: int, *, seed: int = 0, block: int = 256
+) -> tuple[FloatArray, FloatArray]:
+    """The straightforward dense simulation: a Bernoulli matrix of buildings x periods,
+    ``block`` buildings at a time, summed (aggregate) and maxed (occurrence) per period."""
+    rng = np.random.default_rng(seed)
+    total, largest = np.zeros(periods), np.zeros(periods)
+    u = np.empty((block, periods))
+    hit = np.empty((block, periods), dtype=bool)
+    lost = np.empty((block, periods))
+    for lo in range(0, len(p), block):  # one step per block of buildings (the baseline)
+        n = min(block, len(p) - lo)
+        rng.random(out=u[:n])
+        np.less(u[:n], p[lo : lo + n, None], out=hit[:n])
+        np.multiply(hit[:n], loss[lo : lo + n, None], out=lost[:n])
+        total += lost[:n].sum(axis=0)
+        np.maximum(largest, lost[:n].max(axis=0), out=largest)
+    return total, largest
+
+
+def _median(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def _portfolio(rows: int, seed: int) -> pl.DataFrame:
+    from vecloss.generate import portfolio
+
+    rng = np.random.default_rng(seed)
+    return portfolio(rows, seed=seed).with_columns(
+        hazard_probability=pl.Series(rng.uniform(0.001, 0.05, rows)),
+        region=pl.Series(rng.integers(0, 4, rows)),
+    )
+
+
+def _speed(rows: int, periods: int, repeat: int) -> RiskRow:
+    import vecloss
+    from vecloss.risk.tally import severity
+    from vecloss.scenario import Scenario
+
+    frame = _portfolio(rows, seed=1)
+    ours, ylt = _median(lambda: vecloss.simulate(frame, periods=periods, seed=1), repeat)
+    loss = severity(frame, Scenario.parse("complex", 10, 0.05))
+    p = frame["hazard_probability"].to_numpy()
+    theirs, (total, _) = _median(lambda: dense_baseline(p, loss, periods), repeat)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # only the AAL is used: no exact AEP at this size
+        exact = vecloss.risk(frame, exact=True, return_periods=(10,)).aal.row(0, named=True)
+    se = exact["sd_loss"] / math.sqrt(periods)
+    for name, mean in (("vecloss", ylt["loss"].mean()), ("dense", float(total.mean()))):
+        if abs(mean - exact["mean_loss"]) > 5 * se:
+            msg = f"{name} simulated AAL {mean} is more than 5 SE from the exact {exact}"
+            raise AssertionError(msg)
+    return RiskRow(
+        f"simulate {rows:,} buildings x {periods:,} periods, p ~ U[0.001, 0.05], independent",
+        f"{ours * 1e3:,.0f} ms",
+        f"dense NumPy {theirs * 1e3:,.0f} ms",
+        ours / theirs,
+        "<= 0.25x",
+        ours / theirs <= 0.25,
+    )
+
+
+def _memory(rows: int, periods: int, folder: Path) -> RiskRow:
+    src = folder / "stream.parquet"
+    _portfolio(rows, seed=2).write_parquet(src, row_group_size=100_000)
+    command = [sys.executable, "-m", "vecloss", "risk", str(src), "--periods", str(periods)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    done = subprocess.run([*command, "--json"], capture_output=True, text=True, check=True)
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    report = json.loads(done.stdout)
+    if report["rows"] != rows:
+        msg = f"the streamed run tallied {report['rows']} of {rows} rows"
+        raise AssertionError(msg)
+    mib = max(peak_kib, before) / 1024  # Linux reports KiB: the largest child so far
+    return RiskRow(
+        f"vecloss risk on {rows:,} buildings streamed from Parquet, {periods:,} periods",
+        f"peak RSS {mib:,.0f} MiB (whole process)",
+        "-",
+        None,
+        "<= 512 MiB",
+        mib <= 512,
+    )
+
+
+def _versus_exact(rows: int, periods: int, shared: bool) -> RiskRow:
+    import vecloss
+
+    frame = _portfolio(rows, seed=3).with_columns(
+        hazard_probability=pl.Series(np.random.default_rng(4).uniform(0.001, 0.2, rows))
+    )
+    shared_by = "region" if shared else None
+    rps = (10, 50, 100, 250, 500)
+    exact = vecloss.risk(frame, exact=True, shared_by=shared_by, return_periods=rps)
+    sim = vecloss.risk(frame, periods=periods, seed=5, shared_by=shared_by, return_periods=rps)
+    e, s = exact.aal.row(0, named=True), sim.aal.row(0, named=True)
+    z = abs(s["mean_loss"] - e["mean_loss"]) / s["std_error"]
+    assert sim.ylt is not None
+    var_equal, var_compared, tvar_worst = 0, 0, 0.0
+    for curve, column in (("OEP", "max_event_loss"), ("AEP", "loss")):
+        sims = sim.ylt[column].to_numpy()
+        ours, theirs = sim.curves(), exact.curves()
+        for i, rp in enumerate(rps):
+            alpha, var = 1 / rp, theirs[curve][i]
+            noise = 5 * math.sqrt(alpha * (1 - alpha) / periods)
+            above = float((sims > var * (1 + 1e-9)).mean())
+            at_or_above = float((sims >= var * (1 - 1e-9)).mean())
+            if above < alpha - noise and at_or_above > alpha + noise:  # not on a jump
+                var_compared += 1
+                var_equal += math.isclose(ours[curve][i], var, rel_tol=1e-9)
+            tvar = theirs[f"{curve} TVaR"][i]
+            tvar_worst = max(tvar_worst, abs(ours[f"{curve} TVaR"][i] / tvar - 1))
+    met = z <= 3 and var_equal == var_compared and tvar_worst <= 0.02
+    mode = "shared by region" if shared else "independent"
+    return RiskRow(
+        f"simulation vs exact, {rows} buildings, {mode}, N = {periods:,}",
+        f"AAL {z:.2f} SE off; VaR equal at {var_equal}/{var_compared} return periods off a "
+        f"jump; TVaR within {tvar_worst:.2%}",
+        "exact mode",
+        None,
+        "AAL <= 3 SE; VaR equal; TVaR <= 2%",
+        met,
+    )
+
+
+def _invariance(rows: int, periods: int, folder: Path, workers: int) -> RiskRow:
+    import vecloss
+
+    src = folder / "invariance.parquet"
+    _portfolio(rows, seed=6).write_parquet(src, row_group_size=25_000)
+    options = {"periods": periods, "seed": 9, "by": "region"}
+    runs = {
+        "batch rows 1,000": vecloss.simulate(str(src), batch_rows=1_000, **options),
+        "batch rows 100,000": vecloss.simulate(str(src), batch_rows=100_000, **options),
+    }
+    if importlib.util.find_spec("distributed") is not None:
+        runs[f"Dask, {workers} workers"] = vecloss.simulate(
+            str(src), engine="dask", workers=workers, **options
+        )
+    first = next(iter(runs.values()))
+    same = all(frame.equals(first) for frame in runs.values())
+    return RiskRow(
+        f"the same bits, {rows:,} buildings x {periods:,} periods by region",
+        ("identical: " if same else "DIFFERENT: ") + ", ".join(runs),
+        "-",
+        None,
+        "identical bits (batch rows 1,000 / 100,000, Dask 2 workers)",
+        same and len(runs) == 3,
+    )
+
+
+def measure_risk(
+    rows: int = 100_000,
+    periods: int = 10_000,
+    *,
+    stream_rows: int = 1_000_000,
+    exact_periods: int = 1_000_000,
+    repeat: int = 3,
+    workers: int = 2,
+) -> list[RiskRow]:
+    """Measure every risk target in one run (see the module docstring)."""
+    with tempfile.TemporaryDirectory(prefix="vecloss-risk-") as tmp:
+        folder = Path(tmp)
+        return [
+            _speed(rows, periods, repeat),
+            _memory(stream_rows, periods, folder),
+            _versus_exact(16, exact_periods, shared=False),
+            _versus_exact(40, exact_periods, shared=True),
+            _invariance(rows, periods, folder, workers),
+        ]
+
+
+def markdown_risk(rows: Sequence[RiskRow]) -> str:
+    lines = [
+        "| work | measured | peer | ratio | target | met |",
+        "| --- | --- | --- | ---: | --- | --- |",
+    ]
+    for r in rows:
+        ratio = "-" if r.ratio is None else f"{r.ratio:.3f}x"
+        met = "-" if r.met is None else ("yes" if r.met else "no")
+        lines.append(f"| {r.work} | {r.measured} | {r.peer} | {ratio} | {r.target} | {met} |")
+    return "\n".join(lines)
+
+
+def write_risk(folder: Path, rows: Sequence[RiskRow], *, command: str) -> list[Path]:
+    """Write risk.json and risk.md (with the command) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "risk.json").write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
+    (folder / "risk.md").write_text(f"Command: `{command}`\n\n{markdown_risk(rows)}\n")
+    return [folder / "risk.json", folder / "risk.md"]
