@@ -167,8 +167,10 @@ def test_risk_on_dask_gives_the_same_bits(
     small = vecloss.risk(str(with_groups), batch_rows=1_000, **options)
     remote = vecloss.risk(str(with_groups), engine="dask", scheduler=client, **options)
     assert local.ylt is not None
-    assert local.ylt.equals(small.ylt) and local.ylt.equals(remote.ylt)
-    assert local.ep.equals(remote.ep) and local.aal.equals(remote.aal)
+    assert local.ylt.equals(small.ylt)
+    assert local.ylt.equals(remote.ylt)
+    assert local.ep.equals(remote.ep)
+    assert local.aal.equals(remote.aal)
     exact_options = {"exact": True, "by": "region", "shared_by": shared_by}
     with pytest.warns(UserWarning, match="exact AEP"):  # 200,000 buildings: beyond enumeration
         exact = vecloss.risk(str(with_groups), engine="dask", scheduler=client, **exact_options)

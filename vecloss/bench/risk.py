@@ -177,7 +177,7 @@ def _invariance(rows: int, periods: int, folder: Path, workers: int) -> RiskRow:
 
     src = folder / "invariance.parquet"
     _portfolio(rows, seed=6).write_parquet(src, row_group_size=25_000)
-    options = {"periods": periods, "seed": 9, "by": "region"}
+    options: dict[str, Any] = {"periods": periods, "seed": 9, "by": "region"}
     runs = {
         "batch rows 1,000": vecloss.simulate(str(src), batch_rows=1_000, **options),
         "batch rows 100,000": vecloss.simulate(str(src), batch_rows=100_000, **options),
