@@ -34,7 +34,7 @@ from vecloss.risk.hits import (
     thresholds,
 )
 from vecloss.risk.ledger import Cells, Ledger, limbs_of
-from vecloss.run.worker import Job, checked_batches, rejects_frame
+from vecloss.run.worker import Job, usable_batches
 from vecloss.scenario import Scenario
 from vecloss.schema import ID
 
@@ -215,20 +215,11 @@ def tally_part(
     del out  # a risk pass writes its tables at the end, not per part
     state: Simulated | Collected = Collected(job) if job.exact else Simulated(job)
     result = TallyPart(part, state, rejects=rejects.path if rejects else None)
-    headed = False
     with (rejects or PartWriter()).open() as rejected_writer:
-        for batch, _ in checked_batches(part, job.run, seen if seen is not None else SeenIds()):
-            if progress is not None:
-                progress.update(batch.valid.height + batch.rejected.height)
-            result.log.add(batch.rejected)
-            if result.log and job.run.on_invalid == "fail":
-                continue  # keep reading: the error reports the whole source
-            if rejected_writer is not None and (batch.rejected.height or not headed):
-                frame = rejects_frame(batch.rejected)
-                rejected_writer.header(frame)
-                headed = True
-                if frame.height:
-                    rejected_writer.write(frame)
+        usable = usable_batches(
+            part, job.run, seen=seen, log=result.log, rejects=rejected_writer, progress=progress
+        )
+        for batch, _ in usable:
             state.add(batch.valid, batch.losses[0])
             result.rows += batch.valid.height
     return result

@@ -38,6 +38,7 @@ __all__ = [
     "process_part",
     "rejects_frame",
     "repeats_across",
+    "usable_batches",
 ]
 
 DEFAULT_BATCH_ROWS = 500_000
@@ -77,6 +78,35 @@ def checked_batches(part: Part, job: Job, seen: SeenIds | None) -> Iterator[tupl
         row += batch.height
 
 
+def usable_batches(
+    part: Part,
+    job: Job,
+    *,
+    seen: SeenIds | None,
+    log: FailureLog,
+    rejects: Any,
+    progress: Any,
+) -> Iterator[tuple[Batch, int]]:
+    """Check a part's batches: count progress, log failures, write rejected rows to the
+    ``rejects`` writer (with a header even if none come); yield the batches whose good rows
+    are to be used, none once fail mode has seen a bad row (reading goes on: the error
+    reports the whole source)."""
+    headed = False
+    for batch, first_row in checked_batches(part, job, seen if seen is not None else SeenIds()):
+        if progress is not None:
+            progress.update(batch.valid.height + batch.rejected.height)
+        log.add(batch.rejected)
+        if log and job.on_invalid == "fail":
+            continue
+        if rejects is not None and (batch.rejected.height or not headed):
+            frame = rejects_frame(batch.rejected)
+            rejects.header(frame)
+            headed = True
+            if frame.height:
+                rejects.write(frame)
+        yield batch, first_row
+
+
 @dataclass
 class PartResult:
     """What processing one part gives back: small, picklable, combinable."""
@@ -114,27 +144,18 @@ def process_part(
     result.groups = GroupTotals(job.by, job.scenario.pairs) if job.by else None
     spans = _IdRange() if seen is None else None  # parts checked alone: compared afterwards
     previews: list[pl.DataFrame] = []
-    headed = False
     with (
         (out or PartWriter()).open() as writer,
         (rejects or PartWriter()).open() as rejected_writer,
     ):
-        for batch, first_row in checked_batches(part, job, seen if seen is not None else SeenIds()):
-            if progress is not None:
-                progress.update(batch.valid.height + batch.rejected.height)
-            result.log.add(batch.rejected)
-            if result.log and job.on_invalid == "fail":
-                continue  # keep reading: the error reports the whole source
+        usable = usable_batches(
+            part, job, seen=seen, log=result.log, rejects=rejected_writer, progress=progress
+        )
+        for batch, first_row in usable:
             ids = batch.valid.select(ID, *[c for c in job.keep if c != ID])
             rows = loss_table(ids, job.scenario, batch.losses)
             if writer is not None:
                 writer.write(rows)
-            if rejected_writer is not None and (batch.rejected.height or not headed):
-                frame = rejects_frame(batch.rejected)
-                rejected_writer.header(frame)
-                headed = True
-                if frame.height:
-                    rejected_writer.write(frame)
             if result.groups is not None:
                 result.groups.add(batch.valid, batch.losses)
             if spans is not None:
