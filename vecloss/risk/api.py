@@ -276,9 +276,12 @@ def _exact(state: Collected, rps: np.ndarray) -> tuple[list[Any], np.ndarray, np
     stats = np.column_stack([mean, np.sqrt(var), np.zeros(count)])
     curves = np.full((count, len(EP_TYPES), len(rps)), np.nan)
     too_big = []
+    owner = event_group[events.cell]
+    order = np.argsort(owner, kind="stable")  # each group's events together, cells kept whole
+    bounds = np.searchsorted(owner[order], np.arange(count + 1))
     for g in range(count):  # one step per group
-        mine = event_group[events.cell] == g
-        own = type(events)(*(getattr(events, f)[mine] for f in events.__dataclass_fields__))
+        mine = order[bounds[g] : bounds[g + 1]]
+        own = events.take(mine)
         curves[g, 0], curves[g, 1] = oep(own, rps)
         sums = aep(own, rps)
         if sums is None:

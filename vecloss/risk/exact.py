@@ -41,6 +41,12 @@ class Events:
     below: FloatArray  # p_{k+1}, 0 after the cell's last building
     first: npt.NDArray[np.bool_]  # whether the building is its cell's first
 
+    def take(self, rows: IntArray) -> Events:
+        """These rows (whole cells, in order) only."""
+        return Events(
+            self.cell[rows], self.atom[rows], self.level[rows], self.below[rows], self.first[rows]
+        )
+
 
 def events_of(cell: IntArray, p: FloatArray, loss: FloatArray) -> Events:
     """Events from buildings (``loss`` is S, the loss if hit); those that cannot lose dropped."""
