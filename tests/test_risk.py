@@ -274,9 +274,10 @@ def test_shared_hits_are_nested_within_a_group() -> None:
         assert abs(len(sets[b]) - 20_000 * p[b]) < 6 * math.sqrt(20_000 * p[b])
 
 
-def test_ledger_sums_exactly_in_any_order() -> None:
+@pytest.mark.parametrize("scale", [1.0, 1e9])  # 1e9: losses and sums that need the upper limbs
+def test_ledger_sums_exactly_in_any_order(scale: float) -> None:
     rng = np.random.default_rng(3)
-    loss = rng.lognormal(8, 3, 500)
+    loss = rng.lognormal(8, 3, 500) * scale
     rounded, limbs = limbs_of(loss)
     assert np.array_equal(np.rint(rounded / QUANTUM) * QUANTUM, rounded)
     cell = np.zeros(500, np.int64)
@@ -292,6 +293,25 @@ def test_ledger_sums_exactly_in_any_order() -> None:
     assert np.array_equal(one.maxima(), two.maxima())
     expected = [math.fsum(rounded[period == t]) for t in range(1, 11)]
     assert one.values()[0] == pytest.approx(expected, rel=1e-15)
+
+
+def test_ledgers_merge_exactly_whatever_their_cell_order() -> None:
+    rng = np.random.default_rng(4)
+    rounded, limbs = limbs_of(rng.lognormal(10, 2, 300))
+    period = rng.integers(1, 6, 300)
+    cell_keys = np.array([7, 3, 9], dtype=np.uint64)
+    labels = {7: "a", 3: "b", 9: "c"}
+    owner = rng.integers(0, 3, 300)
+    whole, left, right = Ledger(5), Ledger(5), Ledger(5)
+    for ledger, rows_of in ((whole, slice(None)), (left, slice(0, 150)), (right, slice(150, None))):
+        keys = cell_keys[owner[rows_of]]
+        rows = ledger.rows_for(keys, [labels[int(k)] for k in np.unique(keys)])
+        picked = np.arange(300)[rows_of]
+        ledger.add(rows, rounded[picked], limbs[:, picked], np.arange(len(picked)), period[picked])
+    right.merge(left)  # the right half saw the cells in another order
+    order = [right.cells.keys[k] for k in whole.cells.keys]
+    assert np.array_equal(right.values()[order], whole.values())
+    assert np.array_equal(right.maxima()[order], whole.maxima())
 
 
 # -- invariance and groups -------------------------------------------------------------------

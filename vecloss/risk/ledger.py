@@ -88,32 +88,47 @@ class Cells:
 
 @dataclass
 class Ledger:
-    """Per cell and period: the exact sum of hits (limbs) and the largest hit."""
+    """Per cell and period: the exact sum of hits (limbs) and the largest hit.
+
+    The limbs above the second are allocated only when a loss or a carry needs
+    them: a period sum below 2**32 currency units takes 24 bytes per cell and
+    period (two limbs and the largest hit).
+    """
 
     periods: int
     cells: Cells = field(default_factory=Cells)
-    sums: IntArray = field(init=False)  # (LIMBS, cells, periods)
-    largest: FloatArray = field(init=False)  # (cells, periods)
+    limbs: list[IntArray | None] = field(init=False)  # each (capacity, periods)
+    largest: FloatArray = field(init=False)  # (capacity, periods)
     _pending: int = 0  # additions since the last carry
 
     def __post_init__(self) -> None:
-        self.sums = np.zeros((LIMBS, 0, self.periods), np.int64)
+        self.limbs = [np.zeros((0, self.periods), np.int64)] * 2 + [None] * (LIMBS - 2)
         self.largest = np.zeros((0, self.periods))
 
     @property
     def count(self) -> int:
         return len(self.cells.labels)
 
+    def _limb(self, k: int) -> IntArray:
+        limb = self.limbs[k]
+        if limb is None:
+            limb = self.limbs[k] = np.zeros(self.largest.shape, np.int64)
+        return limb
+
     def rows_for(self, keys: npt.NDArray[np.uint64], labels: list[Any]) -> IntArray:
         """The row of each cell key, new cells added (see :meth:`Cells.rows_for`)."""
         rows = self.cells.rows_for(keys, labels)
-        have = self.sums.shape[1]
+        have = self.largest.shape[0]
         if self.count > have:
-            extra = max(self.count - have, have)
-            grown = np.zeros((LIMBS, have + extra, self.periods), np.int64)
-            grown[:, :have] = self.sums
-            self.sums = grown
-            self.largest = np.concatenate([self.largest, np.zeros((extra, self.periods))])
+            size = max(self.count, 2 * have)
+            for k, limb in enumerate(self.limbs):
+                if limb is not None:
+                    grown = np.zeros((size, self.periods), np.int64)
+                    grown[:have] = limb
+                    self.limbs[k] = grown
+            grown_largest = np.zeros((size, self.periods))
+            grown_largest[:have] = self.largest
+            self.largest = grown_largest
         return rows
 
     def add(
@@ -134,15 +149,22 @@ class Ledger:
         flat = rows[building] * self.periods + (period - 1)
         for k in range(LIMBS):
             if limbs[k].any():
-                np.add.at(self.sums[k].reshape(-1), flat, limbs[k][building])
+                np.add.at(self._limb(k).reshape(-1), flat, limbs[k][building])
         np.maximum.at(self.largest.reshape(-1), flat, loss[building])
 
     def carry(self) -> None:
         """Move each limb's overflow up, leaving every limb below 2**32."""
+        used = self.count
         for k in range(LIMBS - 1):
-            self.sums[k + 1] += self.sums[k] >> _BITS
-            self.sums[k] &= _MASK
-        if (self.sums[LIMBS - 1] >= 1 << 62).any():
+            limb = self.limbs[k]
+            if limb is None:
+                continue
+            up = limb[:used] >> _BITS
+            if up.any():
+                self._limb(k + 1)[:used] += up
+                limb[:used] &= _MASK
+        top = self.limbs[LIMBS - 1]
+        if top is not None and (top[:used] >= 1 << 62).any():
             msg = "a period loss beyond 2**126 quanta (about 2e28): out of the ledger's range"
             raise InputError(msg)
         self._pending = 0
@@ -155,17 +177,23 @@ class Ledger:
         other.carry()
         rows = self.cells.merge_rows(other.cells)
         self.rows_for(np.zeros(0, np.uint64), [])  # grow to the new count
-        for k in range(LIMBS):
-            np.add.at(self.sums[k], rows, other.sums[k, : other.count])
+        for k, limb in enumerate(other.limbs):
+            if limb is not None and limb[: other.count].any():
+                self._limb(k)[rows] += limb[: other.count]  # rows are distinct
         self.largest[rows] = np.maximum(self.largest[rows], other.largest[: other.count])
         self.carry()
 
     def values(self) -> FloatArray:
         """Each cell's period losses as floats, shape ``(cells, periods)``."""
         self.carry()
-        sums = self.sums[:, : self.count].astype(np.float64)
-        scale = 2.0**_BITS
-        return np.asarray(((sums[3] * scale + sums[2]) * scale + sums[1]) + sums[0] * QUANTUM)
+        used = self.count
+        total = np.zeros((used, self.periods))
+        for k in range(LIMBS - 1, -1, -1):  # Horner, from the top limb down
+            total *= 2.0**_BITS
+            limb = self.limbs[k]
+            if limb is not None:
+                total += limb[:used]
+        return np.asarray(total * QUANTUM)
 
     def maxima(self) -> FloatArray:
         """Each cell's largest hit per period, shape ``(cells, periods)``."""
@@ -176,17 +204,23 @@ class Ledger:
     ) -> tuple[FloatArray, FloatArray]:
         """Period losses and largest event losses of ``count`` groups of cells.
 
-        ``group`` maps each cell to its group. A group's period loss is summed
-        exactly from its cells' limbs. Its largest event loss is the largest of
-        its cells' period losses when each cell is one event (shared mode), else
-        the largest single hit.
+        ``group`` maps each cell to its group (every group has a cell). A group's
+        period loss is summed exactly from its cells' limbs. Its largest event
+        loss is the largest of its cells' period losses when each cell is one
+        event (shared mode), else the largest single hit.
         """
         self.carry()
+        order = np.argsort(group, kind="stable")
+        starts = np.searchsorted(group[order], np.arange(count))
         whole = Ledger(self.periods)
-        whole.sums = np.zeros((LIMBS, count, self.periods), np.int64)
-        for k in range(LIMBS):
-            np.add.at(whole.sums[k], group, self.sums[k, : self.count])
         whole.cells = Cells(labels=[None] * count)
-        largest = np.zeros((count, self.periods))
-        np.maximum.at(largest, group, self.values() if events_are_cells else self.maxima())
-        return whole.values(), largest
+        whole.largest = np.zeros((count, self.periods))
+        events = self.values() if events_are_cells else self.maxima()
+        if len(group) == count:  # one cell per group: a reordering
+            for k, limb in enumerate(self.limbs):
+                whole.limbs[k] = None if limb is None else limb[order]
+            return whole.values(), events[order]
+        for k, limb in enumerate(self.limbs):
+            if limb is not None:
+                whole.limbs[k] = np.add.reduceat(limb[order], starts, axis=0)
+        return whole.values(), np.maximum.reduceat(events[order], starts, axis=0)
