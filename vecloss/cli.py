@@ -6,11 +6,15 @@ Exit codes: 0 success; 1 bad input data or unreadable source; 2 bad usage.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import shutil
 import sys
+import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 import polars as pl
 
@@ -29,88 +33,119 @@ from vecloss.scenario import Scenario
 __all__ = ["main"]
 
 
-def _print_table(summary: Summary) -> None:
+_MONEY = {"loss", "total_loss", "mean_loss"}
+
+
+def _money(value: float) -> str:
+    """A loss as people read it: thousands separators, two decimals."""
+    return f"{value:,.2f}"
+
+
+def _print_table(summary: Summary, *, out: TextIO) -> None:
+    """The human summary: a preview (or the grid's matrix), largest losses, groups, totals."""
     preview = summary.preview
-    if len(summary.totals) > 1:
-        print(f"{'years':>6}  {'discount_rate':>13}  {'total_loss':>24}")
-        for item in summary.totals:
-            print(f"{item['years']:>6}  {item['discount_rate']:>13}  {item['total_loss']!r:>24}")
-        print(
-            f"({summary.rows:,} buildings, {summary.formula} formula, "
-            f"{len(summary.totals)} scenarios; write them all with -o)"
-        )
-    elif preview is not None and preview.height:
-        _print_frame(preview)
-        if summary.rows > preview.height:
-            print(f"... showing {preview.height} of {summary.rows:,} buildings")
+    if summary.grid:
+        print("total loss, years (rows) by discount rate (columns):", file=out)
+        _print_frame(summary.matrix, out=out, money=set(summary.matrix.columns[1:]))
+    if preview is not None and preview.height:
+        if summary.grid:
+            print(f"first rows of the long table ({summary.output_rows:,} rows):", file=out)
+        _print_frame(preview, out=out)
+        if summary.output_rows > preview.height:
+            print(f"... showing {preview.height} of {summary.output_rows:,} rows", file=out)
+    if summary.top is not None and summary.top.height:
+        print(f"largest {summary.top.height} losses:", file=out)
+        _print_frame(summary.top, out=out)
+    if summary.groups.height:
+        print("by group:", file=out)
+        _print_frame(summary.groups, out=out)
     if summary.total_loss is not None:
         print(
-            f"total loss: {summary.total_loss!r}  ({summary.rows:,} buildings, {summary.formula} "
-            f"formula, {summary.years} years, discount rate {summary.discount_rate})"
+            f"total loss: {_money(summary.total_loss)}  ({summary.rows:,} buildings, "
+            f"{summary.formula} formula, {summary.years} years, discount rate "
+            f"{summary.discount_rate})",
+            file=out,
         )
-    if summary.groups:
-        _print_groups(summary)
+    else:
+        print(
+            f"({summary.rows:,} buildings, {summary.formula} formula, {summary.totals.height} "
+            "scenarios; every exact total with --json, every row with -o)",
+            file=out,
+        )
     if summary.rejected:
-        print(f"rejected: {summary.rejected:,} rows, written to {summary.rejects}")
+        print(f"rejected: {summary.rejected:,} rows, written to {summary.rejects}", file=out)
 
 
-def _print_frame(frame: pl.DataFrame) -> None:
-    """Every column right-aligned under its name; losses with 10 decimals."""
+def _print_frame(frame: pl.DataFrame, *, out: TextIO, money: set[str] = _MONEY) -> None:
+    """Every column right-aligned under its name; losses with separators and two decimals."""
     cells = {
-        name: [f"{v:.10f}" if name == "loss" else str(v) for v in frame[name].to_list()]
+        name: [
+            _money(v) if name in money and v is not None else str(v)
+            for v in frame[name].to_list()
+        ]
         for name in frame.columns
     }
-    widths = {name: max(10, len(name), *(len(c) for c in col)) for name, col in cells.items()}
-    print("  ".join(f"{name:>{widths[name]}}" for name in frame.columns))
+    widths = {name: max(len(name), *(len(c) for c in col)) for name, col in cells.items()}
+    print("  ".join(f"{name:>{widths[name]}}" for name in frame.columns), file=out)
     for i in range(frame.height):
-        print("  ".join(f"{cells[name][i]:>{widths[name]}}" for name in frame.columns))
+        print("  ".join(f"{cells[name][i]:>{widths[name]}}" for name in frame.columns), file=out)
 
 
-def _print_groups(summary: Summary) -> None:
-    by = next(k for k in summary.groups[0] if k not in GROUP_FIELDS)
-    grid = len(summary.totals) > 1
-    head = f"{'years':>6}  {'rate':>6}  " if grid else ""
-    print(f"{head}{by:>16}  {'buildings':>10}  {'total_loss':>22}  {'mean_loss':>14}")
-    for g in summary.groups:
-        lead = f"{g['years']:>6}  {g['discount_rate']:>6}  " if grid else ""
-        print(
-            f"{lead}{g[by]!s:>16}  {g['buildings']:>10,}  {g['total_loss']:>22.6f}  "
-            f"{g['mean_loss']:>14.6f}"
-        )
-
-
-GROUP_FIELDS = {"years", "discount_rate", "buildings", "total_loss", "mean_loss"}
+#: ``-o`` values that mean standard output.
+STDOUT = ("-", "/dev/stdout")
 
 
 def _run(args: argparse.Namespace) -> int:
-    summary = run(
-        args.input,
-        args.output,
-        formula=args.formula,
-        years=args.years,
-        discount_rate=args.discount_rate,
-        engine=args.engine,
-        workers=args.workers,
-        chunk_size=args.chunk_size,
-        batch_rows=args.batch_rows,
-        on_invalid=args.on_invalid,
-        rejects=args.rejects,
-        preview_rows=0 if args.json or args.output else PREVIEW_ROWS,
-        progress=sys.stderr.isatty(),
-        keep=args.keep,
-        by=args.group_by,
-        scheduler=args.scheduler,
-        table=args.table,
-        query=args.query,
-        output_table=args.output_table,
-    )
+    to_stdout = args.output in STDOUT
+    output = args.output
+    if args.format is not None and not to_stdout:
+        msg = "--format goes with -o - (standard output); a file's format follows its suffix"
+        raise UsageError(msg)
+    if to_stdout and args.format is None:
+        msg = "-o - writes to standard output; hint: add --format csv|ndjson|json|parquet"
+        raise UsageError(msg)
+    if args.on_invalid == "skip" and args.rejects is None:
+        msg = "skip mode needs a rejects file; hint: add --rejects rejects.csv"
+        raise UsageError(msg)
+    with contextlib.ExitStack() as stack:
+        if to_stdout:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vecloss-")))
+            output = str(folder / f"stdout.{args.format}")
+        summary = run(
+            args.input,
+            output,
+            formula=args.formula,
+            years=args.years,
+            discount_rate=args.discount_rate,
+            engine=args.engine,
+            workers=args.workers,
+            chunk_size=args.chunk_size,
+            batch_rows=args.batch_rows,
+            on_invalid=args.on_invalid,
+            rejects=args.rejects,
+            preview_rows=0 if args.json or args.output else PREVIEW_ROWS,
+            top=args.top or 0,
+            progress=sys.stderr.isatty(),
+            keep=args.keep,
+            by=args.group_by,
+            scheduler=args.scheduler,
+            table=args.table,
+            query=args.query,
+            output_table=args.output_table,
+        )
+        if to_stdout:
+            with Path(output).open("rb") as written:
+                shutil.copyfileobj(written, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+    notes = sys.stderr if to_stdout else sys.stdout  # only data on stdout with -o -
     if args.json:
-        print(json.dumps(summary.to_dict()))
-    elif args.output is None:
-        _print_table(summary)
-    else:
-        total = "" if summary.total_loss is None else f"; total loss {summary.total_loss!r}"
-        print(f"wrote {summary.output_rows:,} losses to {summary.output}{total}")
+        print(json.dumps(summary.to_dict()), file=notes)
+    elif args.output is None or summary.top is not None:
+        _print_table(summary, out=notes)
+    if args.output is not None and not args.json:
+        total = "" if summary.total_loss is None else f"; total loss {_money(summary.total_loss)}"
+        where = "standard output" if to_stdout else summary.output
+        print(f"wrote {summary.output_rows:,} losses to {where}{total}", file=notes)
     return 0
 
 

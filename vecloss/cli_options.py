@@ -14,6 +14,22 @@ from vecloss.scenario import FORMULAS
 __all__ = ["DEFAULT_SIZES", "PREVIEW_ROWS", "build_parser"]
 
 PREVIEW_ROWS = 20
+
+#: What each ``bench --engines`` name is (the contenders of vecloss.bench.contenders).
+CONTENDERS_ABOUT = {
+    "vectorized": "vecloss.losses as shipped (validation on)",
+    "compiled": "the same with the numba kernels always on",
+    "kernel": "the vectorized kernel alone (validation off)",
+    "numpy": "vecloss.losses with the NumPy kernels only",
+    "loop": "a Python loop over buildings (baseline)",
+    "threads": "one thread-pool task per building (baseline)",
+    "processes": "one process-pool task per building (the original design)",
+    "threads-chunked": "thread-pool tasks of 10,000 buildings",
+    "processes-chunked": "process-pool tasks of 10,000 buildings",
+    "polars": "the formula as a Polars expression (peer)",
+    "duckdb": "the formula in DuckDB SQL (peer)",
+    "floor": "copying the input once (the memory-bandwidth floor)",
+}
 DEFAULT_SIZES = [10**k for k in range(2, 8)]
 
 
@@ -88,10 +104,27 @@ def _names(text: str) -> list[str]:
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--formula", choices=FORMULAS, default="complex", help="default: complex")
-    parser.add_argument("--years", type=_years, default=10, metavar="N", help="default: 10")
     parser.add_argument(
-        "--discount-rate", type=_rate, default=0.05, metavar="R", help="default: 0.05"
+        "--formula",
+        choices=FORMULAS,
+        default="complex",
+        help="complex: C * exp(i * A / 1000) * p / (1 + d)**T; simple: C * (1 + i)**T * p / "
+        "(1 + d)**T (default: complex)",
+    )
+    parser.add_argument(
+        "--years",
+        type=_years,
+        default=10,
+        metavar="N[,N...]",
+        help="horizon T in years; a list like 10,30 runs every pair (default: 10)",
+    )
+    parser.add_argument(
+        "--discount-rate",
+        type=_rate,
+        default=0.05,
+        metavar="R[,R...]",
+        help="annual discount rate d as a fraction (0.05 is 5%%); a list like 0.03,0.05 runs "
+        "every pair (default: 0.05)",
     )
 
 
@@ -198,12 +231,31 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--verbose", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", parents=[common], help="compute every building's loss")
-    p.add_argument(
-        "input", metavar="INPUT", help="portfolio file (.json .ndjson .csv .parquet .arrow ...)"
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="compute every building's loss",
+        description="Compute every building's projected loss, streaming the input in batches.",
     )
     p.add_argument(
-        "-o", "--output", metavar="OUTPUT", help="write buildingId, loss here (by suffix)"
+        "input",
+        metavar="INPUT",
+        help="portfolio file (.json .ndjson .csv .parquet .arrow ...), folder, glob or database",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUTPUT",
+        help="write buildingId, loss here (format by suffix; a folder/ for Parquet parts; "
+        "- for standard output with --format)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["csv", "ndjson", "json", "parquet"],
+        help="the format of -o - (standard output)",
+    )
+    p.add_argument(
+        "--top", type=_positive, default=None, metavar="N", help="show the N largest losses"
     )
     _add_model_options(p)
     p.add_argument("--engine", choices=ENGINES, default="vectorized", help="default: vectorized")
@@ -222,8 +274,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="threads/processes: one task per N buildings instead of one per building",
     )
-    p.add_argument("--batch-rows", type=_positive, default=DEFAULT_BATCH_ROWS, metavar="N")
-    p.add_argument("--on-invalid", choices=["fail", "skip"], default="fail")
+    p.add_argument(
+        "--batch-rows",
+        type=_positive,
+        default=DEFAULT_BATCH_ROWS,
+        metavar="N",
+        help=f"rows read and computed at a time; bounds memory (default: {DEFAULT_BATCH_ROWS:,})",
+    )
+    p.add_argument(
+        "--on-invalid",
+        choices=["fail", "skip"],
+        default="fail",
+        help="fail: report every bad row and write nothing (default); skip: set bad rows aside "
+        "in --rejects and compute the rest",
+    )
     p.add_argument("--rejects", metavar="PATH", help="where skip mode puts bad rows, with reasons")
     p.add_argument(
         "--keep", type=_columns, default=[], metavar="COL,COL", help="carry input columns out"
@@ -237,20 +301,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_risk_parser(sub, common)
 
-    p = sub.add_parser("validate", parents=[common], help="report every problem, change nothing")
-    p.add_argument("input", metavar="INPUT")
+    p = sub.add_parser(
+        "validate",
+        parents=[common],
+        help="report every problem, change nothing",
+        description="Check every row against the schema and print each problem with a hint; "
+        "exit 1 if any row breaks it.",
+    )
+    p.add_argument("input", metavar="INPUT", help="portfolio file, folder, glob or database")
     _add_model_options(p)
     _add_database_options(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    p = sub.add_parser("generate", parents=[common], help="write a seeded synthetic portfolio")
-    p.add_argument("rows", type=_count, metavar="N")
-    p.add_argument("-o", "--output", required=True, metavar="PATH")
-    p.add_argument("--seed", type=int, default=0)
+    p = sub.add_parser(
+        "generate",
+        parents=[common],
+        help="write a seeded synthetic portfolio",
+        description="Write N synthetic buildings (seeded: the same seed, the same file), "
+        "in chunks, to PATH (format by suffix).",
+    )
+    p.add_argument("rows", type=_count, metavar="N", help="how many buildings (1e6 is accepted)")
+    p.add_argument("-o", "--output", required=True, metavar="PATH", help="where to write them")
+    p.add_argument("--seed", type=_seed, default=0, help="default: 0")
 
-    p = sub.add_parser("convert", parents=[common], help="copy a portfolio to another format")
-    p.add_argument("input", metavar="INPUT")
-    p.add_argument("output", metavar="OUTPUT")
+    p = sub.add_parser(
+        "convert",
+        parents=[common],
+        help="copy a portfolio to another format",
+        description="Copy a portfolio file to another format (by suffix), streaming.",
+    )
+    p.add_argument("input", metavar="INPUT", help="the file to read")
+    p.add_argument("output", metavar="OUTPUT", help="the file to write (format by suffix)")
 
     p = sub.add_parser("bench", parents=[common], help="race the engines, the baselines and peers")
     p.add_argument(
@@ -261,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_names,
         default=None,
         metavar="NAME,NAME",
-        help="default: all of " + ", ".join(CONTENDERS),
+        help="default: all of them: "
+        + "; ".join(f"{name}: {about}" for name, about in CONTENDERS_ABOUT.items()),
     )
     p.add_argument("--repeat", type=_positive, default=5, metavar="N", help="default: 5")
     p.add_argument(

@@ -32,7 +32,14 @@ from vecloss.run.executors import Dask, Executor, InProcess, Work, part_rows_for
 from vecloss.run.groups import GroupTotals
 from vecloss.run.summary import Summary
 from vecloss.run.total import file_block_sums
-from vecloss.run.worker import DEFAULT_BATCH_ROWS, Job, PartResult, process_part, repeats_across
+from vecloss.run.worker import (
+    DEFAULT_BATCH_ROWS,
+    Job,
+    PartResult,
+    largest,
+    process_part,
+    repeats_across,
+)
 from vecloss.scenario import Formula, Rates, Scenario, Years
 
 __all__ = ["ENGINES", "Engine", "OnInvalid", "check_options", "execute", "run"]
@@ -72,9 +79,6 @@ def check_options(
     if on_invalid not in ("fail", "skip"):
         msg = f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}"
         raise UsageError(msg)
-    if on_invalid == "skip" and rejects is None:
-        msg = "skip mode needs a rejects file; hint: add --rejects rejects.csv"
-        raise UsageError(msg)
     if isinstance(keep, str) or not all(isinstance(c, str) for c in keep):  # type: ignore[attr-defined]
         msg = f"keep must be a list of column names, got {keep!r}"
         raise UsageError(msg)
@@ -97,6 +101,7 @@ def run(
     on_invalid: OnInvalid = "fail",
     rejects: str | Path | None = None,
     preview_rows: int = 0,
+    top: int = 0,
     progress: bool = False,
     keep: Sequence[str] = (),
     by: str | None = None,
@@ -114,7 +119,9 @@ def run(
     ``on_invalid="fail"`` any bad row fails the run after the whole source has
     been checked (the error lists every problem) and nothing is written. With
     ``"skip"``, bad rows go to ``rejects`` with a ``reason``, and rows in = rows
-    written + rows rejected. ``progress`` shows a bar on stderr. ``keep``
+    written + rows rejected; without a ``rejects`` file the summary holds the
+    rejected rows (``rejected_rows``). ``top`` keeps the ``top`` largest losses
+    (``Summary.top``). ``progress`` shows a bar on stderr. ``keep``
     carries input columns into the output; ``by`` adds totals, counts and mean
     loss per group of that input column to the summary (``groups``).
 
@@ -151,7 +158,13 @@ def run(
         raise UsageError(msg)
     name = "vectorized" if engine == "dask" else engine
     kernel = Kernel(name, workers, chunk_size, jit=name == "vectorized" and use_jit(src.rows))
-    job = Job(scenario, kernel, src.name, batch_rows, tuple(keep), by, on_invalid, preview_rows)
+    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+        msg = f"top must be a whole number >= 0, got {top!r}"
+        raise UsageError(msg)
+    hold = on_invalid == "skip" and rejects is None
+    job = Job(
+        scenario, kernel, src.name, batch_rows, tuple(keep), by, on_invalid, preview_rows, top, hold
+    )
     results = execute(
         src, job, executor, partial(process_part, job=job), out, rej, progress=progress
     )
@@ -162,6 +175,11 @@ def run(
             groups.merge(result.groups)
     previews = [r.preview for r in results if r.preview is not None]
     rows = sum(r.rows for r in results)
+    largest_rows = None
+    for result in results:
+        if result.top is not None:
+            largest_rows = largest(largest_rows, result.top, top)
+    held = [r.rejected_rows for r in results if r.rejected_rows is not None]
     return Summary(
         input=src.name,
         output=None if out is None else out.target,
@@ -172,13 +190,19 @@ def run(
         engine=engine,
         seconds=round(time.perf_counter() - started, 6),
         rejects=None if rejects is None else str(rejects),
-        totals=[
-            {"years": t, "discount_rate": d, "total_loss": total}
-            for (t, d), total in zip(scenario.pairs, totals, strict=True)
-        ],
+        totals=pl.DataFrame(
+            {
+                "years": [t for t, _ in scenario.pairs],
+                "discount_rate": [d for _, d in scenario.pairs],
+                "total_loss": totals,
+            },
+            schema={"years": pl.Int64, "discount_rate": pl.Float64, "total_loss": pl.Float64},
+        ),
         output_rows=rows * len(scenario.pairs),
-        groups=[] if groups is None else groups.frame().to_dicts(),
+        groups=pl.DataFrame() if groups is None else groups.frame(),
         preview=pl.concat(previews).head(preview_rows) if previews else None,
+        top=largest_rows,
+        rejected_rows=pl.concat(held, how="diagonal_relaxed") if held else None,
     )
 
 

@@ -56,6 +56,8 @@ class Job:
     by: str | None = None
     on_invalid: str = "fail"
     preview_rows: int = 0
+    top: int = 0  # keep the largest losses (0: none)
+    hold_rejects: bool = False  # skip mode without a rejects file: rejected rows come back
 
     @property
     def carry(self) -> list[str]:
@@ -120,6 +122,8 @@ class PartResult:
     rejects: Path | None = None
     ids: tuple[Any, Any, bool] | None = None  # (first, last, strictly increasing) of written ids
     preview: pl.DataFrame | None = None
+    top: pl.DataFrame | None = None
+    rejected_rows: pl.DataFrame | None = None
 
 
 def process_part(
@@ -144,31 +148,63 @@ def process_part(
     result.groups = GroupTotals(job.by, job.scenario.pairs) if job.by else None
     spans = _IdRange() if seen is None else None  # parts checked alone: compared afterwards
     previews: list[pl.DataFrame] = []
+    held = _Held() if job.hold_rejects else None
     with (
         (out or PartWriter()).open() as writer,
         (rejects or PartWriter()).open() as rejected_writer,
     ):
         usable = usable_batches(
-            part, job, seen=seen, log=result.log, rejects=rejected_writer, progress=progress
+            part, job, seen=seen, log=result.log, rejects=rejected_writer or held, progress=progress
         )
         for batch, first_row in usable:
-            ids = batch.valid.select(ID, *[c for c in job.keep if c != ID])
-            rows = loss_table(ids, job.scenario, batch.losses)
-            if writer is not None:
-                writer.write(rows)
+            want_preview = sum(p.height for p in previews) < job.preview_rows
+            if writer is not None or want_preview or job.top:  # the long table only if used
+                ids = batch.valid.select(ID, *[c for c in job.keep if c != ID])
+                rows = loss_table(ids, job.scenario, batch.losses)
+                if writer is not None:
+                    writer.write(rows)
+                if want_preview:
+                    previews.append(rows.head(job.preview_rows))
+                if job.top:
+                    result.top = largest(result.top, rows, job.top)
             if result.groups is not None:
                 result.groups.add(batch.valid, batch.losses)
             if spans is not None:
                 spans.add(batch.valid[ID])
             result.rows += batch.valid.height
-            if sum(p.height for p in previews) < job.preview_rows:
-                previews.append(rows.head(job.preview_rows))
             for total, loss in zip(totals, batch.losses, strict=True):
                 total.add(_in_place(loss, batch, first_row))
     result.totals = [t.parts() for t in totals]
     result.ids = None if spans is None else spans.span
     result.preview = pl.concat(previews).head(job.preview_rows) if previews else None
+    result.rejected_rows = held.frame() if held is not None else None
     return result
+
+
+def largest(top: pl.DataFrame | None, rows: pl.DataFrame, count: int) -> pl.DataFrame:
+    """The ``count`` largest losses of ``top`` and ``rows``, largest first (ties: earlier first)."""
+    both = rows if top is None else pl.concat([top, rows])
+    return both.top_k(count, by="loss").sort("loss", descending=True, maintain_order=True)
+
+
+class _Held:
+    """A rejects writer that keeps the rows (skip mode without a rejects file)."""
+
+    def __init__(self) -> None:
+        self._frames: list[pl.DataFrame] = []
+        self._header: pl.DataFrame | None = None
+
+    def header(self, frame: pl.DataFrame) -> None:
+        if self._header is None:
+            self._header = frame.clear()
+
+    def write(self, frame: pl.DataFrame) -> None:
+        self._frames.append(frame)
+
+    def frame(self) -> pl.DataFrame | None:
+        if self._frames:
+            return pl.concat(self._frames, how="diagonal_relaxed")
+        return self._header
 
 
 def rejects_frame(rejected: pl.DataFrame) -> pl.DataFrame:
