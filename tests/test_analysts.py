@@ -68,8 +68,10 @@ def test_run_keep_and_group_by_across_batches(regional: pl.DataFrame, tmp_path: 
     assert written.columns == ["buildingId", "region", "loss"]
     assert written.height == regional.height
     expected = vecloss.losses(regional, by="region")
-    assert [g["region"] for g in summary.groups] == expected["region"].to_list()
-    for got, want in zip(summary.groups, expected.iter_rows(named=True), strict=True):
+    assert summary.groups["region"].to_list() == expected["region"].to_list()
+    for got, want in zip(
+        summary.groups.iter_rows(named=True), expected.iter_rows(named=True), strict=True
+    ):
         assert got["buildings"] == want["buildings"]
         assert_close(got["total_loss"], want["total_loss"])
 

@@ -28,7 +28,7 @@ def vecloss(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def test_run_prints_table_and_total() -> None:
     done = vecloss("run", EXAMPLE)
     assert done.returncode == 0, done.stderr
-    assert "total loss: 517.80395019" in done.stdout
+    assert "total loss: 517.80  (5 buildings" in done.stdout
     assert (
         len([line for line in done.stdout.splitlines() if line.strip().startswith(("1 ", "5 "))])
         == 2

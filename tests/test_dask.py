@@ -66,7 +66,7 @@ def test_one_file_split_by_row_groups(frame: pl.DataFrame, client: object, tmp_p
     frame.write_parquet(src, row_group_size=10_000)
     local = run(src, years=[5, 30], discount_rate=[0.02, 0.07])
     remote = run(src, years=[5, 30], discount_rate=[0.02, 0.07], engine="dask", scheduler=client)
-    assert remote.totals == local.totals
+    assert remote.totals.equals(local.totals)
 
 
 def test_folder_output_by_every_engine(

@@ -349,7 +349,7 @@ def test_the_api_raises_the_same_message(tmp_path: Path) -> None:
             "column": "floor_area",
             "reason": "out_of_range",
             "count": 1,
-            "examples": "buildingId 2",
+            "examples": ["buildingId 2"],
             "hint": "check the units and sign",
         }
     ]

@@ -10,17 +10,26 @@
 from __future__ import annotations
 
 from vecloss.api import losses, read
-from vecloss.exceptions import InputError, UsageError, ValidationError, VeclossError
+from vecloss.exceptions import (
+    InputError,
+    PercentageWarning,
+    UsageError,
+    ValidationError,
+    VeclossError,
+)
 from vecloss.namespace import loss
 from vecloss.risk import RiskResult, risk, simulate
 from vecloss.run.runner import run
 from vecloss.run.summary import Summary
 from vecloss.scenario import Scenario
+from vecloss.validation import Report, validate
 
 __version__ = "0.1.0"
 
 __all__ = [
     "InputError",
+    "PercentageWarning",
+    "Report",
     "RiskResult",
     "Scenario",
     "Summary",
@@ -34,4 +43,5 @@ __all__ = [
     "risk",
     "run",
     "simulate",
+    "validate",
 ]

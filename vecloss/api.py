@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from vecloss.checks.columns import check_columns
 from vecloss.checks.ids import later_duplicates
 from vecloss.checks.log import FailureLog
 from vecloss.checks.rules import ROW, block_ok, split_valid
-from vecloss.exceptions import UsageError
+from vecloss.exceptions import PercentageWarning, UsageError
 from vecloss.io.source import open_source, read_source
 from vecloss.kernels import KERNELS, Kernel
 from vecloss.kernels.blocks import use_jit
@@ -20,7 +24,7 @@ from vecloss.run.groups import GroupTotals
 from vecloss.scenario import Formula, Rates, Scenario, Years
 from vecloss.schema import ID, NUMERIC
 
-__all__ = ["losses", "read", "validated"]
+__all__ = ["Frame", "losses", "read", "to_polars", "validated", "warn_percentages"]
 
 FrameT = TypeVar("FrameT")
 
@@ -61,27 +65,89 @@ def read(source: str | Path) -> pl.DataFrame:
     return validated(frames[0] if len(frames) == 1 else pl.concat(frames), src.name)
 
 
-def _to_polars(data: Any) -> tuple[pl.DataFrame, str]:
+@dataclass(frozen=True)
+class Frame:
+    """A frame from Python as Polars, and how to give a result back in the caller's kind."""
+
+    polars: pl.DataFrame
+    kind: str  # polars, pyarrow-table, pyarrow-batch, pandas
+    original: Any
+
+    def with_loss(self, rows: np.ndarray | None, loss: np.ndarray) -> Any:
+        """The caller's frame (only ``rows`` of it, 0-based, if given) plus ``loss``, its
+        types, index and container kind kept."""
+        data = self.original
+        if self.kind == "polars":
+            kept = data if rows is None else data[rows]
+            return kept.with_columns(loss=pl.Series("loss", loss))
+        if self.kind.startswith("pyarrow"):
+            kept = data if rows is None else data.take(pa.array(rows))
+            return kept.append_column("loss", pa.array(loss, pa.float64()))
+        kept = data if rows is None else data.iloc[rows]
+        return kept.assign(loss=loss)  # pandas: the index and every dtype as they came
+
+    def back(self, result: pl.DataFrame) -> Any:
+        """A new result frame (a grid's long table, groups) in the caller's kind."""
+        if self.kind == "pyarrow-table":
+            return result.to_arrow()
+        if self.kind == "pyarrow-batch":
+            table = result.to_arrow()
+            return pa.RecordBatch.from_arrays(table.combine_chunks().columns, schema=table.schema)
+        if self.kind == "pandas":
+            return result.to_pandas()
+        return result
+
+
+def to_polars(data: Any, what: str = "losses()") -> Frame:
     if isinstance(data, pl.DataFrame):
-        return data, "polars"
+        return Frame(data, "polars", data)
     if isinstance(data, pl.LazyFrame):
         msg = (
-            "losses() takes an eager frame, got a Polars LazyFrame; "
+            f"{what} takes an eager frame, got a Polars LazyFrame; "
             "hint: lf.vecloss.losses(...) adds the loss to the query, or call .collect() first"
         )
         raise UsageError(msg)
     module = type(data).__module__.split(".")[0]
-    if module == "pyarrow":
+    if module == "pyarrow" and isinstance(data, pa.Table | pa.RecordBatch):
         frame = pl.from_arrow(data)
+        kind = "pyarrow-table" if isinstance(data, pa.Table) else "pyarrow-batch"
         if isinstance(frame, pl.DataFrame):
-            return frame, "pyarrow"
-    if module == "pandas":
-        return pl.from_pandas(data), "pandas"
+            return Frame(frame, kind, data)
+    if module == "pandas" and hasattr(data, "columns"):
+        source = data
+        if ID not in data.columns and ID in (data.index.names or []):
+            source = data.reset_index()  # buildingId held in the (named) index
+        return Frame(pl.from_pandas(source), "pandas", data)
     msg = (
-        f"losses() takes a Polars DataFrame, a pyarrow Table or a pandas DataFrame, "
+        f"{what} takes a Polars DataFrame, a pyarrow Table or RecordBatch or a pandas DataFrame, "
         f"got {type(data).__name__}; hint: read a file with vecloss.read(path)"
     )
     raise UsageError(msg)
+
+
+def _set_aside(log: FailureLog, source: str, on_invalid: str) -> None:
+    """Fail with every problem, or warn with the count set aside (skip mode)."""
+    if not log:
+        return
+    if on_invalid == "fail":
+        raise log.error(source)
+    warnings.warn(
+        f"{source}: {log.rows:,} rows set aside (on_invalid='skip'); "
+        "hint: vecloss.validate(data) returns them with their reasons",
+        stacklevel=3,
+    )
+
+
+def warn_percentages(valid: pl.DataFrame, source: str) -> None:
+    """Warn when inflation rates look like percentages (above 1: over 100 % a year)."""
+    count = int((valid["inflation_rate"] > 1).sum()) if valid.height else 0
+    if count:
+        warnings.warn(
+            f"{source}: {count:,} inflation_rate values are above 1 (over 100 % a year): rates "
+            "are fractions; hint: 2 % is 0.02",
+            PercentageWarning,
+            stacklevel=3,
+        )
 
 
 def losses(
@@ -92,14 +158,24 @@ def losses(
     discount_rate: Rates = 0.05,
     engine: str = "vectorized",
     by: str | None = None,
+    on_invalid: str = "fail",
 ) -> FrameT:
     """Return ``data`` plus a float64 ``loss`` column, in the same kind of frame.
 
-    ``data`` is a Polars DataFrame, a pyarrow Table or a pandas DataFrame with
-    the schema's columns; it is validated first and never modified. A loss that
-    overflows is an error, never an inf in the result. ``engine`` picks the
+    ``data`` is a Polars DataFrame, a pyarrow Table or RecordBatch, or a pandas
+    DataFrame (``buildingId`` may be its named index) with the schema's
+    columns; it is validated first and never modified. What comes back is the
+    same kind of frame with the same column types (and, for pandas, the same
+    index). Numeric columns must hold numbers: a column of strings is refused
+    (``not_numeric``), as text is only parsed when reading text files. A loss
+    that overflows is an error, never an inf in the result. ``engine`` picks the
     kernel (``vectorized``, or a baseline: ``loop``, ``threads``,
     ``processes``); every kernel agrees with the scalar reference to 1e-12.
+
+    With ``on_invalid="skip"`` bad rows are left out of the result, with a
+    warning giving their count (:func:`vecloss.validate` returns them, with
+    reasons); with ``"fail"`` (the default) any bad row raises
+    :class:`~vecloss.ValidationError`, listing every problem.
 
     A sequence for ``years`` or ``discount_rate`` (a list, tuple, range or
     array, even of one value) is a grid: every pair is evaluated and the result
@@ -112,7 +188,12 @@ def losses(
     Notes
     -----
     complex: ``loss = C * exp(i * A / 1000) * p / (1 + d)**T``;
-    simple: ``loss = C * (1 + i)**T * p / (1 + d)**T``.
+    simple: ``loss = C * (1 + i)**T * p / (1 + d)**T``. ``C`` is the building's
+    construction cost (currency, the whole building), ``A`` its floor area (m2,
+    only in the complex formula's growth term), ``p`` the annual hazard
+    probability, ``i`` the annual inflation rate and ``d`` the annual discount
+    rate (fractions: 0.05 is 5 %), ``T`` the horizon in years. In the complex
+    formula the horizon enters only through the discount.
     """
     scenario = Scenario.parse(formula, years, discount_rate)
     if engine not in KERNELS:
@@ -126,28 +207,25 @@ def losses(
     if by is not None and not isinstance(by, str):
         msg = f"by must be a column name, got {by!r}"
         raise UsageError(msg)
+    if on_invalid not in ("fail", "skip"):
+        msg = f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}"
+        raise UsageError(msg)
     source = "portfolio"
-    frame, kind = _to_polars(data)
+    given = to_polars(data)
+    frame = given.polars
     check_columns(frame.schema, source, carry=[by] if by else [])
     kernel = Kernel(engine, jit=engine == "vectorized" and use_jit(frame.height))
-    batch = check_batch(frame, scenario, kernel)
-    if batch.rejected.height:
-        log = FailureLog()
-        log.add(batch.rejected)
-        raise log.error(source)
+    batch = check_batch(frame, scenario, kernel, strings=False)
+    log = FailureLog()
+    log.add(batch.rejected)
+    _set_aside(log, source, on_invalid)
+    warn_percentages(batch.valid, source)
+    rows = (batch.valid[ROW].to_numpy() - 1).astype(np.int64) if log else None
     if by is not None:
         totals = GroupTotals(by, scenario.pairs)
         totals.add(batch.valid, batch.losses)
-        result = totals.frame()
-    elif scenario.grid:
-        result = loss_table(batch.valid.select(ID), scenario, batch.losses)
-    else:
-        result = frame.with_columns(loss=pl.Series("loss", batch.losses[0]))
-    converted: Any = result
-    if kind == "pyarrow":
-        converted = result.to_arrow()
-    elif kind == "pandas":
-        converted = result.to_pandas()
-        if by is None and not scenario.grid:
-            converted.index = cast("Any", data).index  # the rows as they came, with their labels
-    return cast("FrameT", converted)
+        return cast("FrameT", given.back(totals.frame()))
+    if scenario.grid:
+        long = loss_table(batch.valid.select(ID), scenario, batch.losses)
+        return cast("FrameT", given.back(long))
+    return cast("FrameT", given.with_loss(rows, batch.losses[0]))

@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -19,16 +20,14 @@ from typing import TextIO
 import polars as pl
 
 from vecloss.bench.contenders import CONTENDERS
-from vecloss.checks.ids import SeenIds
-from vecloss.checks.log import FailureLog
+from vecloss.checks.rules import describe
 from vecloss.cli_options import DEFAULT_SIZES, PREVIEW_ROWS, build_parser
 from vecloss.exceptions import UsageError, VeclossError, require
 from vecloss.io.convert import convert
 from vecloss.io.source import open_source
 from vecloss.run.runner import run
 from vecloss.run.summary import Summary
-from vecloss.run.worker import Job, checked_batches
-from vecloss.scenario import Scenario
+from vecloss.schema import Reason
 
 __all__ = ["main"]
 
@@ -52,7 +51,8 @@ def _print_table(summary: Summary, *, out: TextIO) -> None:
             print(f"first rows of the long table ({summary.output_rows:,} rows):", file=out)
         _print_frame(preview, out=out)
         if summary.output_rows > preview.height:
-            print(f"... showing {preview.height} of {summary.output_rows:,} rows", file=out)
+            unit = "rows" if summary.grid else "buildings"
+            print(f"... showing {preview.height} of {summary.output_rows:,} {unit}", file=out)
     if summary.top is not None and summary.top.height:
         print(f"largest {summary.top.height} losses:", file=out)
         _print_frame(summary.top, out=out)
@@ -80,8 +80,7 @@ def _print_frame(frame: pl.DataFrame, *, out: TextIO, money: set[str] = _MONEY) 
     """Every column right-aligned under its name; losses with separators and two decimals."""
     cells = {
         name: [
-            _money(v) if name in money and v is not None else str(v)
-            for v in frame[name].to_list()
+            _money(v) if name in money and v is not None else str(v) for v in frame[name].to_list()
         ]
         for name in frame.columns
     }
@@ -209,29 +208,44 @@ def _risk(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    scenario = Scenario.parse(args.formula, args.years, args.discount_rate)
-    src = open_source(args.input, table=args.table, query=args.query)
-    job = Job(scenario, source=src.name)
-    log, rows, seen = FailureLog(), 0, SeenIds()
-    for part in src.parts():
-        for batch, _ in checked_batches(part, job, seen):
-            log.add(batch.rejected)
-            rows += batch.valid.height + batch.rejected.height
+    from vecloss.validation import validate
+
+    report = validate(
+        args.input,
+        formula=args.formula,
+        years=args.years,
+        discount_rate=args.discount_rate,
+        table=args.table,
+        query=args.query,
+    )
     if args.json:
-        report = {
-            "input": src.name,
-            "rows": rows,
-            "valid": not log,
-            "rejected": log.rows,
-            "problems": log.frame().to_dicts(),
-        }
-        print(json.dumps(report))
-    elif log:
-        print(f"{src.name}: {log.rows:,} of {rows:,} rows break the schema")
-        print("\n".join(log.lines()))
+        problems = report.failures.select("column", "reason", "count", "examples", "hint")
+        print(
+            json.dumps(
+                {
+                    "input": report.input,
+                    "rows": report.rows,
+                    "valid": report.valid,
+                    "rejected": report.rejected.height,
+                    "problems": problems.to_dicts(),
+                }
+            )
+        )
+    elif not report.valid:
+        print(
+            f"{report.input}: {report.rejected.height:,} of {report.rows:,} rows break the schema"
+        )
+        for row in report.failures.iter_rows(named=True):
+            more = row["count"] - len(row["examples"])
+            tail = f" (+{more:,} more)" if more > 0 else ""
+            print(
+                f"  {describe(row['column'], Reason.of(row['reason']))}, {row['count']:,} row"
+                f"{'' if row['count'] == 1 else 's'}: {', '.join(row['examples'])}{tail}; "
+                f"hint: {row['hint']}"
+            )
     else:
-        print(f"{src.name}: {rows:,} rows, no problems")
-    return 1 if log else 0
+        print(f"{report.input}: {report.rows:,} rows, no problems")
+    return 0 if report.valid else 1
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -331,12 +345,18 @@ COMMANDS = {
 }
 
 
+def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
+    print(f"vecloss: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return COMMANDS[args.command](args)
     except VeclossError as exc:
         if args.verbose:
             traceback.print_exc()

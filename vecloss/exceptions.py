@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "InputError",
+    "PercentageWarning",
     "UsageError",
     "ValidationError",
     "VeclossError",
@@ -45,6 +46,10 @@ class ValidationError(InputError):
     def __init__(self, msg: str, failures: pl.DataFrame) -> None:
         super().__init__(msg)
         self.failures = failures
+
+
+class PercentageWarning(UserWarning):
+    """A rate above 1 (over 100 % a year): most likely a percentage where a fraction goes."""
 
 
 def needs_extra(what: str, extra: str) -> UsageError:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import numpy as np
 
-from vecloss.exceptions import UsageError
+from vecloss.exceptions import PercentageWarning, UsageError
 
 __all__ = ["FORMULAS", "Formula", "Rates", "Scenario", "Years"]
 
@@ -116,10 +117,18 @@ class Scenario:
             raise UsageError(msg)
         year_values, years_grid = _values(years, "years")
         rate_values, rates_grid = _values(discount_rate, "discount_rate")
+        rates = _unique([_rate(v) for v in rate_values], "discount_rate")
+        if any(r > 1 for r in rates):
+            warnings.warn(
+                f"discount_rate {max(rates):g} is above 1 (over 100 % a year): rates are "
+                f"fractions; hint: 5 % is 0.05",
+                PercentageWarning,
+                stacklevel=3,
+            )
         return cls(
             str(formula),
             _unique([_year(v) for v in year_values], "years"),
-            _unique([_rate(v) for v in rate_values], "discount_rate"),
+            rates,
             years_grid,
             rates_grid,
         )

@@ -71,20 +71,20 @@ class FailureLog:
             seen.extend(other.examples[key][: EXAMPLES - len(seen)])
 
     def frame(self) -> pl.DataFrame:
-        """One row per (column, reason): count, first examples, hint."""
+        """One row per (column, reason): count, the first examples (a list), hint."""
         return pl.DataFrame(
             {
                 "column": [k[0] for k in self.counts],
                 "reason": [k[1].code for k in self.counts],
                 "count": list(self.counts.values()),
-                "examples": [", ".join(self.examples[k]) for k in self.counts],
+                "examples": [list(self.examples[k]) for k in self.counts],
                 "hint": [k[1].hint for k in self.counts],
             },
             schema={
                 "column": pl.String,
                 "reason": pl.String,
                 "count": pl.Int64,
-                "examples": pl.String,
+                "examples": pl.List(pl.String),
                 "hint": pl.String,
             },
         )
@@ -104,6 +104,8 @@ class FailureLog:
         """The error that reports every problem in the log."""
         head = f"{source}: {_rows(self.rows)} {'breaks' if self.rows == 1 else 'break'} the schema"
         tail = (
-            "hint: fix these rows, or run with --on-invalid skip --rejects PATH to set them aside"
+            "hint: fix these rows, or set them aside: on_invalid='skip' in Python "
+            "(vecloss.validate(data) returns them as a frame), --on-invalid skip --rejects PATH "
+            "on the command line"
         )
         return ValidationError("\n".join([head, *self.lines(), tail]), self.frame())

@@ -68,9 +68,12 @@ def reason_text(failures: pl.Expr) -> pl.Expr:
     return keys.list.join("; ")
 
 
-def _as_float(name: str, dtype: pl.DataType) -> pl.Expr:
+def _as_float(name: str, dtype: pl.DataType, *, strings: bool = True) -> pl.Expr:
+    """The column as Float64: strings parsed when ``strings`` (text files), else none a number."""
     raw = pl.col(name)
     if dtype == pl.String:
+        if not strings:  # a frame's string column: its values are text, not numbers
+            return pl.lit(None, pl.Float64).alias(name)
         return raw.str.strip_chars().cast(pl.Float64, strict=False)
     return raw.cast(pl.Float64)
 
@@ -80,7 +83,9 @@ def _range_failure(col: Column, value: pl.Expr) -> pl.Expr:
     return (below | (value > col.high)).fill_null(value=False)
 
 
-def _rules(schema: Mapping[str, pl.DataType]) -> list[tuple[str, Reason, pl.Expr]]:
+def _rules(
+    schema: Mapping[str, pl.DataType], *, strings: bool = True
+) -> list[tuple[str, Reason, pl.Expr]]:
     """(column, reason, expression true on failing rows) for every rule."""
     ident = pl.col(ID)
     rules = [
@@ -91,7 +96,7 @@ def _rules(schema: Mapping[str, pl.DataType]) -> list[tuple[str, Reason, pl.Expr
     ]
     for col in NUMERIC:
         raw = pl.col(col.name)
-        value = _as_float(col.name, schema[col.name])
+        value = _as_float(col.name, schema[col.name], strings=strings)
         rules.append((col.name, Reason.NULL, raw.is_null()))
         if schema[col.name] == pl.String:
             rules.append((col.name, Reason.NOT_NUMERIC, raw.is_not_null() & value.is_null()))
@@ -118,16 +123,18 @@ def no_rejects(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.clear().with_columns(pl.lit(None, pl.List(FAILURE)).alias(FAILURES))
 
 
-def split_valid(frame: pl.DataFrame, *, row_offset: int = 1) -> Checked:
+def split_valid(frame: pl.DataFrame, *, row_offset: int = 1, strings: bool = True) -> Checked:
     """Validate ``frame`` (its columns already checked) and split it.
 
     Both parts carry the row number ``__row`` (1-based, from ``row_offset``
-    unless the frame has it already), so a reject names its row.
+    unless the frame has it already), so a reject names its row. With
+    ``strings=False`` (frames from Python) a numeric column of strings is not
+    parsed: each of its values is ``not_numeric``.
     """
     if ROW not in frame.columns:
         frame = frame.with_row_index(ROW, offset=row_offset)
-    rules = _rules(frame.schema)
-    casts = [_as_float(c.name, frame.schema[c.name]) for c in NUMERIC]
+    rules = _rules(frame.schema, strings=strings)
+    casts = [_as_float(c.name, frame.schema[c.name], strings=strings) for c in NUMERIC]
     flags = frame.select([expr.alias(str(k)) for k, (_, _, expr) in enumerate(rules)])
     bad = flags.select(pl.any_horizontal(pl.all())).to_series()
     if not bad.any():

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from vecloss.api import _to_polars
+from vecloss.api import to_polars
 from vecloss.checks.columns import check_columns
 from vecloss.checks.log import FailureLog
 from vecloss.exceptions import UsageError
@@ -110,9 +110,9 @@ def _tally(
     for a frame in skip mode, its rejected rows."""
     carry = job.run.carry
     if not isinstance(data, str | Path):
-        frame, _ = _to_polars(data)
+        frame = to_polars(data, "risk()").polars
         check_columns(frame.schema, job.run.source, carry=carry)
-        batch = check_batch(frame, job.run.scenario, Kernel())
+        batch = check_batch(frame, job.run.scenario, Kernel(), strings=False)
         log = FailureLog()
         log.add(batch.rejected)
         if log and job.run.on_invalid == "fail":
@@ -166,6 +166,9 @@ def _prepare(
         raise UsageError(msg)
     _columns(by, shared_by)
     path = isinstance(data, str | Path)
+    if path and on_invalid == "skip" and rejects is None:
+        msg = "skip mode on a file needs a rejects file; hint: rejects='rejects.csv'"
+        raise UsageError(msg)
     check_options(
         workers=workers,
         batch_rows=batch_rows,

@@ -73,6 +73,7 @@ def check_batch(
     *,
     row_offset: int = 1,
     seen: SeenIds | None = None,
+    strings: bool = True,
 ) -> Batch:
     """Split a batch (its columns already checked) into good rows with losses, and rejects.
 
@@ -88,13 +89,13 @@ def check_batch(
     if len(pairs) == 1:
         ((years, rate),) = pairs
         valid, loss, rejected = _one_pair(
-            batch, scenario.formula, years, rate, kernel, row_offset, seen
+            batch, scenario.formula, years, rate, kernel, row_offset, seen, strings
         )
         return Batch(valid, [loss], rejected)
     complex_ = scenario.formula == "complex"
     growth_years = [0] if complex_ else sorted(scenario.years)
     valid, base, rejected = _one_pair(
-        batch, scenario.formula, growth_years[0], 0.0, kernel, row_offset, seen
+        batch, scenario.formula, growth_years[0], 0.0, kernel, row_offset, seen, strings
     )
     bases = {growth_years[0]: base}
     for years in growth_years[1:]:
@@ -125,6 +126,7 @@ def _one_pair(
     kernel: Kernel,
     row_offset: int,
     seen: SeenIds | None,
+    strings: bool,
 ) -> tuple[pl.DataFrame, FloatArray, pl.DataFrame]:
     indexed = batch.with_row_index(ROW, offset=row_offset)
     if fast_path_applies(batch, kernel):
@@ -149,7 +151,7 @@ def _one_pair(
                 checked.loss[keep],
                 reject_rows(indexed, again, ID, Reason.DUPLICATE_ID),
             )
-    return _diagnose(indexed, formula, years, rate, kernel, seen)
+    return _diagnose(indexed, formula, years, rate, kernel, seen, strings)
 
 
 def _diagnose(
@@ -159,9 +161,10 @@ def _diagnose(
     rate: float,
     kernel: Kernel,
     seen: SeenIds | None,
+    strings: bool = True,
 ) -> tuple[pl.DataFrame, FloatArray, pl.DataFrame]:
     """Every rule as a Polars expression: each failing row named, with every reason."""
-    checked = split_valid(indexed)
+    checked = split_valid(indexed, strings=strings)
     valid, bad = checked.valid, [checked.rejected]
     if seen is not None:
         again = seen.add(valid[ID])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any, Literal, get_args
 import polars as pl
 
 from vecloss.checks.log import FailureLog
-from vecloss.exceptions import UsageError, ValidationError
+from vecloss.exceptions import PercentageWarning, UsageError, ValidationError
 from vecloss.io.sink import Sink, check_targets, open_sink
 from vecloss.io.source import Source, open_source
 from vecloss.kernels import Kernel
@@ -180,6 +181,14 @@ def run(
         if result.top is not None:
             largest_rows = largest(largest_rows, result.top, top)
     held = [r.rejected_rows for r in results if r.rejected_rows is not None]
+    percent_like = sum(r.percent_like for r in results)
+    if percent_like:
+        warnings.warn(
+            f"{src.name}: {percent_like:,} inflation_rate values are above 1 (over 100 % a "
+            "year): rates are fractions; hint: 2 % is 0.02",
+            PercentageWarning,
+            stacklevel=2,
+        )
     return Summary(
         input=src.name,
         output=None if out is None else out.target,

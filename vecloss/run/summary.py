@@ -82,7 +82,8 @@ class Summary:
         rejected = f", {self.rejected:,} rejected" if self.rejected else ""
         return (
             f"{self.rows:,} buildings{rejected} from {self.input}: {total} ({self.formula} "
-            f"formula, years {self.years}, discount rate {self.discount_rate}; {self.seconds:.2f} s)"
+            f"formula, years {self.years}, discount rate {self.discount_rate}; "
+            f"{self.seconds:.2f} s)"
         )
 
     def __repr__(self) -> str:

@@ -124,6 +124,7 @@ class PartResult:
     preview: pl.DataFrame | None = None
     top: pl.DataFrame | None = None
     rejected_rows: pl.DataFrame | None = None
+    percent_like: int = 0  # inflation rates above 1: percentages where fractions go?
 
 
 def process_part(
@@ -172,6 +173,7 @@ def process_part(
             if spans is not None:
                 spans.add(batch.valid[ID])
             result.rows += batch.valid.height
+            result.percent_like += int((batch.valid["inflation_rate"] > 1).sum())
             for total, loss in zip(totals, batch.losses, strict=True):
                 total.add(_in_place(loss, batch, first_row))
     result.totals = [t.parts() for t in totals]

@@ -1,0 +1,104 @@
+"""``vecloss.validate``: every problem of a portfolio, as frames, without computing losses."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from vecloss.api import to_polars
+from vecloss.checks.columns import check_columns
+from vecloss.checks.ids import SeenIds
+from vecloss.checks.log import FailureLog
+from vecloss.io.source import open_source
+from vecloss.kernels import Kernel
+from vecloss.run.batch import check_batch
+from vecloss.run.worker import Job, checked_batches, rejects_frame
+from vecloss.scenario import Formula, Rates, Scenario, Years
+
+__all__ = ["Report", "validate"]
+
+
+@dataclass
+class Report:
+    """What :func:`validate` found.
+
+    ``failures``: one row per (reason, column) with ``count``, the first
+    ``examples`` (a list) and a ``hint``. ``rejected``: every bad row with its
+    original values, its ``row`` number (from 1) and ``reason``. ``rows`` is
+    every row read; ``rows - rejected.height`` are good.
+    """
+
+    input: str
+    rows: int
+    failures: pl.DataFrame = field(repr=False)
+    rejected: pl.DataFrame = field(repr=False)
+
+    @property
+    def valid(self) -> bool:
+        """Whether every row passes."""
+        return self.rejected.height == 0
+
+    def _headline(self) -> str:
+        if self.valid:
+            return f"{self.input}: {self.rows:,} rows, no problems"
+        return (
+            f"{self.input}: {self.rejected.height:,} of {self.rows:,} rows break the schema "
+            f"({self.failures.height} kinds of problem)"
+        )
+
+    def __repr__(self) -> str:
+        if self.valid:
+            return f"Report({self._headline()})"
+        with pl.Config(tbl_hide_dataframe_shape=True, fmt_str_lengths=60, tbl_width_chars=120):
+            return f"Report({self._headline()})\n{self.failures}"
+
+    def _repr_html_(self) -> str:
+        parts = [f"<p><b>vecloss validate</b>: {html.escape(self._headline())}</p>"]
+        if not self.valid:
+            parts += [self.failures._repr_html_(), "<p>First rejected rows</p>"]
+            parts.append(self.rejected.head(10)._repr_html_())
+        return "".join(parts)
+
+
+def validate(
+    data: Any,
+    *,
+    formula: Formula = "complex",
+    years: Years = 10,
+    discount_rate: Rates = 0.05,
+    table: str | None = None,
+    query: str | None = None,
+) -> Report:
+    """Check every row of ``data`` (a frame, or any source :func:`vecloss.run` reads);
+    return a :class:`Report`, never raise for bad rows.
+
+    The model parameters matter only for the one rule that depends on them: a
+    loss that overflows float64. Missing or unusable columns still raise
+    :class:`~vecloss.InputError` (there are no rows to report without them).
+    """
+    scenario = Scenario.parse(formula, years, discount_rate)
+    log, rows, rejected = FailureLog(), 0, []
+    if not isinstance(data, str | Path):
+        frame = to_polars(data, "validate()").polars
+        name = "portfolio"
+        check_columns(frame.schema, name)
+        batch = check_batch(frame, scenario, Kernel(), strings=False)
+        log.add(batch.rejected)
+        rows, rejected = frame.height, [rejects_frame(batch.rejected)]
+    else:
+        src = open_source(data, table=table, query=query)
+        name = src.name
+        job, seen = Job(scenario, source=src.name), SeenIds()
+        for part in src.parts():
+            for batch, _ in checked_batches(part, job, seen):
+                log.add(batch.rejected)
+                rows += batch.valid.height + batch.rejected.height
+                if batch.rejected.height or not rejected:
+                    rejected.append(rejects_frame(batch.rejected))
+    failures = log.frame().select("reason", "column", "count", "examples", "hint")
+    bad = pl.concat(rejected, how="diagonal_relaxed") if rejected else pl.DataFrame()
+    return Report(name, rows, failures, bad)
