@@ -12,14 +12,15 @@ import polars as pl
 import pyarrow as pa
 
 from vecloss.checks.columns import check_columns
-from vecloss.checks.ids import later_duplicates
+from vecloss.checks.ids import SeenIds, later_duplicates
 from vecloss.checks.log import FailureLog
 from vecloss.checks.rules import ROW, block_ok, split_valid
 from vecloss.exceptions import PercentageWarning, UsageError
 from vecloss.io.source import open_source, read_source
 from vecloss.kernels import KERNELS, Kernel
 from vecloss.kernels.blocks import use_jit
-from vecloss.run.batch import check_batch, fast_path_applies, loss_table
+from vecloss.progress import progress_bar
+from vecloss.run.batch import Batch, check_batch, fast_path_applies, loss_table
 from vecloss.run.groups import GroupTotals
 from vecloss.scenario import Formula, Rates, Scenario, Years
 from vecloss.schema import ID, NUMERIC
@@ -150,6 +151,32 @@ def warn_percentages(valid: pl.DataFrame, source: str) -> None:
         )
 
 
+_SLICE = 1_000_000  # rows per progress step
+
+
+def _checked(frame: pl.DataFrame, scenario: Scenario, kernel: Kernel, *, progress: bool) -> Batch:
+    """The frame checked and computed in one pass, or in slices with a progress bar."""
+    if not progress:
+        return check_batch(frame, scenario, kernel, strings=False)
+    seen, done = SeenIds(), []
+    with progress_bar(
+        total=frame.height, desc="vecloss", unit=" rows", unit_scale=True, enabled=True
+    ) as bar:
+        for at in range(0, frame.height, _SLICE):  # one step per slice of a million rows
+            part = frame.slice(at, _SLICE)
+            done.append(
+                check_batch(part, scenario, kernel, row_offset=at + 1, seen=seen, strings=False)
+            )
+            bar.update(part.height)
+    if len(done) <= 1:
+        return done[0] if done else check_batch(frame, scenario, kernel, strings=False)
+    return Batch(
+        pl.concat([b.valid for b in done]),
+        [np.concatenate(column) for column in zip(*(b.losses for b in done), strict=True)],
+        pl.concat([b.rejected for b in done], how="diagonal_relaxed"),
+    )
+
+
 def losses(
     data: FrameT,
     *,
@@ -159,6 +186,7 @@ def losses(
     engine: str = "vectorized",
     by: str | None = None,
     on_invalid: str = "fail",
+    progress: bool = False,
 ) -> FrameT:
     """Return ``data`` plus a float64 ``loss`` column, in the same kind of frame.
 
@@ -184,6 +212,9 @@ def losses(
 
     With ``by`` (an input column), the result is instead one row per group (and
     pair): ``years, discount_rate, <by>, buildings, total_loss, mean_loss``.
+
+    ``progress=True`` shows a bar on stderr while the frame is computed in
+    slices (the same numbers as in one pass).
 
     Notes
     -----
@@ -215,7 +246,7 @@ def losses(
     frame = given.polars
     check_columns(frame.schema, source, carry=[by] if by else [])
     kernel = Kernel(engine, jit=engine == "vectorized" and use_jit(frame.height))
-    batch = check_batch(frame, scenario, kernel, strings=False)
+    batch = _checked(frame, scenario, kernel, progress=progress)
     log = FailureLog()
     log.add(batch.rejected)
     _set_aside(log, source, on_invalid)

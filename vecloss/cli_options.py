@@ -277,9 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-rows",
         type=_positive,
-        default=DEFAULT_BATCH_ROWS,
+        default=None,
         metavar="N",
-        help=f"rows read and computed at a time; bounds memory (default: {DEFAULT_BATCH_ROWS:,})",
+        help=f"rows read and computed at a time; bounds memory, never changes a result "
+        f"(default: {DEFAULT_BATCH_ROWS:,}, divided by the pairs of a grid)",
     )
     p.add_argument(
         "--on-invalid",

@@ -38,8 +38,9 @@ def _chunk(seed: np.random.SeedSequence, first_id: int, rows: int) -> pl.DataFra
 def iter_portfolio(rows: int, *, seed: int = 0) -> Iterator[pl.DataFrame]:
     """Yield a synthetic portfolio of ``rows`` buildings in chunks of :data:`CHUNK_ROWS`.
 
-    Ids run from 1; floor area 50-20,000 m2, construction cost 300-6,000 (per
-    m2, as in the example), hazard probability 0-0.6, inflation -1 %-9 %, all
+    Ids run from 1; floor area 50-20,000 m2, construction cost 300-6,000
+    (currency units, the building's cost as the formulas take it: not multiplied
+    by the floor area), hazard probability 0-0.6, inflation -1 %-9 %, all
     uniform. Chunk k draws from its own stream of ``seed``, so a prefix of a
     larger portfolio is the smaller one.
     """

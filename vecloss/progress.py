@@ -1,5 +1,10 @@
-"""One progress bar for long work: tqdm when installed (the ``progress`` extra; a widget in
-notebooks), else a plain text line on stderr; a silent stand-in when not asked for."""
+"""One progress bar for long work: tqdm's text bar when installed (the ``progress`` extra),
+else a plain text line on stderr; a silent stand-in when not asked for.
+
+The text bar is used in notebooks too: it is saved with the notebook as output
+text and so still reads 100 % when the notebook is reopened, where a widget
+would show only its last synced state (or nothing) without a live kernel.
+"""
 
 from __future__ import annotations
 
@@ -56,11 +61,20 @@ class _Text(_Silent):
 def progress_bar(
     *, total: int | None, desc: str, unit: str, enabled: bool, unit_scale: bool = False
 ) -> Any:
-    """A bar on stderr: ``tqdm.auto`` if installed (imported only here), else a text line."""
+    """A bar on stderr: tqdm's text bar if installed (imported only here), else a text line;
+    either ends showing the work done."""
     if not enabled:
         return _Silent()
     if importlib.util.find_spec("tqdm") is None:
         return _Text(total, desc, unit)
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=unit_scale, leave=False)
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        unit_scale=unit_scale,
+        leave=True,
+        file=sys.stderr,
+        mininterval=0.5,
+    )

@@ -10,7 +10,7 @@ small picklable spec).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -27,6 +27,7 @@ __all__ = [
     "Source",
     "all_columns",
     "expand",
+    "frame_source",
     "iter_batches",
     "iter_part",
     "open_source",
@@ -49,6 +50,13 @@ class Part:
     first_row: int
     rows: int | None
     query: str | None = None  # a database part: ``path`` is the URI
+    frame: pl.DataFrame | None = field(default=None, compare=False, repr=False)  # in memory
+
+    def columns(self) -> list[str]:
+        """Every column name of the part's source."""
+        if self.frame is not None:
+            return self.frame.columns
+        return all_columns(self.path, self.query)
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,7 @@ class Source:
     files: tuple[str, ...]
     query: str | None = None
     file_rows: tuple[int | None, ...] = ()
+    frame: pl.DataFrame | None = field(default=None, compare=False, repr=False)  # in memory
 
     @property
     def is_database(self) -> bool:
@@ -74,10 +83,14 @@ class Source:
 
     def all_columns(self) -> list[str]:
         """Every column name of the first file, or of the query."""
+        if self.frame is not None:
+            return self.frame.columns
         return all_columns(self.files[0], self.query)
 
     def parts(self, *, part_rows: int | None = None) -> list[Part]:
         """Split into parts: whole files, or (with ``part_rows``) runs of Parquet row groups."""
+        if self.frame is not None:
+            return [Part(self.name, None, 0, 1, self.frame.height, frame=self.frame)]
         if self.query is not None:
             return [Part(self.files[0], None, 0, 1, None, self.query)]
         parts: list[Part] = []
@@ -103,6 +116,11 @@ class Source:
                 parts.append(Part(name, None, 0, first_row, 0))
             first_row += meta.num_rows
         return parts
+
+
+def frame_source(frame: pl.DataFrame, name: str = "portfolio") -> Source:
+    """A frame in memory as a source: one part, streamed in slices."""
+    return Source(name, (), file_rows=(frame.height,), frame=frame)
 
 
 def all_columns(path: str, query: str | None = None) -> list[str]:
@@ -216,6 +234,10 @@ def iter_part(
     part: Part, *, batch_rows: int, columns: Sequence[str] | None = None
 ) -> Iterator[pl.DataFrame]:
     """Stream one part in batches, the next one read ahead while this one is used."""
+    if part.frame is not None:
+        picked = part.frame if columns is None else part.frame.select(columns)
+        yield from (picked.slice(at, batch_rows) for at in range(0, picked.height, batch_rows))
+        return
     batches = _iter_part(part, batch_rows=batch_rows, columns=columns)
     if part.query is None and format_of(part.path) is parquet:
         yield from batches  # Parquet decodes the next slices ahead on its own threads

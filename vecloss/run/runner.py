@@ -25,14 +25,14 @@ import polars as pl
 from vecloss.checks.log import FailureLog
 from vecloss.exceptions import PercentageWarning, UsageError, ValidationError
 from vecloss.io.sink import Sink, check_targets, open_sink
-from vecloss.io.source import Source, open_source
+from vecloss.io.source import Source, frame_source, open_source
 from vecloss.kernels import Kernel
 from vecloss.kernels.blocks import use_jit
 from vecloss.progress import progress_bar
 from vecloss.run.executors import Dask, Executor, InProcess, Work, part_rows_for
 from vecloss.run.groups import GroupTotals
 from vecloss.run.summary import Summary
-from vecloss.run.total import file_block_sums
+from vecloss.run.total import SUM_BLOCK, file_block_sums
 from vecloss.run.worker import (
     DEFAULT_BATCH_ROWS,
     Job,
@@ -76,7 +76,7 @@ def check_options(
         raise UsageError(msg)
     _whole(workers, "workers", optional=True)
     _whole(chunk_size, "chunk size", optional=True)
-    _whole(batch_rows, "batch rows", optional=False)
+    _whole(batch_rows, "batch rows", optional=True)
     if on_invalid not in ("fail", "skip"):
         msg = f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}"
         raise UsageError(msg)
@@ -89,7 +89,7 @@ def check_options(
 
 
 def run(
-    source: str | Path,
+    source: str | Path | Any,
     output: str | Path | None = None,
     *,
     formula: Formula = "complex",
@@ -98,7 +98,7 @@ def run(
     engine: Engine = "vectorized",
     workers: int | None = None,
     chunk_size: int | None = None,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
+    batch_rows: int | None = None,
     on_invalid: OnInvalid = "fail",
     rejects: str | Path | None = None,
     preview_rows: int = 0,
@@ -113,18 +113,28 @@ def run(
 ) -> Summary:
     """Compute every building's loss from ``source``, streaming, and write ``output``.
 
+    ``source`` is a file, a folder or glob of Parquet files, a database URI, or
+    a frame in memory (Polars, pyarrow, pandas), streamed the same way in
+    slices of ``batch_rows``: ``vecloss.run(frame, years=[...], discount_rate=[...])``
+    then ``.matrix`` gives a grid's totals without its long table.
+
     ``output`` (optional) gets ``buildingId`` and ``loss``, its format by suffix,
     written atomically. A sequence for ``years`` or ``discount_rate`` is a grid:
     every pair is evaluated, the output is the long table ``buildingId, years,
-    discount_rate, loss`` and the summary has a total per pair. With
-    ``on_invalid="fail"`` any bad row fails the run after the whole source has
-    been checked (the error lists every problem) and nothing is written. With
-    ``"skip"``, bad rows go to ``rejects`` with a ``reason``, and rows in = rows
-    written + rows rejected; without a ``rejects`` file the summary holds the
-    rejected rows (``rejected_rows``). ``top`` keeps the ``top`` largest losses
-    (``Summary.top``). ``progress`` shows a bar on stderr. ``keep``
-    carries input columns into the output; ``by`` adds totals, counts and mean
-    loss per group of that input column to the summary (``groups``).
+    discount_rate, loss`` and the summary has a total per pair (``totals``, and
+    as years x discount rate: ``matrix``).
+
+    ``batch_rows`` rows are read and computed at a time (default 500,000,
+    divided by the number of pairs for a grid, at least 65,536): it bounds
+    memory and never changes a result. With ``on_invalid="fail"`` any bad row
+    fails the run after the whole source has been checked (the error lists
+    every problem) and nothing is written. With ``"skip"``, bad rows go to
+    ``rejects`` with a ``reason``, and rows in = rows written + rows rejected;
+    without a ``rejects`` file the summary holds them (``rejected_rows``).
+    ``top`` keeps the ``top`` largest losses (``Summary.top``). ``progress``
+    shows a bar on stderr. ``keep`` carries input columns into the output;
+    ``by`` adds totals, counts and mean loss per group of that input column to
+    the summary (``groups``).
 
     ``engine`` is a kernel (``vectorized``, or a baseline ``loop``, ``threads``,
     ``processes``), or ``dask``: the vectorized kernel with the parts of the
@@ -149,7 +159,13 @@ def run(
         keep=keep,
         by=by,
     )
-    src = open_source(source, table=table, query=query)
+    in_memory = not isinstance(source, str | Path)
+    if in_memory:
+        from vecloss.api import to_polars  # the API layer's frame conversion
+
+        src = frame_source(to_polars(source, "run()").polars)
+    else:
+        src = open_source(source, table=table, query=query)
     check_targets(src.files, output, rejects)
     out = open_sink(output, table=output_table) if output is not None else None
     rej = open_sink(rejects) if rejects is not None else None
@@ -163,8 +179,20 @@ def run(
         msg = f"top must be a whole number >= 0, got {top!r}"
         raise UsageError(msg)
     hold = on_invalid == "skip" and rejects is None
+    if batch_rows is None:  # a grid keeps one loss column per pair: fewer rows at a time
+        batch_rows = max(SUM_BLOCK, DEFAULT_BATCH_ROWS // len(scenario.pairs))
     job = Job(
-        scenario, kernel, src.name, batch_rows, tuple(keep), by, on_invalid, preview_rows, top, hold
+        scenario,
+        kernel,
+        src.name,
+        batch_rows,
+        tuple(keep),
+        by,
+        on_invalid,
+        preview_rows,
+        top,
+        hold,
+        strings=not in_memory,
     )
     results = execute(
         src, job, executor, partial(process_part, job=job), out, rej, progress=progress

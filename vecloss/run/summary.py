@@ -89,7 +89,12 @@ class Summary:
     def __repr__(self) -> str:
         lines = [f"Summary({self._headline()})"]
         if self.grid:
-            with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+            with pl.Config(
+                tbl_hide_dataframe_shape=True,
+                tbl_hide_column_data_types=True,
+                thousands_separator=True,
+                float_precision=2,
+            ):
                 lines.append(str(self.matrix))
         return "\n".join(lines)
 

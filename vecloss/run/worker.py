@@ -22,7 +22,7 @@ from vecloss.checks.log import FailureLog
 from vecloss.checks.rules import FAILURES, ROW, reason_text, reject_rows
 from vecloss.formulas import FloatArray
 from vecloss.io.sink import PartWriter
-from vecloss.io.source import Part, all_columns, iter_part
+from vecloss.io.source import Part, iter_part
 from vecloss.kernels import Kernel
 from vecloss.run.batch import Batch, check_batch, loss_table
 from vecloss.run.groups import GroupTotals
@@ -58,6 +58,7 @@ class Job:
     preview_rows: int = 0
     top: int = 0  # keep the largest losses (0: none)
     hold_rejects: bool = False  # skip mode without a rejects file: rejected rows come back
+    strings: bool = True  # parse numbers written as strings (text files; not frames)
 
     @property
     def carry(self) -> list[str]:
@@ -72,11 +73,12 @@ def checked_batches(part: Part, job: Job, seen: SeenIds | None) -> Iterator[tupl
     wanted = [*REQUIRED, *job.carry]
     for batch in iter_part(part, batch_rows=job.batch_rows, columns=wanted):
         if row == part.first_row:
-            names = (
-                None if set(wanted) <= set(batch.columns) else all_columns(part.path, part.query)
-            )
+            names = None if set(wanted) <= set(batch.columns) else part.columns()
             check_columns(batch.schema, job.source, carry=job.carry, all_columns=names)
-        yield check_batch(batch, job.scenario, job.kernel, row_offset=row, seen=seen), row
+        checked = check_batch(
+            batch, job.scenario, job.kernel, row_offset=row, seen=seen, strings=job.strings
+        )
+        yield checked, row
         row += batch.height
 
 
