@@ -209,7 +209,14 @@ def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "--workers", type=_positive, default=None, metavar="N", help="dask: default the cores"
     )
     p.add_argument("--scheduler", metavar="ADDRESS", help="dask: an existing cluster")
-    p.add_argument("--batch-rows", type=_positive, default=DEFAULT_BATCH_ROWS, metavar="N")
+    p.add_argument(
+        "--batch-rows",
+        type=_positive,
+        default=DEFAULT_BATCH_ROWS,
+        metavar="N",
+        help=f"rows read at a time; bounds memory, never changes a result "
+        f"(default: {DEFAULT_BATCH_ROWS:,})",
+    )
     p.add_argument(
         "--on-invalid",
         choices=["fail", "skip"],
@@ -354,7 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="extrapolate runs predicted to take longer (default: 60)",
     )
-    p.add_argument("--workers", type=_positive, default=None, metavar="N")
+    p.add_argument(
+        "--workers", type=_positive, default=None, metavar="N", help="pool size (default: cores)"
+    )
     p.add_argument("--output-dir", metavar="DIR", help="write results.csv/json/md and scaling.png")
     p.add_argument("--no-e2e", action="store_true", help="skip the end-to-end file tasks")
     p.add_argument(
