@@ -102,11 +102,27 @@ def markdown_e2e(results: Sequence[EndToEnd]) -> str:
 
 
 def plot_scaling(results: Sequence[Measurement], path: Path) -> Path:
-    """Runtime vs buildings (log-log, one line per engine) and speedup over processes."""
+    """Write :func:`scaling_figure` to ``path`` (PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    fig = scaling_figure(results)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def scaling_figure(results: Sequence[Measurement]) -> Any:
+    """Runtime vs buildings (log-log, one line per engine) and speedup over processes.
+
+    Measured points are filled markers on solid lines; a point extrapolated past
+    the time budget (or a speedup against an extrapolated ``processes`` time)
+    is a hollow marker on a dashed line, and the legend says so.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2))
     engines = list(dict.fromkeys(m.engine for m in results))
@@ -172,15 +188,17 @@ def plot_scaling(results: Sequence[Measurement], path: Path) -> Path:
         title="Speedup over a process pool (hollow, dashed: extrapolated)",
     )
     right.axhline(1.0, color="grey", lw=0.8)
+    key = [
+        Line2D([], [], color="black", marker="o", linestyle="-", label="measured"),
+        Line2D([], [], color="black", marker="o", mfc="none", linestyle="--", label="extrapolated"),
+    ]
     for ax in (left, right):
         ax.grid(True, which="both", alpha=0.3)
-    left.legend(fontsize=8)
-    if right.get_legend_handles_labels()[0]:  # no speedups without the processes baseline
-        right.legend(fontsize=8)
+        handles, _ = ax.get_legend_handles_labels()
+        if handles:  # no speedups without the processes baseline
+            ax.legend(handles=[*handles, *key], fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def write_results(
