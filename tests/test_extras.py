@@ -7,6 +7,7 @@ core install (``make test`` runs this file there too) they are really absent.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sqlite3
 import subprocess
 import sys
@@ -77,7 +78,9 @@ def test_the_core_install_runs_the_example_and_names_each_extra(tmp_path: Path) 
     vecloss = [sys.executable, "-m", "vecloss"]
     done = subprocess.run([*vecloss, "run", str(EXAMPLE)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert "517.8039501919882" in done.stdout
+    assert "total loss: 517.80 " in done.stdout
+    done = subprocess.run([*vecloss, "run", str(EXAMPLE), "--json"], capture_output=True, text=True)
+    assert json.loads(done.stdout)["total_loss"] == 517.8039501919882
     for extra, args in commands(tmp_path).items():
         done = subprocess.run([*vecloss, *args], capture_output=True, text=True, timeout=60)
         assert done.returncode == 2, (extra, done.stderr)
