@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -22,7 +25,7 @@ import polars as pl
 from vecloss.bench.contenders import CONTENDERS
 from vecloss.checks.rules import describe
 from vecloss.cli_options import DEFAULT_SIZES, PREVIEW_ROWS, build_parser
-from vecloss.exceptions import UsageError, VeclossError, require
+from vecloss.exceptions import Terminated, UsageError, VeclossError, require
 from vecloss.io.convert import convert
 from vecloss.io.source import open_source
 from vecloss.run.runner import run
@@ -345,6 +348,44 @@ COMMANDS = {
 }
 
 
+_OS_HINTS = {
+    errno.ENOSPC: "free some space, or write somewhere else",
+    errno.EDQUOT: "free some space, or write somewhere else",
+    errno.EROFS: "the file system is read-only: write somewhere else",
+    errno.EACCES: "you may not write (or read) there: check the permissions",
+    errno.EPERM: "you may not write (or read) there: check the permissions",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "the path is a folder: name a file",
+    errno.ENAMETOOLONG: "the name is too long: use a shorter one",
+    errno.ENOENT: "check the path",
+    errno.EEXIST: "a part of the path is a file, not a folder",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """An operating-system error in one line: the path, what the system said, a hint."""
+    where = exc.filename if exc.filename is not None else ""
+    said = exc.strerror or str(exc)
+    hint = _OS_HINTS.get(exc.errno or -1, "check the path and the disk")
+    return f"{where}{': ' if where else ''}{said}; hint: {hint}"
+
+
+@contextlib.contextmanager
+def _sigterm_ends_the_run() -> Iterator[None]:
+    def stop(signum: int, frame: object) -> None:
+        del signum, frame
+        raise Terminated
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
     print(f"vecloss: warning: {message}", file=sys.stderr)
 
@@ -354,9 +395,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _sigterm_ends_the_run():
             warnings.showwarning = _show_warning
             return COMMANDS[args.command](args)
+    except Terminated:
+        print("vecloss: terminated", file=sys.stderr)
+        return 143
     except VeclossError as exc:
         if args.verbose:
             traceback.print_exc()
@@ -365,6 +409,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vecloss: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the file system said no: a user's problem, not a bug
+        if args.verbose:
+            traceback.print_exc()
+        print(f"vecloss: error: {os_error_message(exc)}", file=sys.stderr)
+        return 1
     except Exception as exc:
         if args.verbose:
             traceback.print_exc()

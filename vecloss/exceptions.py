@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "InputError",
     "PercentageWarning",
+    "Terminated",
     "UsageError",
     "ValidationError",
     "VeclossError",
@@ -46,6 +47,11 @@ class ValidationError(InputError):
     def __init__(self, msg: str, failures: pl.DataFrame) -> None:
         super().__init__(msg)
         self.failures = failures
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a plain ``kill``, a scheduler or a container stopping the run): unwinds like
+    Ctrl-C, so that staged outputs are removed and the destination is left as it was."""
 
 
 class PercentageWarning(UserWarning):

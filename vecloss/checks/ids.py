@@ -29,6 +29,8 @@ class SeenIds:
     def _keys(ids: pl.Series) -> np.ndarray:
         if ids.dtype == pl.String:
             return ids.hash(seed=0x5EED).to_numpy().view(np.int64)
+        if ids.dtype == pl.UInt64:  # all 64 bits, ids at or above 2**63 included
+            return ids.to_numpy().view(np.int64)
         return ids.cast(pl.Int64).to_numpy()
 
     def add(self, ids: pl.Series) -> pl.Series:

@@ -1,34 +1,95 @@
-"""Output that appears whole or not at all: write beside the target, then rename."""
+"""Output that appears whole or not at all: write beside the target, then rename.
+
+Temporary files and folders are named after the target and the writing
+process (``.NAME.vecloss-PID-XXXX``): a run that is killed outright (kill -9)
+leaves one behind, and the next run writing beside the same target removes
+those whose process is gone (:func:`sweep`), never another live run's.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["AtomicPath"]
+__all__ = ["AtomicPath", "file_mode", "folder_mode", "stage_prefix", "sweep"]
+
+
+def _umask() -> int:
+    """This process's umask (read without changing it where the system tells it)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a new file gets from ``open``: 0o666 less the umask."""
+    return 0o666 & ~_umask()
+
+
+def folder_mode() -> int:
+    """The mode a new folder gets from ``mkdir``: 0o777 less the umask."""
+    return 0o777 & ~_umask()
+
+
+def stage_prefix(target: Path) -> str:
+    """The name prefix of this process's staged files and folders beside ``target``."""
+    return f".{target.name}.vecloss-{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def sweep(target: Path) -> None:
+    """Remove the staged files and folders beside ``target`` left by runs that were killed."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.vecloss-(\d+)-")
+    with contextlib.suppress(OSError):
+        for entry in target.parent.iterdir():
+            found = pattern.match(entry.name)
+            if found is None or _alive(int(found.group(1))):
+                continue
+            with contextlib.suppress(OSError):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
 
 
 class AtomicPath:
     """A temporary path beside ``target``, renamed onto it by :meth:`commit`.
 
-    A run that fails calls :meth:`abort` (or is killed): the target is left as it
-    was, and the temporary file, whose name starts with a dot, is removed when
-    the process can still do so.
+    A run that fails calls :meth:`abort` (or is stopped by a signal, which ends
+    in the same): the target is left as it was, and the temporary file, whose
+    name starts with a dot, is removed. The committed file gets the mode any
+    new file gets (0o666 less the umask).
     """
 
     def __init__(self, target: str | os.PathLike[str]) -> None:
         self.target = Path(target)
         folder = self.target.parent
         folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=folder)
+        sweep(self.target)
+        fd, name = tempfile.mkstemp(prefix=stage_prefix(self.target), suffix=".tmp", dir=folder)
         os.close(fd)
         self.path = Path(name)
 
     def commit(self) -> None:
         """Move the finished file onto the target in one rename."""
-        self.path.chmod(0o644)
+        self.path.chmod(file_mode())
         self.path.replace(self.target)
 
     def abort(self) -> None:

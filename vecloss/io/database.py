@@ -9,9 +9,14 @@ only for a database URI.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import re
+import signal
+import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -22,11 +27,13 @@ from vecloss.exceptions import InputError, UsageError, require
 __all__ = [
     "DatabaseOutput",
     "check_driver",
+    "check_exists",
     "connect",
     "is_database_uri",
     "iter_batches",
     "query_columns",
     "safe_uri",
+    "same_table",
     "table_query",
 ]
 
@@ -54,28 +61,84 @@ def check_driver(uri: str) -> None:
     require(_driver(uri), f"{safe_uri(uri)} ({_driver(uri)})", "sql")
 
 
+#: Seconds a write waits for a table another run (or program) holds, before it gives up.
+LOCK_SECONDS = 30
+
+
+def sqlite_path(uri: str) -> Path:
+    """The file of ``sqlite:///relative.db`` or ``sqlite:////absolute/path.db`` (SQLAlchemy's)."""
+    return Path(uri.removeprefix("sqlite:///"))
+
+
+def check_exists(uri: str) -> None:
+    """A SQLite source must be an existing file: reading never creates an empty database."""
+    if uri.startswith("sqlite://") and not sqlite_path(uri).is_file():
+        msg = f"{uri}: no such database file; hint: check the path (sqlite:///relative.db)"
+        raise InputError(msg)
+
+
 def connect(uri: str) -> Any:
-    """An ADBC DB-API connection for ``uri``; an install hint if the driver is missing."""
+    """An ADBC DB-API connection for ``uri``; an install hint if the driver is missing.
+
+    Writes wait up to :data:`LOCK_SECONDS` for a lock another connection holds.
+    """
     sqlite = uri.startswith("sqlite://")
     check_driver(uri)
     driver = importlib.import_module(f"{_driver(uri)}.dbapi")
-    # sqlite:///relative.db and sqlite:////absolute/path.db, as SQLAlchemy reads them
-    target = uri.removeprefix("sqlite:///") if sqlite else uri
+    target = str(sqlite_path(uri)) if sqlite else uri
     try:
-        return driver.connect(target)
+        conn = driver.connect(target)
     except Exception as exc:
         msg = (
             f"{safe_uri(uri)}: cannot connect: {exc}; hint: check the URI and that the server runs"
         )
         raise InputError(msg) from exc
+    cursor = conn.cursor()
+    try:
+        if sqlite:
+            cursor.execute(f"PRAGMA busy_timeout = {LOCK_SECONDS * 1000}")
+        else:
+            cursor.execute(f"SET lock_timeout = '{LOCK_SECONDS}s'")
+            conn.commit()
+    finally:
+        cursor.close()
+    return conn
 
 
-def table_query(table: str) -> str:
-    """``select * from <table>``, with the name checked (no SQL in a table name)."""
+def _parts(table: str) -> tuple[str | None, str]:
+    """``schema.table`` or ``table``, the name checked (no SQL in a table name)."""
     if not _IDENTIFIER.match(table):
         msg = f"invalid table name {table!r}; hint: a name like buildings or schema.buildings"
         raise UsageError(msg)
-    return f"SELECT * FROM {table}"
+    schema, _, name = table.rpartition(".")
+    return schema or None, name
+
+
+def _quoted(table: str) -> str:
+    schema, name = _parts(table)
+    return f'"{schema}"."{name}"' if schema else f'"{name}"'
+
+
+def table_query(table: str) -> str:
+    """``SELECT * FROM "schema"."table"``: names are used exactly as given (quoted), for
+    reading as for writing, so a table vecloss wrote reads back by the same name."""
+    return f"SELECT * FROM {_quoted(table)}"
+
+
+def same_table(uri: str, query: str, out_uri: str, out_table: str) -> bool:
+    """Whether an output table is the source's table (or named by its query): the same
+    database and the same name, quoted or not."""
+    if _database_of(uri) != _database_of(out_uri):
+        return False
+    _, name = _parts(out_table)
+    words = {w.strip('"').lower() for w in re.findall(r'"[^"]+"|[A-Za-z_][A-Za-z0-9_]*', query)}
+    return name.lower() in words
+
+
+def _database_of(uri: str) -> str:
+    if uri.startswith("sqlite://"):
+        return "sqlite:" + str(sqlite_path(uri).resolve())
+    return re.sub(r"://[^@/]*@", "://", uri).split("?")[0].rstrip("/").lower()
 
 
 def iter_batches(
@@ -115,6 +178,43 @@ def query_columns(uri: str, query: str) -> list[str]:
     return []
 
 
+def _remove_if_empty(path: Path) -> None:
+    """Remove a SQLite file this run made if it holds no table (nobody else wrote into it)."""
+    sqlite = importlib.import_module("sqlite3")
+    try:
+        with contextlib.closing(sqlite.connect(path, timeout=1)) as conn:
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite.Error:
+        return
+    if tables == 0:
+        for leftover in (path, path.with_name(path.name + "-journal")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while the driver works, then deliver them: raised inside the
+    driver's callbacks they would come out as its own error instead of an interruption."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    before = {s: signal.signal(s, lambda signum, _frame: caught.append(signum)) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+        for number in caught[:1]:
+            again = before[signal.Signals(number)]
+            if callable(again):
+                again(number, None)
+            elif again == signal.SIG_DFL:
+                os.kill(os.getpid(), number)
+
+
 class DatabaseOutput:
     """A table written batch by batch and replaced in one transaction.
 
@@ -123,32 +223,89 @@ class DatabaseOutput:
     """
 
     def __init__(self, uri: str, table: str) -> None:
-        table_query(table)  # checks the name
+        self.schema, self.name = _parts(table)  # checks the name
         check_driver(uri)
         self.uri, self.table = uri, table
         self._conn: Any = None
         self._first = True
+        self._created: Path | None = None  # a SQLite file this run made
 
     def __enter__(self) -> DatabaseOutput:
+        if self.uri.startswith("sqlite://"):
+            path = sqlite_path(self.uri)
+            with contextlib.suppress(FileExistsError):  # made here, atomically, or not ours
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+                self._created = path
         self._conn = connect(self.uri)  # DB-API: autocommit off, one transaction
+        # One writer at a time, the others wait (up to LOCK_SECONDS): SQLite takes its write
+        # lock up front (a deferred transaction that reads first would fail at once when two
+        # upgrade together); PostgreSQL takes a lock on the table's name for the transaction.
+        if self.uri.startswith("sqlite://"):
+            statements = ["COMMIT", "BEGIN IMMEDIATE"]
+        else:
+            statements = [f"SELECT pg_advisory_xact_lock(hashtext('{self.table}'))"]
+        cursor = self._conn.cursor()
+        try:
+            with _signals_deferred():
+                for statement in statements:
+                    cursor.execute(statement)
+        except Exception as exc:
+            raise self._failure(exc) from exc
+        finally:
+            cursor.close()
         return self
 
     def write(self, frame: pl.DataFrame) -> None:
         cursor = self._conn.cursor()
         mode = "replace" if self._first else "append"
-        cursor.adbc_ingest(self.table, frame.to_arrow(), mode=mode)
-        cursor.close()
+        try:
+            with _signals_deferred():
+                cursor.adbc_ingest(
+                    self.name, frame.to_arrow(), mode=mode, db_schema_name=self.schema
+                )
+        except Exception as exc:
+            raise self._failure(exc) from exc
+        finally:
+            cursor.close()
         self._first = False
+
+    def _failure(self, exc: Exception) -> BaseException:
+        """The error to raise for a driver error: Ctrl-C if that is what it wraps (the driver
+        turns an interrupted call into its own error), else an InputError saying why."""
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, KeyboardInterrupt):  # Ctrl-C, or SIGTERM (a subclass)
+                return type(cause)()
+            cause = cause.__cause__ or cause.__context__
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        lowered = reason.lower()
+        if "locked" in lowered or "lock timeout" in lowered or "deadlock" in lowered:
+            hint = f"another run or program holds the table (waited {LOCK_SECONDS} s); retry later"
+        elif "full" in lowered or "no space" in lowered:
+            hint = "the disk is full: free some space, or write elsewhere"
+        else:
+            hint = "check the table name and your rights on the database"
+        return InputError(f"{safe_uri(self.uri)} table {self.table}: {reason}; hint: {hint}")
 
     def header(self, empty: pl.DataFrame) -> None:
         """Nothing to do: every batch, even an empty one, is ingested."""
         del empty
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        failed = exc_type is not None
         try:
-            if exc_type is None:
-                self._conn.commit()
+            if not failed:
+                try:
+                    with _signals_deferred():
+                        self._conn.commit()
+                except Exception as error:
+                    failed = True
+                    raise self._failure(error) from error
             else:
-                self._conn.rollback()
+                with contextlib.suppress(Exception):  # the first error is the one to report
+                    self._conn.rollback()
         finally:
-            self._conn.close()
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            if failed and self._created is not None:
+                _remove_if_empty(self._created)

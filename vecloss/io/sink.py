@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from vecloss.exceptions import UsageError
 from vecloss.io._ahead import WriteBehind
-from vecloss.io.atomic import AtomicPath
+from vecloss.io.atomic import AtomicPath, folder_mode, stage_prefix, sweep
 from vecloss.io.database import DatabaseOutput, is_database_uri, safe_uri
 from vecloss.io.formats import format_of
 
@@ -137,9 +137,11 @@ def is_folder_output(target: str | Path | None) -> bool:
 
 
 def _staging_folder(beside: Path) -> Path:
-    """A fresh hidden folder beside ``beside`` (same file system, so publishing is a rename)."""
+    """A fresh hidden folder beside ``beside`` (same file system, so publishing is a rename),
+    named after this process; those of killed runs are swept first."""
     beside.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{beside.name}.vecloss-", dir=beside.parent))
+    sweep(beside)
+    return Path(tempfile.mkdtemp(prefix=stage_prefix(beside), dir=beside.parent))
 
 
 class _Staging:
@@ -170,7 +172,7 @@ class FileSink:
         self.target = str(target)
         format_of(target, output=True)
         self._output: Output | None = None
-        self._staging = _Staging(Path(target))
+        self._staging = _Staging(Path(target).absolute())  # absolute: workers run elsewhere
 
     def part(self, index: int, *, staged: bool) -> PartWriter:
         if staged:
@@ -208,7 +210,9 @@ class FolderSink:
 
     def __init__(self, target: str | Path) -> None:
         self.target = str(target)
-        self.folder = Path(str(target).rstrip("/"))
+        self.folder = Path(str(target).rstrip("/")).absolute()
+        if self.folder.is_symlink():  # replace the folder it points to, keep the link
+            self.folder = self.folder.resolve()
         if self.folder.is_dir():
             foreign = [p.name for p in self.folder.iterdir() if not _PART_FILE.fullmatch(p.name)]
             if foreign:
@@ -229,8 +233,10 @@ class FolderSink:
         fresh = _staging_folder(self.folder)
         for index, part in enumerate(staged):
             part.replace(fresh / f"part-{index:05d}.parquet")
-        old = self.folder.with_name(f".{self.folder.name}.old") if self.folder.exists() else None
-        if old is not None:
+        fresh.chmod(folder_mode())
+        old = None
+        if self.folder.exists():  # a unique name: a stale one never blocks a later run
+            old = Path(tempfile.mkdtemp(prefix=stage_prefix(self.folder), dir=self.folder.parent))
             self.folder.replace(old)
         fresh.replace(self.folder)
         if old is not None:
@@ -279,6 +285,19 @@ def check_targets(
     that is an input, holds one, or is another output (symlinks and relative paths resolved)."""
     files = {Path(f).resolve() for f in inputs if not is_database_uri(f)}
     named = {"output": output, "rejects": rejects, **others}
+    for kind, value in named.items():
+        if value is None or is_database_uri(value):
+            continue
+        text = str(value)
+        if not text.strip():
+            msg = f"the {kind} path is empty; hint: name a file, e.g. losses.parquet"
+            raise UsageError(msg)
+        if Path(text.rstrip("/") or "/").name in ("", ".", ".."):
+            msg = (
+                f"{text}: the {kind} must name a file or a new folder, not this one; "
+                f"hint: e.g. {text.rstrip('/')}/losses.parquet or results/"
+            )
+            raise UsageError(msg)
     places = {
         k: Path(str(v)).resolve()
         for k, v in named.items()

@@ -147,6 +147,7 @@ def open_source(
             )
             raise UsageError(msg)
         database.check_driver(str(source))
+        database.check_exists(str(source))
         return Source(safe_uri(str(source)), (str(source),), query or table_query(str(table)))
     if table is not None or query is not None:
         msg = "--table and --query go with a database source (sqlite:///..., postgresql://...)"

@@ -17,14 +17,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Sequence
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from vecloss.checks.ids import SeenIds
-from vecloss.exceptions import UsageError, require
+from vecloss.exceptions import InputError, UsageError, require
 
-__all__ = ["Dask", "Executor", "InProcess", "Work", "part_rows_for"]
+__all__ = ["Dask", "Executor", "InProcess", "Work", "check_scheduler", "part_rows_for"]
 
 
 #: One part's work, every argument bound but ``seen`` and ``progress`` (a picklable partial).
@@ -65,21 +71,35 @@ class Dask:
 
     def __post_init__(self) -> None:
         require("distributed", "the dask engine", "dask")
+        if isinstance(self.scheduler, str):
+            self.scheduler = check_scheduler(self.scheduler)
 
     @property
     def cores(self) -> int:
         return self.workers or os.cpu_count() or 1
 
     def map(self, calls: Sequence[Work], progress: Any) -> list[Any]:
-        from distributed import as_completed
+        from distributed import wait
 
         with contextlib.ExitStack() as stack:
             client = self._client(stack)
             futures = [client.submit(call, pure=False) for call in calls]
-            for future in as_completed(futures):
-                result = future.result()
-                progress.update(result.rows + result.log.rows)
-            return list(client.gather(futures))
+            try:
+                pending, workerless = set(futures), None
+                while pending:
+                    try:
+                        done, pending = wait(list(pending), 2, return_when="FIRST_COMPLETED")
+                    except TimeoutError:
+                        workerless = _check_workers(client, workerless)
+                        continue
+                    workerless = None
+                    for future in done:
+                        result = _result(future)
+                        progress.update(result.rows + result.log.rows)
+                return list(client.gather(futures))
+            except BaseException:
+                client.cancel(futures, force=True)  # Ctrl-C, SIGTERM, a failure: stop now
+                raise
 
     def _client(self, stack: contextlib.ExitStack) -> Any:
         from distributed import Client, LocalCluster
@@ -87,21 +107,117 @@ class Dask:
         if self.scheduler is not None and not isinstance(self.scheduler, str):
             return self.scheduler  # a Client the caller made (a notebook, a test)
         if self.scheduler is not None:
-            try:
-                return stack.enter_context(Client(self.scheduler, timeout="10s"))
-            except OSError as exc:
-                msg = (
-                    f"cannot reach the Dask scheduler at {self.scheduler}: {exc}; "
-                    "hint: check the address"
+            return stack.enter_context(_connect(self.scheduler))
+        with _children_ignore_sigint():  # Ctrl-C reaches this process, which stops the cluster
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=self.cores,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",  # a free port: no clash with another cluster
+                    env={"POLARS_MAX_THREADS": "1"},
                 )
-                raise UsageError(msg) from exc
-        cluster = stack.enter_context(
-            LocalCluster(
-                n_workers=self.cores,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",  # a free port: no clash with another cluster
-                env={"POLARS_MAX_THREADS": "1"},
             )
-        )
         return stack.enter_context(Client(cluster))
+
+
+#: Seconds a run waits with no worker at all before it fails (``VECLOSS_DASK_WORKERLESS``).
+WORKERLESS_SECONDS = 60.0
+#: Seconds to reach a scheduler and complete Dask's handshake.
+CONNECT_SECONDS = 30.0
+_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
+_ADDRESS = re.compile(
+    r"^(?:(?P<scheme>[a-z]+)://)?(?P<host>[^\s/:]+|\[[0-9a-fA-F:]+\]):(?P<port>\d+)$"
+)
+
+
+def check_scheduler(address: str) -> str:
+    """The address as Dask takes it (``tcp://HOST:PORT``), or a UsageError saying why not."""
+    found = _ADDRESS.match(address.strip())
+    scheme = (found.group("scheme") or "tcp") if found else None
+    if scheme in ("http", "https"):
+        msg = (
+            f"{address} is a web address (the Dask dashboard?); hint: the scheduler listens on "
+            "tcp://HOST:8786 by default"
+        )
+        raise UsageError(msg)
+    if found is None or scheme not in _SCHEMES or not 0 < int(found.group("port")) < 65536:
+        msg = f"{address!r} is not a Dask scheduler address; hint: tcp://HOST:PORT"
+        raise UsageError(msg)
+    return f"{scheme}://{found.group('host')}:{found.group('port')}"
+
+
+@contextlib.contextmanager
+def _connect(address: str) -> Iterator[Any]:
+    """A Client of the scheduler at ``address``, or a clear error within CONNECT_SECONDS: a
+    port that is not a Dask scheduler (a web server, a proxy) must not hang the run."""
+    import dask
+    from distributed import Client
+
+    def connect() -> Any:
+        with dask.config.set({"distributed.comm.timeouts.connect": f"{CONNECT_SECONDS}s"}):
+            return Client(address, timeout=f"{CONNECT_SECONDS}s")
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="vecloss-connect")
+    attempt = pool.submit(connect)
+    pool.shutdown(wait=False)
+    try:
+        client = attempt.result(timeout=CONNECT_SECONDS + 5)
+    except FutureTimeout:
+        msg = (
+            f"no Dask scheduler answered at {address} within {CONNECT_SECONDS:.0f} s; "
+            "hint: check the address and that the scheduler runs"
+        )
+        raise UsageError(msg) from None
+    except Exception as exc:  # OSError, a failed handshake, a wild length from a proxy
+        msg = (
+            f"cannot use {address} as a Dask scheduler: {type(exc).__name__}: {exc}; "
+            "hint: check the address (tcp://HOST:PORT) and that a Dask scheduler listens there"
+        )
+        raise UsageError(msg) from exc
+    with client:
+        yield client
+
+
+def _check_workers(client: Any, since: float | None) -> float | None:
+    """Fail when the cluster has had no worker for WORKERLESS_SECONDS; else when that began."""
+    if client.scheduler_info().get("workers"):
+        return None
+    now = time.monotonic()
+    since = now if since is None else since
+    limit = float(os.environ.get("VECLOSS_DASK_WORKERLESS", WORKERLESS_SECONDS))
+    if now - since > limit:
+        msg = (
+            f"the Dask cluster has had no worker for {limit:.0f} s; hint: check that its workers "
+            "run (and did not all die), then run again"
+        )
+        raise InputError(msg)
+    return since
+
+
+def _result(future: Any) -> Any:
+    """A part's result; a worker killed again and again becomes a clear error."""
+    from distributed import KilledWorker
+
+    try:
+        return future.result()
+    except KilledWorker as exc:
+        msg = (
+            f"Dask workers died running a part ({exc}); hint: too little memory per worker? "
+            "try fewer --workers or smaller --batch-rows"
+        )
+        raise InputError(msg) from exc
+
+
+@contextlib.contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Processes started inside ignore SIGINT (a terminal's Ctrl-C reaches the whole group):
+    this process takes it alone, cancels the work and closes the cluster."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -16,6 +16,7 @@ import math
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -24,6 +25,7 @@ import polars as pl
 
 from vecloss.checks.log import FailureLog
 from vecloss.exceptions import PercentageWarning, UsageError, ValidationError
+from vecloss.io.database import is_database_uri, safe_uri, same_table
 from vecloss.io.sink import Sink, check_targets, open_sink
 from vecloss.io.source import Source, frame_source, open_source
 from vecloss.kernels import Kernel
@@ -167,6 +169,17 @@ def run(
     else:
         src = open_source(source, table=table, query=query)
     check_targets(src.files, output, rejects)
+    if (
+        src.query is not None
+        and is_database_uri(output)
+        and output_table is not None
+        and same_table(src.files[0], src.query, str(output), output_table)
+    ):
+        msg = (
+            f"{safe_uri(str(output))} table {output_table}: the output table is the input; "
+            "hint: write another table"
+        )
+        raise UsageError(msg)
     out = open_sink(output, table=output_table) if output is not None else None
     rej = open_sink(rejects) if rejects is not None else None
     executor: Executor = Dask(workers, scheduler) if engine == "dask" else InProcess()
@@ -261,6 +274,12 @@ def execute(
     part_rows = part_rows_for(src.rows, executor.cores) if isinstance(executor, Dask) else None
     sinks = [s for s in (out, rej) if s is not None]
     staged = executor.staged
+    parts = src.parts(part_rows=part_rows)
+    if staged:  # parts read elsewhere (a remote worker's own working folder): absolute paths
+        parts = [
+            p if p.query is not None or p.frame is not None else replace(p, path=_absolute(p.path))
+            for p in parts
+        ]
     try:
         calls = [
             partial(
@@ -269,7 +288,7 @@ def execute(
                 out=out.part(index, staged=staged) if out else None,
                 rejects=rej.part(index, staged=staged) if rej else None,
             )
-            for index, part in enumerate(src.parts(part_rows=part_rows))
+            for index, part in enumerate(parts)
         ]
         with progress_bar(
             total=src.rows if progress else None,
@@ -298,6 +317,10 @@ def execute(
             sink.discard()
         raise
     return results
+
+
+def _absolute(path: str) -> str:
+    return str(Path(path).absolute())
 
 
 def _unskippable(source: str, log: FailureLog) -> ValidationError:
