@@ -342,3 +342,238 @@ def test_ctrl_c_on_a_database_output_is_an_interruption(tmp_path: Path) -> None:
     assert "interrupted" in err
     assert "internal error" not in err
     assert not (tmp_path / "out.db").exists()
+
+
+# -- cases 5, 6: one id type per run; repeated JSON keys ---------------------------------------
+
+
+def test_a_folder_with_two_id_types_is_refused(tmp_path: Path) -> None:
+    frame = portfolio(500, seed=1)
+    frame.write_parquet(tmp_path / "a.parquet")
+    frame.with_columns(pl.col("buildingId").cast(pl.String)).write_parquet(tmp_path / "b.parquet")
+    with pytest.raises(vecloss.InputError, match=r"integer in a\.parquet; string in b\.parquet"):
+        vecloss.run(str(tmp_path))
+
+
+@pytest.mark.parametrize("layout", ["pretty", "one line", "ndjson"])
+def test_a_repeated_json_key_is_an_error(tmp_path: Path, layout: str) -> None:
+    import json
+
+    rows = [json.dumps(r) for r in vecloss.read(EXAMPLE).to_dicts()]
+    rows[2] = rows[2][:-1] + ', "construction_cost": -5}'
+    if layout == "pretty":
+        objects = [json.loads(r, object_pairs_hook=list) for r in rows]
+        body = (
+            "[\n"
+            + ",\n".join(
+                "  {\n" + ",\n".join(f'    "{k}": {json.dumps(v)}' for k, v in o) + "\n  }"
+                for o in objects
+            )
+            + "\n]\n"
+        )
+        path = tmp_path / "p.json"
+    elif layout == "one line":
+        body, path = "[" + ", ".join(rows) + "]", tmp_path / "p.json"
+    else:
+        body, path = "\n".join(rows) + "\n", tmp_path / "p.ndjson"
+    path.write_text(body)
+    with pytest.raises(vecloss.InputError, match="row 3 gives the key 'construction_cost' more"):
+        vecloss.run(str(path))
+
+
+# -- case 20: checksums, long lines, memory of a whole JSON array -----------------------------
+
+
+def test_parquet_page_checksums_are_verified(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    frame = portfolio(2_000, seed=6)
+    good, bad = tmp_path / "good.parquet", tmp_path / "bad.parquet"
+    pq.write_table(frame.to_arrow(), good, write_page_checksum=True, compression="NONE")
+    assert vecloss.run(str(good)).rows == 2_000
+    data = bytearray(good.read_bytes())
+    column = pq.ParquetFile(good).metadata.row_group(0).column(1)
+    data[column.data_page_offset + 200] ^= 0xFF  # a value changes: only the CRC tells
+    bad.write_bytes(bytes(data))
+    with pytest.raises(vecloss.InputError, match="CRC checksum verification failed"):
+        vecloss.run(str(bad))
+
+
+def test_a_very_long_ndjson_line_reads_in_linear_time(tmp_path: Path) -> None:
+    import json
+
+    import vecloss.io._stream as stream
+
+    row = {**vecloss.read(EXAMPLE).to_dicts()[0], "note": "x" * (4 << 20)}
+    path = tmp_path / "long.ndjson"
+    path.write_text(json.dumps(row) + "\n")
+    reads: list[int] = []
+    real_open = Path.open
+
+    class Counting:
+        def __init__(self, file: object) -> None:
+            self.file = file
+
+        def read(self, n: int) -> bytes:
+            reads.append(n)
+            return self.file.read(n)  # type: ignore[attr-defined]
+
+        def tell(self) -> int:
+            return self.file.tell()  # type: ignore[attr-defined]
+
+        def __enter__(self) -> Counting:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.file.close()  # type: ignore[attr-defined]
+
+    def counting_open(self: Path, mode: str = "r", *args: object, **kwargs: object) -> object:
+        handle = real_open(self, mode, *args, **kwargs)  # type: ignore[call-overload]
+        return Counting(handle) if self == path and mode == "rb" else handle
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stream, "BLOCK_BYTES", 1 << 16)
+        patch.setattr(Path, "open", counting_open)
+        assert vecloss.run(str(path)).rows == 1
+    assert len(reads) <= (path.stat().st_size >> 16) + 2  # each byte read once: no re-reading
+
+
+def test_a_whole_json_array_too_big_for_memory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import vecloss.io.json as json_io
+
+    path = tmp_path / "pretty.json"
+    path.write_text(json.dumps(vecloss.read(EXAMPLE).to_dicts(), indent=2))
+    monkeypatch.setattr(json_io, "available_memory", lambda: 1_000)
+    with pytest.raises(vecloss.InputError, match="one object per line"):
+        vecloss.run(str(path))
+
+
+# -- cases 12, 13, 14: Dask ----------------------------------------------------------------
+
+
+@pytest.fixture
+def folder_of_parts(tmp_path: Path) -> Path:
+    where = tmp_path / "parts"
+    where.mkdir()
+    for k in range(4):
+        portfolio(300_000, seed=k).with_columns(pl.col("buildingId") + k * 300_000).write_parquet(
+            where / f"p{k}.parquet", row_group_size=50_000
+        )
+    return where
+
+
+def test_a_port_that_is_not_a_scheduler_fails_fast(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    import http.server
+    import threading
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        started = time.monotonic()
+        done = subprocess.run(
+            [
+                *CLI,
+                "run",
+                str(EXAMPLE),
+                "--engine",
+                "dask",
+                "--scheduler",
+                f"tcp://127.0.0.1:{server.server_address[1]}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "VECLOSS_DASK_CONNECT": "5"},
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert time.monotonic() - started < 60
+    assert done.returncode == 2, done.stderr
+    assert "Dask scheduler" in done.stderr
+    assert "internal error" not in done.stderr
+
+
+def test_a_cluster_without_workers_fails_instead_of_hanging(
+    folder_of_parts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setenv("VECLOSS_DASK_WORKERLESS", "2")
+    with (
+        distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(vecloss.InputError, match="no worker"):
+            vecloss.run(str(folder_of_parts), engine="dask", scheduler=client)
+        assert time.monotonic() - started < 30
+
+
+def test_relative_paths_reach_remote_workers(
+    folder_of_parts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.chdir(folder_of_parts.parent)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        client.run(os.chdir, "/")  # the worker works elsewhere, as a remote one does
+        summary = vecloss.run("parts", "out/", engine="dask", scheduler=client)
+    assert summary.rows == 1_200_000
+    assert pl.scan_parquet(folder_of_parts.parent / "out").select(pl.len()).collect().item() == (
+        1_200_000
+    )
+
+
+def test_ctrl_c_stops_a_dask_run(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    psutil = pytest.importorskip("psutil")
+    folder_of_parts = tmp_path / "big"
+    folder_of_parts.mkdir()
+    for k in range(4):
+        portfolio(3_000_000, seed=k).with_columns(
+            pl.col("buildingId") + k * 3_000_000
+        ).write_parquet(folder_of_parts / f"p{k}.parquet", row_group_size=100_000)
+    out = folder_of_parts.parent / "out"
+    process = subprocess.Popen(
+        [
+            *CLI,
+            "run",
+            str(folder_of_parts),
+            "--engine",
+            "dask",
+            "--workers",
+            "2",
+            "--batch-rows",
+            "20000",
+            "-o",
+            f"{out}/",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own group: Ctrl-C from a terminal reaches all of it
+    )
+    deadline = time.monotonic() + 90
+    run = psutil.Process(process.pid)
+    while time.monotonic() < deadline and len(run.children(recursive=True)) < 3:
+        time.sleep(0.05)  # the local cluster's nannies and workers are up
+    time.sleep(2.0)  # and working on the parts
+    os.killpg(process.pid, signal.SIGINT)
+    started = time.monotonic()
+    _, err = process.communicate(timeout=90)
+    if process.returncode == 0:
+        pytest.skip("the run finished before the signal")
+    assert process.returncode == 130, err
+    assert time.monotonic() - started < 60
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+    assert _leftovers(folder_of_parts.parent) == []

@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from vecloss.exceptions import InputError
 from vecloss.io._errors import reading, unreadable
-from vecloss.schema import ID, NUMERIC
+from vecloss.schema import ID, NUMERIC, REQUIRED
 
 __all__ = [
     "BLOCK_BYTES",
+    "check_keys",
     "drop_commas",
     "drop_commas_slowly",
     "parse_array_lines",
@@ -121,6 +123,56 @@ def drop_commas_slowly(chunk: bytes | bytearray) -> bytes:
     return _OBJECT_END.sub(b"}\n", chunk)
 
 
+def check_keys(
+    data: bytes | bytearray, rows: int, path: Path, *, first_row: int, lines: bool
+) -> None:
+    """Refuse an object that gives a schema key twice (``{"p": 0.1, ..., "p": 5}``): Polars
+    keeps the first value and Python's json the last, so no answer would be the right one.
+
+    The check counts each key (``"name":``) over the bytes at C speed and compares
+    with the rows parsed; only when a key is over-counted is the row looked for.
+    """
+    for name in REQUIRED:
+        key = f'"{name}"'.encode()
+        if data.count(key + b":") + data.count(key + b" :") <= rows:
+            continue
+        where = _repeated_row(data, key, lines)
+        row = f"row {first_row + where}" if where is not None else "an object"
+        msg = (
+            f"{path}: {row} gives the key {name!r} more than once; hint: keep one value per "
+            "key (JSON readers disagree on which one wins)"
+        )
+        raise InputError(msg)
+
+
+def _repeated_row(data: bytes | bytearray, key: bytes, lines: bool) -> int | None:
+    """The 0-based row of the first object that repeats ``key`` (the error path only)."""
+    if lines:
+        objects = (line for line in bytes(data).split(b"\n") if line.strip(b" \t\r,[]"))
+        for index, line in enumerate(objects):  # one step per row, only once a repeat is known
+            if line.count(key + b":") + line.count(key + b" :") > 1:
+                return index
+        return None
+    import json
+
+    name = key.decode()[1:-1]
+    found: list[int] = []
+    seen = 0
+
+    def hook(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        nonlocal seen
+        if not found and [k for k, _ in pairs].count(name) > 1:
+            found.append(seen)
+        seen += 1
+        return dict(pairs)
+
+    try:
+        json.loads(bytes(data), object_pairs_hook=hook)
+    except ValueError:
+        return None
+    return found[0] if found else None
+
+
 def slices(frame: pl.DataFrame, batch_rows: int) -> Iterator[pl.DataFrame]:
     """``frame`` in slices of ``batch_rows`` rows (one empty frame for an empty one)."""
     if frame.height == 0:
@@ -149,13 +201,21 @@ def stream_line_blocks(
     schema: dict[str, pl.DataType] | None = None
     size = path.stat().st_size
     module = sys.modules[__name__]
+    row = 1
     with reading(path, what), path.open("rb") as file:
-        pending, first = b"", True
+        pending, first = bytearray(), True
         while True:
-            data = pending + file.read(module.BLOCK_BYTES)
+            searched = len(pending)
+            pending += file.read(module.BLOCK_BYTES)  # amortised growth: linear in a long line
             last = file.tell() >= size
-            cut = len(data) if last else data.rfind(b"\n") + 1
-            chunk, pending = data[:cut], data[cut:]
+            if last:
+                cut = len(pending)
+            else:
+                cut = pending.rfind(b"\n", searched) + 1  # only the new bytes are searched
+                if cut == 0:
+                    continue  # a line longer than a block: read on
+            chunk = pending[:cut]
+            del pending[:cut]
             if array and first and chunk:
                 chunk, first = chunk.lstrip()[1:], False
             if array and last:
@@ -165,6 +225,8 @@ def stream_line_blocks(
                 chunk = chunk[:-1]
             parsed = parse_array_lines(chunk, schema) if array else parse_lines(chunk, schema)
             if parsed is not None:
+                check_keys(chunk, parsed.height, path, first_row=row, lines=True)
+                row += parsed.height
                 schema = schema or dict(parsed.schema)
                 if columns is not None:
                     parsed = parsed.select([c for c in columns if c in parsed.columns])

@@ -10,10 +10,12 @@ from typing import IO
 
 import polars as pl
 
+from vecloss.exceptions import InputError
 from vecloss.io._errors import reading, unreadable
 from vecloss.io._stream import (
     BARE_NONFINITE,
     SPACE,
+    check_keys,
     parse_array_lines,
     slices,
     stream_line_blocks,
@@ -24,13 +26,33 @@ __all__ = ["Writer", "iter_batches", "read"]
 WHAT = "JSON (one array of objects)"
 
 
+#: Memory a JSON array read whole takes, as a multiple of its size (measured: ~7x).
+WHOLE_FACTOR = 7
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process now (Linux ``MemAvailable``), if known."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
 def read(path: Path) -> pl.DataFrame:
     """Read the whole array into a frame; every key becomes a column.
 
     An array written one object per line is parsed as NDJSON (Polars' fastest
     JSON path); other layouts with Polars' JSON reader. Types come from the
-    first 100 rows, or from all of them when a later value does not fit.
+    first 100 rows, or from all of them when a later value does not fit. An
+    object that repeats a schema key is an error.
     """
+    frame, data, lines = _read(path)
+    check_keys(data, frame.height, path, first_row=1, lines=lines)
+    return frame
+
+
+def _read(path: Path) -> tuple[pl.DataFrame, bytes | bytearray, bool]:
     with reading(path, WHAT):
         if _one_object_per_line(path):
             body = _read_into_bytearray(path)
@@ -39,8 +61,17 @@ def read(path: Path) -> pl.DataFrame:
             body[body.index(b"[")] = body[body.rindex(b"]")] = SPACE  # now NDJSON
             with contextlib.suppress(pl.exceptions.PolarsError):  # else: the general reader
                 parsed = parse_array_lines(body, None)
-                return parsed if parsed is not None else pl.DataFrame()
+                return (parsed if parsed is not None else pl.DataFrame()), body, True
             del body
+        size, free = path.stat().st_size, available_memory()
+        if free is not None and size * WHOLE_FACTOR > free:
+            msg = (
+                f"{path}: this JSON layout is read whole and would need about "
+                f"{size * WHOLE_FACTOR / 2**30:.1f} GiB of memory; {free / 2**30:.1f} GiB are "
+                "available; hint: write it one object per line (.ndjson, or an array with one "
+                "object a line), which streams in bounded memory"
+            )
+            raise InputError(msg)
         data = path.read_bytes()
         head = data[:4096].lstrip()[:1]  # (a slice: no copy of the whole file)
         if head != b"[":
@@ -52,9 +83,9 @@ def read(path: Path) -> pl.DataFrame:
             raise unreadable(path, WHAT, f"found {found}")
         try:
             try:
-                return pl.read_json(io.BytesIO(data))
+                return pl.read_json(io.BytesIO(data)), data, False
             except pl.exceptions.ComputeError:
-                return pl.read_json(io.BytesIO(data), infer_schema_length=None)
+                return pl.read_json(io.BytesIO(data), infer_schema_length=None), data, False
         except pl.exceptions.PolarsError as exc:
             if "supertype" in str(exc):
                 mixed = "a key holds incompatible kinds of value (say numbers and lists)"
@@ -62,7 +93,7 @@ def read(path: Path) -> pl.DataFrame:
             quoted = BARE_NONFINITE.sub(rb'\1"\2"', data)
             if quoted == data:
                 raise
-            return pl.read_json(io.BytesIO(quoted), infer_schema_length=None)
+            return pl.read_json(io.BytesIO(quoted), infer_schema_length=None), data, False
 
 
 def _read_into_bytearray(path: Path) -> bytearray:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 
 from vecloss.exceptions import InputError, UsageError
 from vecloss.io import database, ipc, parquet
@@ -21,6 +22,7 @@ from vecloss.io._ahead import read_ahead
 from vecloss.io._stream import slices
 from vecloss.io.database import is_database_uri, safe_uri, table_query
 from vecloss.io.formats import format_of
+from vecloss.schema import ID
 
 __all__ = [
     "Part",
@@ -158,8 +160,42 @@ def open_source(
         if not path.exists():
             msg = f"{path}: no such file; hint: check the path"
             raise InputError(msg)
+    if len(files) > 1:
+        _one_id_type(files, str(source))
     rows = tuple(_count_rows(path) for path in files)
     return Source(str(source), tuple(str(p) for p in files), None, rows)
+
+
+def _id_kind(path: Path) -> str | None:
+    schema = parquet.read_schema(path)
+    if ID not in schema.names:
+        return None  # reported as a missing column when the file is read
+    kind = schema.field(ID).type
+    if pa.types.is_integer(kind):
+        return "integer"
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        return "string"
+    return str(kind)
+
+
+def _one_id_type(files: Sequence[Path], source: str) -> None:
+    """One id type per run: files of a folder that disagree would make ``1`` and ``"1"``
+    two buildings, and output parts of different schemas."""
+    kinds: dict[str, list[str]] = {}
+    for path in files:
+        kind = _id_kind(path)
+        if kind is not None:
+            kinds.setdefault(kind, []).append(path.name)
+    if len(kinds) > 1:
+        found = "; ".join(
+            f"{kind} in {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
+            for kind, names in kinds.items()
+        )
+        msg = (
+            f"{source}: {ID} is not of one type across the files ({found}); hint: write every "
+            f"file with the same {ID} type"
+        )
+        raise InputError(msg)
 
 
 def _count_rows(path: Path) -> int | None:

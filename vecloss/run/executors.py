@@ -16,13 +16,14 @@ its results in part order; each result has ``rows`` and ``log`` for progress.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -116,14 +117,19 @@ class Dask:
                     processes=True,
                     dashboard_address=":0",  # a free port: no clash with another cluster
                     env={"POLARS_MAX_THREADS": "1"},
+                    silence_logs=logging.CRITICAL,  # failures reach the user as vecloss errors
                 )
             )
-        return stack.enter_context(Client(cluster))
+        client = stack.enter_context(Client(cluster))
+        from vecloss.run._dask_plugin import IgnoreInterrupts
+
+        client.register_plugin(IgnoreInterrupts(), name="vecloss-ignore-interrupts")
+        return client
 
 
 #: Seconds a run waits with no worker at all before it fails (``VECLOSS_DASK_WORKERLESS``).
 WORKERLESS_SECONDS = 60.0
-#: Seconds to reach a scheduler and complete Dask's handshake.
+#: Seconds to reach a scheduler and complete Dask's handshake (``VECLOSS_DASK_CONNECT``).
 CONNECT_SECONDS = 30.0
 _SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
 _ADDRESS = re.compile(
@@ -154,18 +160,27 @@ def _connect(address: str) -> Iterator[Any]:
     import dask
     from distributed import Client
 
-    def connect() -> Any:
-        with dask.config.set({"distributed.comm.timeouts.connect": f"{CONNECT_SECONDS}s"}):
-            return Client(address, timeout=f"{CONNECT_SECONDS}s")
+    limit = float(os.environ.get("VECLOSS_DASK_CONNECT", CONNECT_SECONDS))
 
-    pool = ThreadPoolExecutor(1, thread_name_prefix="vecloss-connect")
-    attempt = pool.submit(connect)
-    pool.shutdown(wait=False)
+    def connect() -> Any:
+        with dask.config.set({"distributed.comm.timeouts.connect": f"{limit}s"}):
+            return Client(address, timeout=f"{limit}s")
+
+    attempt: Future[Any] = Future()
+
+    def run() -> None:
+        try:
+            attempt.set_result(connect())
+        except BaseException as exc:  # handed to the waiting thread
+            attempt.set_exception(exc)
+
+    # A daemon thread: a handshake that never ends must not keep the process alive.
+    threading.Thread(target=run, name="vecloss-connect", daemon=True).start()
     try:
-        client = attempt.result(timeout=CONNECT_SECONDS + 5)
+        client = attempt.result(timeout=limit + 5)
     except FutureTimeout:
         msg = (
-            f"no Dask scheduler answered at {address} within {CONNECT_SECONDS:.0f} s; "
+            f"no Dask scheduler answered at {address} within {limit:.0f} s; "
             "hint: check the address and that the scheduler runs"
         )
         raise UsageError(msg) from None
