@@ -1,7 +1,5 @@
 """``python -m vecloss``."""
 
-import sys
+from vecloss.cli import console
 
-from vecloss.cli import main
-
-sys.exit(main())
+console()

@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import errno
 import json
+import os
 import shutil
 import signal
 import sys
@@ -32,7 +33,7 @@ from vecloss.run.runner import run
 from vecloss.run.summary import Summary
 from vecloss.schema import Reason
 
-__all__ = ["main"]
+__all__ = ["console", "main"]
 
 
 _MONEY = {"loss", "total_loss", "mean_loss"}
@@ -388,6 +389,18 @@ def _sigterm_ends_the_run() -> Iterator[None]:
 
 def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
     print(f"vecloss: warning: {message}", file=sys.stderr)
+
+
+def console() -> None:
+    """The ``vecloss`` command: :func:`main`, then exit. After Ctrl-C or SIGTERM the cleanup
+    has run (staging removed) and the process leaves at once: waiting for helper threads
+    still decoding or writing could stall the exit."""
+    code = main()
+    if code in (130, 143):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -74,11 +74,14 @@ class WriteBehind:
         self._writer = writer
         self._queue: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
+        self._abandoned = threading.Event()
         self._thread = threading.Thread(target=self._drain, name="vecloss-write", daemon=True)
         self._thread.start()
 
     def _drain(self) -> None:
         while (frame := self._queue.get()) is not None:
+            if self._abandoned.is_set():
+                return
             if self._error is None:  # after a failure, drop the rest so that write() never blocks
                 try:
                     self._writer.write(frame)
@@ -89,6 +92,11 @@ class WriteBehind:
         if self._error is not None:
             raise self._error
         self._queue.put(frame)
+
+    def abandon(self) -> None:
+        """Stop without waiting (a failed or interrupted run): the thread drops what is queued
+        and ends; nothing here blocks, even if an interruption broke the queue's lock."""
+        self._abandoned.set()
 
     def close(self) -> None:
         self._queue.put(None)

@@ -70,7 +70,11 @@ class Output:
 
     def __enter__(self) -> Output:
         self._atomic = AtomicPath(self.target)
-        self._writer = WriteBehind(self._module.Writer(self._atomic.path))
+        try:
+            self._writer = WriteBehind(self._module.Writer(self._atomic.path))
+        except BaseException:  # a signal (or an error) between the two: no file left behind
+            self._atomic.abort()
+            raise
         return self
 
     def write(self, frame: pl.DataFrame) -> None:
@@ -86,7 +90,12 @@ class Output:
             self._header = empty.clear()
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if self._atomic is None or self._writer is None:
+        if self._atomic is None:
+            return
+        if self._writer is None or exc_type is not None:  # failed or stopped: drop it all
+            if self._writer is not None:
+                self._writer.abandon()
+            self._atomic.abort()
             return
         try:
             if exc_type is None and not self.written and self._header is not None:
@@ -178,7 +187,8 @@ class FileSink:
         if staged:
             return PartWriter(path=self._staging.path(index))
         if self._output is None:
-            self._output = Output(self.target).__enter__()
+            self._output = Output(self.target)  # known to discard() before it is entered
+            self._output.__enter__()
         return PartWriter(shared=self._output)
 
     def publish(self, staged: Sequence[Path]) -> None:
