@@ -236,6 +236,18 @@ class DatabaseOutput:
             with contextlib.suppress(FileExistsError):  # made here, atomically, or not ours
                 os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
                 self._created = path
+        try:
+            self._begin()
+        except BaseException:  # interrupted or refused before any write: leave nothing
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    self._conn.close()
+            if self._created is not None:
+                _remove_if_empty(self._created)
+            raise
+        return self
+
+    def _begin(self) -> None:
         self._conn = connect(self.uri)  # DB-API: autocommit off, one transaction
         # One writer at a time, the others wait (up to LOCK_SECONDS): SQLite takes its write
         # lock up front (a deferred transaction that reads first would fail at once when two
@@ -253,7 +265,6 @@ class DatabaseOutput:
             raise self._failure(exc) from exc
         finally:
             cursor.close()
-        return self
 
     def write(self, frame: pl.DataFrame) -> None:
         cursor = self._conn.cursor()
