@@ -128,6 +128,30 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_batch_options(
+    parser: argparse.ArgumentParser, *, default: int | None, grid: str, doing: str
+) -> None:
+    """``--batch-rows``, ``--on-invalid``, ``--rejects``: how the input is read and checked."""
+    parser.add_argument(
+        "--batch-rows",
+        type=_positive,
+        default=default,
+        metavar="N",
+        help=f"rows read and computed at a time; bounds memory, never changes a result "
+        f"(default: {DEFAULT_BATCH_ROWS:,}{grid})",
+    )
+    parser.add_argument(
+        "--on-invalid",
+        choices=["fail", "skip"],
+        default="fail",
+        help=f"fail: report every bad row and write nothing (default); skip: set bad rows aside "
+        f"in --rejects and {doing} the rest",
+    )
+    parser.add_argument(
+        "--rejects", metavar="PATH", help="where skip mode puts bad rows, with reasons"
+    )
+
+
 def _add_database_options(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--table", metavar="NAME", help="with a database INPUT: the table to read")
@@ -209,21 +233,7 @@ def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "--workers", type=_positive, default=None, metavar="N", help="dask: default the cores"
     )
     p.add_argument("--scheduler", metavar="ADDRESS", help="dask: an existing cluster")
-    p.add_argument(
-        "--batch-rows",
-        type=_positive,
-        default=DEFAULT_BATCH_ROWS,
-        metavar="N",
-        help=f"rows read at a time; bounds memory, never changes a result "
-        f"(default: {DEFAULT_BATCH_ROWS:,})",
-    )
-    p.add_argument(
-        "--on-invalid",
-        choices=["fail", "skip"],
-        default="fail",
-        help="skip: set bad rows aside (needs --rejects) and tally the rest",
-    )
-    p.add_argument("--rejects", metavar="PATH", help="where skip mode puts bad rows, with reasons")
+    _add_batch_options(p, default=DEFAULT_BATCH_ROWS, grid="", doing="tally")
     _add_database_options(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -281,22 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="threads/processes: one task per N buildings instead of one per building",
     )
-    p.add_argument(
-        "--batch-rows",
-        type=_positive,
-        default=None,
-        metavar="N",
-        help=f"rows read and computed at a time; bounds memory, never changes a result "
-        f"(default: {DEFAULT_BATCH_ROWS:,}, divided by the pairs of a grid)",
-    )
-    p.add_argument(
-        "--on-invalid",
-        choices=["fail", "skip"],
-        default="fail",
-        help="fail: report every bad row and write nothing (default); skip: set bad rows aside "
-        "in --rejects and compute the rest",
-    )
-    p.add_argument("--rejects", metavar="PATH", help="where skip mode puts bad rows, with reasons")
+    _add_batch_options(p, default=None, grid=", divided by the pairs of a grid", doing="compute")
     p.add_argument(
         "--keep", type=_columns, default=[], metavar="COL,COL", help="carry input columns out"
     )
