@@ -300,3 +300,12 @@ def test_cli_json_lists_the_examples(capsys: pytest.CaptureFixture[str], tmp_pat
     assert main(["validate", str(path), "--json"]) == 1
     problems = json.loads(capsys.readouterr().out)["problems"]
     assert problems[0]["examples"][:2] == ["buildingId 1", "buildingId 2"]
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "p.parquet"
+    portfolio(200_000, seed=8).write_parquet(path)
+    command = f"{sys.executable} -m vecloss run {path} -o - --format csv | head -n 2"
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, check=False)  # noqa: S602
+    assert done.stdout.splitlines()[0] == "buildingId,loss"
+    assert "error" not in done.stderr

@@ -137,9 +137,13 @@ def _run(args: argparse.Namespace) -> int:
             output_table=args.output_table,
         )
         if to_stdout:
-            with Path(output).open("rb") as written:
-                shutil.copyfileobj(written, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
+            try:
+                with Path(output).open("rb") as written:
+                    shutil.copyfileobj(written, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            except BrokenPipeError:  # the reader stopped early (| head): as other tools, quietly
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 0
     notes = sys.stderr if to_stdout else sys.stdout  # only data on stdout with -o -
     if args.json:
         print(json.dumps(summary.to_dict()), file=notes)
