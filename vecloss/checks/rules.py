@@ -120,7 +120,7 @@ class Checked:
 
 def no_rejects(frame: pl.DataFrame) -> pl.DataFrame:
     """An empty frame of rejects with the columns this frame's rejects would have."""
-    return frame.clear().with_columns(pl.lit(None, pl.List(FAILURE)).alias(FAILURES))
+    return pl.DataFrame(schema={**frame.schema, FAILURES: pl.List(FAILURE)})
 
 
 def split_valid(frame: pl.DataFrame, *, row_offset: int = 1, strings: bool = True) -> Checked:
