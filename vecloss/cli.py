@@ -24,14 +24,12 @@ from typing import TextIO
 import polars as pl
 
 from vecloss.bench.contenders import CONTENDERS
-from vecloss.checks.rules import describe
 from vecloss.cli_options import DEFAULT_SIZES, PREVIEW_ROWS, build_parser
 from vecloss.exceptions import Terminated, UsageError, VeclossError, require
 from vecloss.io.convert import convert
 from vecloss.io.source import open_source
 from vecloss.run.runner import run
 from vecloss.run.summary import Summary
-from vecloss.schema import Reason
 
 __all__ = ["console", "main"]
 
@@ -243,14 +241,7 @@ def _validate(args: argparse.Namespace) -> int:
         print(
             f"{report.input}: {report.rejected.height:,} of {report.rows:,} rows break the schema"
         )
-        for row in report.failures.iter_rows(named=True):
-            more = row["count"] - len(row["examples"])
-            tail = f" (+{more:,} more)" if more > 0 else ""
-            print(
-                f"  {describe(row['column'], Reason.of(row['reason']))}, {row['count']:,} row"
-                f"{'' if row['count'] == 1 else 's'}: {', '.join(row['examples'])}{tail}; "
-                f"hint: {row['hint']}"
-            )
+        print("\n".join(report.log.lines()))
     else:
         print(f"{report.input}: {report.rows:,} rows, no problems")
     return 0 if report.valid else 1

@@ -10,14 +10,12 @@ from typing import Any
 import polars as pl
 
 from vecloss.api import to_polars
-from vecloss.checks.columns import check_columns
 from vecloss.checks.ids import SeenIds
 from vecloss.checks.log import FailureLog
-from vecloss.io.source import open_source
-from vecloss.kernels import Kernel
-from vecloss.run.batch import check_batch
-from vecloss.run.worker import Job, checked_batches, rejects_frame
+from vecloss.io.source import frame_source, open_source
+from vecloss.run.worker import HeldRejects, Job, usable_batches
 from vecloss.scenario import Formula, Rates, Scenario, Years
+from vecloss.schema import REQUIRED
 
 __all__ = ["Report", "validate"]
 
@@ -36,6 +34,7 @@ class Report:
     rows: int
     failures: pl.DataFrame = field(repr=False)
     rejected: pl.DataFrame = field(repr=False)
+    log: FailureLog = field(default_factory=FailureLog, repr=False)  # the lines the CLI prints
 
     @property
     def valid(self) -> bool:
@@ -81,24 +80,18 @@ def validate(
     :class:`~vecloss.InputError` (there are no rows to report without them).
     """
     scenario = Scenario.parse(formula, years, discount_rate)
-    log, rows, rejected = FailureLog(), 0, []
-    if not isinstance(data, str | Path):
+    keep: tuple[str, ...] = ()
+    if isinstance(data, str | Path):
+        src, strings = open_source(data, table=table, query=query), True
+    else:  # a frame: its numbers must be numbers; its rejected rows keep every column
         frame = to_polars(data, "validate()").polars
-        name = "portfolio"
-        check_columns(frame.schema, name)
-        batch = check_batch(frame, scenario, Kernel(), strings=False)
-        log.add(batch.rejected)
-        rows, rejected = frame.height, [rejects_frame(batch.rejected)]
-    else:
-        src = open_source(data, table=table, query=query)
-        name = src.name
-        job, seen = Job(scenario, source=src.name), SeenIds()
-        for part in src.parts():
-            for batch, _ in checked_batches(part, job, seen):
-                log.add(batch.rejected)
-                rows += batch.valid.height + batch.rejected.height
-                if batch.rejected.height or not rejected:
-                    rejected.append(rejects_frame(batch.rejected))
+        src, strings = frame_source(frame), False
+        keep = tuple(c for c in frame.columns if c not in REQUIRED)
+    job = Job(scenario, source=src.name, keep=keep, on_invalid="skip", strings=strings)
+    log, held, seen, rows = FailureLog(), HeldRejects(), SeenIds(), 0
+    for part in src.parts():
+        for batch, _ in usable_batches(part, job, seen=seen, log=log, rejects=held, progress=None):
+            rows += batch.valid.height + batch.rejected.height
     failures = log.frame().select("reason", "column", "count", "examples", "hint")
-    bad = pl.concat(rejected, how="diagonal_relaxed") if rejected else pl.DataFrame()
-    return Report(name, rows, failures, bad)
+    bad = held.frame()
+    return Report(src.name, rows, failures, pl.DataFrame() if bad is None else bad, log)

@@ -272,8 +272,7 @@ def iter_part(
 ) -> Iterator[pl.DataFrame]:
     """Stream one part in batches, the next one read ahead while this one is used."""
     if part.frame is not None:
-        picked = part.frame if columns is None else part.frame.select(columns)
-        yield from (picked.slice(at, batch_rows) for at in range(0, picked.height, batch_rows))
+        yield from slices(part.frame if columns is None else part.frame.select(columns), batch_rows)
         return
     batches = _iter_part(part, batch_rows=batch_rows, columns=columns)
     if part.query is None and format_of(part.path) is parquet:

@@ -199,18 +199,16 @@ def _order(labels: list[Any]) -> np.ndarray:
     return pl.Series("label", labels).arg_sort(nulls_last=True).to_numpy()
 
 
-def _groups_of(state: Simulated | Collected, cells: list[Any]) -> tuple[np.ndarray, list[Any]]:
+def _groups_of(cells: list[Any]) -> tuple[np.ndarray, list[Any]]:
     """Each cell's group (groups ordered by their ``by`` value) and the groups' values."""
-    del state
     if not cells:
         return np.zeros(0, np.int64), []
     keys = np.array([c[0] for c in cells], dtype=np.uint64)
-    distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     values = [cells[i][1] for i in first.tolist()]
     order = _order(values)
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    del distinct
     return rank[inverse.reshape(-1)], [values[i] for i in order.tolist()]
 
 
@@ -250,7 +248,7 @@ def _simulated(
     ledger = state.ledger
     if not ledger.cells.labels and state.job.by is None:  # no buildings: one empty portfolio
         ledger.rows_for(np.zeros(1, np.uint64), [(0, None, None)])
-    group, labels = _groups_of(state, ledger.cells.labels)
+    group, labels = _groups_of(ledger.cells.labels)
     total, largest = ledger.grouped(
         group, len(labels), events_are_cells=state.job.shared_by is not None
     )
@@ -266,7 +264,7 @@ def _simulated(
 def _exact(state: Collected, rps: np.ndarray) -> tuple[list[Any], np.ndarray, np.ndarray]:
     """Group values, exact AAL moments and EP curves (AEP NaN beyond the enumeration limit)."""
     cells = state.groups.labels or ([] if state.job.by else [(0, None, None)])
-    group_of_row, labels = _groups_of(state, cells)
+    group_of_row, labels = _groups_of(cells)
     group = group_of_row[state.column("group").astype(np.int64)]
     event_ids, event = np.unique(state.column("event").astype(np.uint64), return_inverse=True)
     event = event.reshape(-1)

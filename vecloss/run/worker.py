@@ -32,6 +32,7 @@ from vecloss.schema import ID, REQUIRED, Reason
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
+    "HeldRejects",
     "Job",
     "PartResult",
     "checked_batches",
@@ -151,7 +152,7 @@ def process_part(
     result.groups = GroupTotals(job.by, job.scenario.pairs) if job.by else None
     spans = _IdRange() if seen is None else None  # parts checked alone: compared afterwards
     previews: list[pl.DataFrame] = []
-    held = _Held() if job.hold_rejects else None
+    held = HeldRejects() if job.hold_rejects else None
     with (
         (out or PartWriter()).open() as writer,
         (rejects or PartWriter()).open() as rejected_writer,
@@ -191,8 +192,8 @@ def largest(top: pl.DataFrame | None, rows: pl.DataFrame, count: int) -> pl.Data
     return both.top_k(count, by="loss").sort("loss", descending=True, maintain_order=True)
 
 
-class _Held:
-    """A rejects writer that keeps the rows (skip mode without a rejects file)."""
+class HeldRejects:
+    """A rejects writer that keeps the rows (skip mode without a rejects file; validate)."""
 
     def __init__(self) -> None:
         self._frames: list[pl.DataFrame] = []
