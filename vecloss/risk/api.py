@@ -16,6 +16,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,22 +25,19 @@ import numpy as np
 import polars as pl
 
 from vecloss.api import to_polars
-from vecloss.checks.columns import check_columns
 from vecloss.checks.log import FailureLog
 from vecloss.exceptions import UsageError
 from vecloss.io.sink import check_targets, open_sink
-from vecloss.io.source import open_source
-from vecloss.kernels import Kernel
+from vecloss.io.source import frame_source, open_source
 from vecloss.risk.exact import AEP_OUTCOMES, aep, events_of, oep, variance
 from vecloss.risk.measures import moments, sample_tail
 from vecloss.risk.result import EP_TYPES, RiskResult
-from vecloss.risk.tally import Collected, RiskJob, Simulated, TallyPart, tally_part
-from vecloss.run.batch import check_batch
+from vecloss.risk.tally import Collected, RiskJob, Simulated, TallyPart, new_state, tally_part
 from vecloss.run.executors import Dask, Executor, InProcess
 from vecloss.run.runner import check_options, execute
-from vecloss.run.worker import DEFAULT_BATCH_ROWS, Job, rejects_frame
+from vecloss.run.worker import DEFAULT_BATCH_ROWS, Job
 from vecloss.scenario import Formula, Scenario
-from vecloss.schema import ID
+from vecloss.schema import ID, REQUIRED
 
 __all__ = ["DEFAULT_PERIODS", "RETURN_PERIODS", "risk", "simulate"]
 
@@ -107,36 +105,39 @@ def _tally(
     query: str | None,
 ) -> tuple[Simulated | Collected, int, FailureLog, str, pl.DataFrame | None]:
     """Every good row tallied: the merged state, rows, the failure log, the source name and,
-    for a frame in skip mode, its rejected rows."""
-    carry = job.run.carry
-    if not isinstance(data, str | Path):
+    for a frame in skip mode, its rejected rows. A frame is a source of one part, read by
+    the same executor and worker as a file."""
+    if isinstance(data, str | Path):
+        src = open_source(data, table=table, query=query)
+        run_job = replace(job.run, source=src.name)
+    else:  # its numbers must be numbers; its rejected rows keep every column
         frame = to_polars(data, "risk()").polars
-        check_columns(frame.schema, job.run.source, carry=carry)
-        batch = check_batch(frame, job.run.scenario, Kernel(), strings=False)
-        log = FailureLog()
-        log.add(batch.rejected)
-        if log and job.run.on_invalid == "fail":
-            raise log.error(job.run.source)
-        state: Simulated | Collected = Collected(job) if job.exact else Simulated(job)
-        state.add(batch.valid, batch.losses[0])
-        rejected = rejects_frame(batch.rejected) if batch.rejected.height else None
-        return state, batch.valid.height, log, job.run.source, rejected
-    src = open_source(data, table=table, query=query)
+        src = frame_source(frame)
+        extra = tuple(c for c in frame.columns if c not in (*REQUIRED, *job.run.keep))
+        run_job = replace(
+            job.run,
+            source=src.name,
+            keep=(*job.run.keep, *extra),
+            strings=False,
+            hold_rejects=job.run.on_invalid == "skip",
+        )
     check_targets(src.files, None, rejects)
     rej = open_sink(rejects) if rejects is not None else None
     executor: Executor = Dask(workers, scheduler) if engine == "dask" else InProcess()
-    run_job = Job(**{**job.run.__dict__, "source": src.name})
-    job = RiskJob(run_job, job.periods, job.seed, job.exact, job.by, job.shared_by)
+    job = replace(job, run=run_job)
     results: list[TallyPart] = execute(
         src, run_job, executor, partial(tally_part, job=job), None, rej, progress=progress
     )
-    state = results[0].state if results else (Collected(job) if job.exact else Simulated(job))
+    state = results[0].state if results else new_state(job)
     log = FailureLog()
     for result in results:
         log.merge(result.log)
         if result.state is not state:
             state.merge(result.state)  # type: ignore[arg-type]
-    return state, sum(r.rows for r in results), log, src.name, None
+    held = [r.rejected_rows for r in results if r.rejected_rows is not None]
+    rejected = pl.concat(held, how="diagonal_relaxed") if held else None
+    rejected = rejected if rejected is not None and rejected.height else None
+    return state, sum(r.rows for r in results), log, src.name, rejected
 
 
 def _prepare(

@@ -34,11 +34,19 @@ from vecloss.risk.hits import (
     thresholds,
 )
 from vecloss.risk.ledger import Cells, Ledger, limbs_of
-from vecloss.run.worker import Job, usable_batches
+from vecloss.run.worker import HeldRejects, Job, usable_batches
 from vecloss.scenario import Scenario
 from vecloss.schema import ID
 
-__all__ = ["Collected", "RiskJob", "Simulated", "TallyPart", "severity", "tally_part"]
+__all__ = [
+    "Collected",
+    "RiskJob",
+    "Simulated",
+    "TallyPart",
+    "new_state",
+    "severity",
+    "tally_part",
+]
 
 _BUILDINGS, _GROUPS = 1, 2  # stream numbers: a building's own draws, a shared group's
 
@@ -200,6 +208,12 @@ class TallyPart:
     rejects: Any = None
     output: Any = None
     ids: Any = None  # parts checked alone are compared by a second pass over their ids
+    rejected_rows: pl.DataFrame | None = None  # skip mode without a rejects file
+
+
+def new_state(job: RiskJob) -> Simulated | Collected:
+    """An empty tally of the job's kind."""
+    return Collected(job) if job.exact else Simulated(job)
 
 
 def tally_part(
@@ -213,13 +227,20 @@ def tally_part(
 ) -> TallyPart:
     """Check a part's batches and tally the good rows; bad rows to ``rejects`` in skip mode."""
     del out  # a risk pass writes its tables at the end, not per part
-    state: Simulated | Collected = Collected(job) if job.exact else Simulated(job)
+    state = new_state(job)
     result = TallyPart(part, state, rejects=rejects.path if rejects else None)
+    held = HeldRejects() if job.run.hold_rejects else None
     with (rejects or PartWriter()).open() as rejected_writer:
         usable = usable_batches(
-            part, job.run, seen=seen, log=result.log, rejects=rejected_writer, progress=progress
+            part,
+            job.run,
+            seen=seen,
+            log=result.log,
+            rejects=rejected_writer or held,
+            progress=progress,
         )
         for batch, _ in usable:
             state.add(batch.valid, batch.losses[0])
             result.rows += batch.valid.height
+    result.rejected_rows = held.frame() if held is not None else None
     return result
