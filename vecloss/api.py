@@ -16,12 +16,13 @@ from vecloss.checks.ids import SeenIds, later_duplicates
 from vecloss.checks.log import FailureLog
 from vecloss.checks.rules import ROW, block_ok, split_valid
 from vecloss.exceptions import PercentageWarning, UsageError
-from vecloss.io.source import open_source, read_source
+from vecloss.io.source import frame_source, open_source, read_source
 from vecloss.kernels import KERNELS, Kernel
 from vecloss.kernels.blocks import use_jit
 from vecloss.progress import progress_bar
 from vecloss.run.batch import Batch, check_batch, fast_path_applies, loss_table
 from vecloss.run.groups import GroupTotals
+from vecloss.run.worker import Job, checked_batches
 from vecloss.scenario import Formula, Rates, Scenario, Years
 from vecloss.schema import ID, NUMERIC
 
@@ -154,22 +155,24 @@ def warn_percentages(valid: pl.DataFrame, source: str) -> None:
 _SLICE = 1_000_000  # rows per progress step
 
 
-def _checked(frame: pl.DataFrame, scenario: Scenario, kernel: Kernel, *, progress: bool) -> Batch:
-    """The frame checked and computed in one pass, or in slices with a progress bar."""
+def _checked(
+    frame: pl.DataFrame, scenario: Scenario, kernel: Kernel, *, by: str | None, progress: bool
+) -> Batch:
+    """The frame checked and computed in one pass, or, with a progress bar, as a one-part
+    source in slices (the worker's own checked batches: ids compared across slices)."""
     if not progress:
         return check_batch(frame, scenario, kernel, strings=False)
-    seen, done = SeenIds(), []
+    job = Job(scenario, kernel, batch_rows=_SLICE, by=by, strings=False)
+    (part,) = frame_source(frame).parts()
+    done = []
     with progress_bar(
         total=frame.height, desc="vecloss", unit=" rows", unit_scale=True, enabled=True
     ) as bar:
-        for at in range(0, frame.height, _SLICE):  # one step per slice of a million rows
-            part = frame.slice(at, _SLICE)
-            done.append(
-                check_batch(part, scenario, kernel, row_offset=at + 1, seen=seen, strings=False)
-            )
-            bar.update(part.height)
-    if len(done) <= 1:
-        return done[0] if done else check_batch(frame, scenario, kernel, strings=False)
+        for batch, _ in checked_batches(part, job, SeenIds()):
+            done.append(batch)
+            bar.update(batch.valid.height + batch.rejected.height)
+    if len(done) == 1:
+        return done[0]
     return Batch(
         pl.concat([b.valid for b in done]),
         [np.concatenate(column) for column in zip(*(b.losses for b in done), strict=True)],
@@ -246,7 +249,7 @@ def losses(
     frame = given.polars
     check_columns(frame.schema, source, carry=[by] if by else [])
     kernel = Kernel(engine, jit=engine == "vectorized" and use_jit(frame.height))
-    batch = _checked(frame, scenario, kernel, progress=progress)
+    batch = _checked(frame, scenario, kernel, by=by, progress=progress)
     log = FailureLog()
     log.add(batch.rejected)
     _set_aside(log, source, on_invalid)
