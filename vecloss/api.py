@@ -20,7 +20,7 @@ from vecloss.io.source import frame_source, open_source, read_source
 from vecloss.kernels import KERNELS, Kernel
 from vecloss.kernels.blocks import use_jit
 from vecloss.progress import progress_bar
-from vecloss.run.batch import Batch, check_batch, fast_path_applies, loss_table
+from vecloss.run.batch import Batch, check_batch, clean_losses, fast_path_applies, loss_table
 from vecloss.run.groups import GroupTotals
 from vecloss.run.worker import Job, checked_batches
 from vecloss.scenario import Formula, Rates, Scenario, Years
@@ -81,7 +81,8 @@ class Frame:
         data = self.original
         if self.kind == "polars":
             kept = data if rows is None else data[rows]
-            return kept.with_columns(loss=pl.Series("loss", loss))
+            column = pl.Series("loss", loss)
+            return kept.with_columns(column) if "loss" in kept.columns else kept.hstack([column])
         if self.kind.startswith("pyarrow"):
             kept = data if rows is None else data.take(pa.array(rows))
             return kept.append_column("loss", pa.array(loss, pa.float64()))
@@ -140,9 +141,9 @@ def _set_aside(log: FailureLog, source: str, on_invalid: str) -> None:
     )
 
 
-def warn_percentages(valid: pl.DataFrame, source: str) -> None:
+def warn_percentages(inflation: np.ndarray, source: str) -> None:
     """Warn when inflation rates look like percentages (above 1: over 100 % a year)."""
-    count = int((valid["inflation_rate"] > 1).sum()) if valid.height else 0
+    count = int(np.count_nonzero(inflation > 1)) if len(inflation) and inflation.max() > 1 else 0
     if count:
         warnings.warn(
             f"{source}: {count:,} inflation_rate values are above 1 (over 100 % a year): rates "
@@ -248,12 +249,18 @@ def losses(
     given = to_polars(data)
     frame = given.polars
     check_columns(frame.schema, source, carry=[by] if by else [])
-    kernel = Kernel(engine, jit=engine == "vectorized" and use_jit(frame.height))
+    kernel = Kernel(engine, jit=engine == "vectorized" and use_jit(frame.height, in_memory=True))
+    if by is None and not scenario.grid and not progress:
+        clean = clean_losses(frame, scenario.formula, *scenario.single, kernel)
+        if clean is not None:
+            if clean.inflation_above_one:
+                warn_percentages(frame.get_column("inflation_rate").to_numpy(), source)
+            return cast("FrameT", given.with_loss(None, clean.loss))
     batch = _checked(frame, scenario, kernel, by=by, progress=progress)
     log = FailureLog()
     log.add(batch.rejected)
     _set_aside(log, source, on_invalid)
-    warn_percentages(batch.valid, source)
+    warn_percentages(batch.valid["inflation_rate"].to_numpy(), source)
     rows = (batch.valid[ROW].to_numpy() - 1).astype(np.int64) if log else None
     if by is not None:
         totals = GroupTotals(by, scenario.pairs)

@@ -96,7 +96,11 @@ def make_contender(
         return lambda frame: _with_jit(setting, lambda: losses(frame, **model)["loss"].to_numpy())
     if name == "kernel":  # the vectorized kernel alone, validation off
         return lambda frame: compute_loss(
-            frame, engine="vectorized", workers=workers, jit=use_jit(frame.height), **model
+            frame,
+            engine="vectorized",
+            workers=workers,
+            jit=use_jit(frame.height, in_memory=True),
+            **model,
         )
     if name in ("loop", "threads", "processes"):
         return lambda frame: compute_loss(frame, engine=name, workers=workers, **model)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import polars as pl
@@ -153,21 +154,59 @@ def reject_rows(frame: pl.DataFrame, mask: pl.Series, column: str, reason: Reaso
     return frame.filter(mask).with_columns(pl.concat_list(_failure(column, reason)).alias(FAILURES))
 
 
+#: The bits of +inf: a float64 that is >= +0.0 and finite has a bit pattern below these, and
+#: for such values the order of the bit patterns (as unsigned integers) is the order of the values.
+_INF_BITS = np.uint64(0x7FF0000000000000)
+
+
+def _bits(value: float) -> np.uint64:
+    return np.array(value, dtype=np.float64).view(np.uint64)[()]
+
+
+@cache
+def _plan() -> tuple[tuple[str, np.uint64 | None, np.uint64, bool], ...]:
+    """For each column bounded below by 0 or more: (name, the least allowed bits or None,
+    the bits it must stay below, whether that top is inclusive). Others: compared as floats."""
+    plan = []
+    for col in NUMERIC:
+        if col.low < 0:
+            continue
+        least = None if col.low == 0 and not col.low_open else _bits(col.low)
+        if col.low_open:
+            least = np.uint64(least + 1)  # the next float above the bound
+        finite = bool(np.isfinite(col.high))
+        plan.append((col.name, least, _bits(col.high) if finite else _INF_BITS, finite))
+    return tuple(plan)
+
+
 def block_ok(columns: Mapping[str, np.ndarray], loss: np.ndarray | None = None) -> bool:
-    """Whether every row of one block keeps every numeric rule (and has a finite loss).
+    """Whether every row of one block keeps every numeric rule (and has a finite loss >= 0).
 
     The fast twin of the rules above for float64 columns without nulls, run by
-    the vectorized kernel on each cache-sized block right after its loss. It
-    compares each column's minimum and maximum with the bounds: a reduction
-    propagates NaN, and NaN fails every comparison, so NaN and +-inf fail too.
+    the vectorized kernel on each cache-sized block right after its loss. A
+    column bounded below by 0 is checked on its bit patterns, one unsigned
+    integer reduction per bound (NaN, infinities and negatives all lie above
+    the top); -0.0 there is reported as failing, so that such a block takes the
+    diagnostic path, which accepts it. Other columns compare their float minimum
+    and maximum with the bounds: a reduction propagates NaN, which fails every
+    comparison.
     """
     if len(next(iter(columns.values()))) == 0:
         return True
-    if loss is not None and not np.max(loss) < np.inf:
+    if loss is not None and not np.maximum.reduce(loss.view(np.uint64)) < _INF_BITS:
         return False
+    for name, least, top, inclusive in _plan():
+        bits = columns[name].view(np.uint64)
+        high = np.maximum.reduce(bits)
+        if not (high <= top if inclusive else high < top):
+            return False
+        if least is not None and not np.minimum.reduce(bits) >= least:
+            return False
     for col in NUMERIC:
+        if col.low >= 0:
+            continue
         value = columns[col.name]
-        low, high = np.min(value), np.max(value)
+        low, high = np.minimum.reduce(value), np.maximum.reduce(value)
         if not (low > col.low if col.low_open else low >= col.low):
             return False
         if not (high <= col.high if np.isfinite(col.high) else high < np.inf):

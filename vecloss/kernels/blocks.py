@@ -30,6 +30,7 @@ from vecloss.schema import NUMERIC
 __all__ = [
     "BLOCK_ROWS",
     "JIT_MIN_ROWS",
+    "JIT_MIN_ROWS_IN_MEMORY",
     "Checked",
     "checked_losses",
     "for_each_block",
@@ -42,6 +43,11 @@ __all__ = [
 #: fit L2 better but pay more Python per block; measured on 10M rows, 64K-256K
 #: rows tie and 8K is twice as slow.
 BLOCK_ROWS = 65_536
+
+
+@cache
+def _cores() -> int:
+    return os.cpu_count() or 1  # (a system call: 20 us, once per process)
 
 
 @cache
@@ -62,7 +68,7 @@ def for_each_block(
         for lo in range(start, stop, BLOCK_ROWS):
             block(lo, min(lo + BLOCK_ROWS, stop))
 
-    threads = min(workers or os.cpu_count() or 1, max(1, rows // (4 * BLOCK_ROWS)))
+    threads = min(workers or _cores(), max(1, rows // (4 * BLOCK_ROWS)))
     if threads == 1:
         run_span(0, rows)
         return
@@ -80,22 +86,30 @@ def for_each_block(
 #: (complex) and 3.5 ms (simple) over the blocked NumPy kernels. Break-even: 130M-400M rows.
 JIT_MIN_ROWS = 200_000_000
 
+#: Rows from which a frame already in memory (``vecloss.losses``) takes the compiled kernels.
+#: Such a frame lives in a session (a notebook, a service) that computes on it again and
+#: again: Numba's load is paid once per process (~0.45 s, at the first such call) and each
+#: call of 10M rows then saves 15-22 ms (``vecloss bench --targets`` shows both in one run).
+JIT_MIN_ROWS_IN_MEMORY = 10_000_000
+
 
 def jit_available() -> bool:
     """Whether the optional ``jit`` extra (Numba) is installed; nothing is imported."""
     return importlib.util.find_spec("numba") is not None
 
 
-def use_jit(rows: int | None) -> bool:
+def use_jit(rows: int | None, *, in_memory: bool = False) -> bool:
     """Whether a run of ``rows`` rows (None: not known up front) uses the compiled kernels.
 
     Decided once per run, from what is known before the first batch, so that
     a run's bits never depend on how it is cut into batches. The environment
     variable ``VECLOSS_JIT`` overrides: ``0`` never, ``1`` always (when
-    Numba is installed); unset, from :data:`JIT_MIN_ROWS` rows.
+    Numba is installed); unset, from :data:`JIT_MIN_ROWS` rows, or
+    :data:`JIT_MIN_ROWS_IN_MEMORY` for a frame already in memory.
     """
     setting = os.environ.get("VECLOSS_JIT", "")
-    wanted = setting == "1" or (setting != "0" and rows is not None and rows >= JIT_MIN_ROWS)
+    least = JIT_MIN_ROWS_IN_MEMORY if in_memory else JIT_MIN_ROWS
+    wanted = setting == "1" or (setting != "0" and rows is not None and rows >= least)
     return wanted and jit_available()  # (looked up only when wanted: it costs ~0.2 ms)
 
 
@@ -133,6 +147,7 @@ class Checked:
     loss: FloatArray
     ok: bool  # every row keeps every numeric rule and has a finite loss
     increasing: bool  # the ids were checked and each is greater than the one before
+    inflation_above_one: bool = False  # (checked runs) some inflation rate is above 1
 
 
 def checked_losses(
@@ -149,8 +164,8 @@ def checked_losses(
 
     ``columns`` maps the schema's numeric columns (float64, no nulls) by name;
     ``jit`` picks the compiled kernels (None: only with ``VECLOSS_JIT=1``).
-    ``ids``, integer ids as int64, are checked for increasing order on the way
-    (with the compiled kernels). Each block is checked while it is in cache:
+    ``ids``, integer ids as int64, are checked for increasing order on the way.
+    Each block is checked while it is in cache:
     inside the compiled loop, or by :func:`vecloss.checks.rules.block_ok` after the
     NumPy kernel.
     """
@@ -189,25 +204,31 @@ def _blocked(
     check: bool,
     ids: npt.NDArray[np.int64] | None,
 ) -> Checked:
-    """Run the formula block by block on threads; with ``check``, the schema's checks too."""
+    """Run the formula block by block on threads; with ``check``, the schema's checks too,
+    the order of ``ids`` and whether an inflation rate is above 1, each while the block is
+    in cache."""
     out = np.empty(len(inputs[0]), dtype=np.float64)
     failed: list[int] = []  # list.append is atomic under the GIL
     unsorted: list[int] = []
+    above_one: list[int] = []
     module = _compiled_module() if (use_jit(None) if jit is None else jit) else None
+    inflation = inputs[INPUTS.index("inflation_rate")]
     if module is None:
         kernel = KERNELS[formula]
 
-        def block(lo: int, hi: int) -> None:
+        def compute(lo: int, hi: int) -> bool:
             loss = kernel(
                 *(col[lo:hi] for col in inputs),
                 years=years,
                 discount_rate=discount_rate,
                 out=out[lo:hi],
             )
-            if check and not block_ok(
+            return check and not block_ok(
                 {n: c[lo:hi] for n, c in zip(INPUTS, inputs, strict=True)}, loss
-            ):
-                failed.append(lo)
+            )
+
+        def in_order(block_ids: npt.NDArray[np.int64], previous: np.int64) -> bool:
+            return bool(block_ids[0] > previous and np.all(block_ids[1:] > block_ids[:-1]))
 
     else:
         fused = module.KERNELS[formula]
@@ -215,14 +236,24 @@ def _blocked(
         low, high = _bounds()
         inputs = [_read_only(col) for col in inputs]
 
-        def block(lo: int, hi: int) -> None:
-            if fused(*(col[lo:hi] for col in inputs), years, factor, low, high, out[lo:hi]):
-                failed.append(lo)
-            if ids is not None:
-                previous = ids[lo - 1] if lo else np.iinfo(np.int64).min
-                if module.id_order(ids[lo:hi], previous):
-                    unsorted.append(lo)
+        def compute(lo: int, hi: int) -> bool:
+            return bool(
+                fused(*(col[lo:hi] for col in inputs), years, factor, low, high, out[lo:hi])
+            )
+
+        def in_order(block_ids: npt.NDArray[np.int64], previous: np.int64) -> bool:
+            return not module.id_order(block_ids, previous)
+
+    def block(lo: int, hi: int) -> None:
+        if compute(lo, hi):
+            failed.append(lo)
+        if check and np.maximum.reduce(inflation[lo:hi]) > 1:
+            above_one.append(lo)
+        if ids is not None and not in_order(
+            ids[lo:hi], ids[lo - 1] if lo else np.iinfo(np.int64).min
+        ):
+            unsorted.append(lo)
 
     for_each_block(len(out), block, workers=workers)
-    increasing = ids is not None and module is not None and not unsorted
-    return Checked(out, not (check and failed), increasing)
+    increasing = ids is not None and not unsorted
+    return Checked(out, not (check and failed), increasing, bool(above_one))

@@ -19,11 +19,11 @@ from vecloss.checks.ids import SeenIds, later_duplicates
 from vecloss.checks.rules import ROW, no_rejects, reject_rows, split_valid
 from vecloss.formulas import FloatArray, discount_factor
 from vecloss.kernels import Kernel
-from vecloss.kernels.blocks import checked_losses
+from vecloss.kernels.blocks import Checked, checked_losses
 from vecloss.scenario import Scenario
 from vecloss.schema import ID, NUMERIC, Reason
 
-__all__ = ["Batch", "check_batch", "fast_path_applies", "loss_table"]
+__all__ = ["Batch", "check_batch", "clean_losses", "fast_path_applies", "loss_table"]
 
 #: Id types whose values all fit an int64, so the compiled loop can check their order.
 _INT64_SAFE = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
@@ -64,6 +64,45 @@ def fast_path_applies(batch: pl.DataFrame, kernel: Kernel) -> bool:
     return all(
         batch.schema[c.name].is_numeric() and batch[c.name].null_count() == 0 for c in NUMERIC
     )
+
+
+def clean_losses(
+    frame: pl.DataFrame, formula: str, years: int, rate: float, kernel: Kernel
+) -> Checked | None:
+    """The loss column of a frame that is clean, straight from NumPy views of its columns;
+    None when anything needs a closer look (then :func:`check_batch` names every problem).
+
+    The lean twin of :func:`check_batch`'s fast path for a whole frame from Python
+    (no row numbers, no casts, no frames built): numeric columns without nulls, the
+    vectorized kernel with its fused checks, ids without nulls or repeats. The same
+    kernel on the same values, so the same bits.
+    """
+    if kernel.name != "vectorized":
+        return None
+    ids = frame.get_column(ID)
+    if ids.null_count():
+        return None
+    columns = {}
+    for column in NUMERIC:
+        series = frame.get_column(column.name)
+        if not series.dtype.is_numeric() or series.null_count():
+            return None
+        if not isinstance(series.dtype, pl.Float64):
+            series = series.cast(pl.Float64)
+        columns[column.name] = series.to_numpy()
+    keys = ids.cast(pl.Int64).to_numpy() if ids.dtype in _INT64_SAFE else None
+    checked = checked_losses(
+        columns,
+        ids=keys,
+        formula=formula,
+        years=years,
+        discount_rate=rate,
+        workers=kernel.workers,
+        jit=kernel.jit,
+    )
+    if not checked.ok or not (checked.increasing or later_duplicates(ids) is None):
+        return None
+    return checked
 
 
 def check_batch(
