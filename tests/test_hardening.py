@@ -438,18 +438,27 @@ def test_a_very_long_ndjson_line_reads_in_linear_time(tmp_path: Path) -> None:
     assert len(reads) <= (path.stat().st_size >> 16) + 2  # each byte read once: no re-reading
 
 
-def test_a_whole_json_array_too_big_for_memory_is_refused(
+def test_a_pretty_printed_json_array_is_parsed_a_block_at_a_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import json
 
-    import vecloss.io.json as json_io
+    import vecloss.io._stream as stream
 
     path = tmp_path / "pretty.json"
-    path.write_text(json.dumps(vecloss.read(EXAMPLE).to_dicts(), indent=2))
-    monkeypatch.setattr(json_io, "available_memory", lambda: 1_000)
-    with pytest.raises(vecloss.InputError, match="one object per line"):
-        vecloss.run(str(path))
+    path.write_text(json.dumps(portfolio(3_000, seed=2).to_dicts(), indent=2))
+    parsed: list[int] = []
+    real = stream.parse_lines
+
+    def counting(chunk: bytes | bytearray, schema: dict | None) -> pl.DataFrame | None:
+        parsed.append(len(chunk))
+        return real(chunk, schema)
+
+    monkeypatch.setattr(stream, "BLOCK_BYTES", 8_192)
+    monkeypatch.setattr(stream, "parse_lines", counting)
+    assert vecloss.run(str(path)).rows == 3_000
+    assert len(parsed) > path.stat().st_size // 8_192  # never the whole file at once
+    assert max(parsed) <= 8_192 + 200  # a block and at most one object carried over
 
 
 # -- cases 12, 13, 14: Dask ----------------------------------------------------------------

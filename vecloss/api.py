@@ -40,9 +40,11 @@ def validated(frame: pl.DataFrame, source: str = "portfolio") -> pl.DataFrame:
     """
     check_columns(frame.schema, source)
     if fast_path_applies(frame, Kernel()):
-        floats = frame.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
-        columns = {c.name: floats[c.name].to_numpy() for c in NUMERIC}
-        if block_ok(columns) and later_duplicates(frame[ID]) is None:
+        floats = frame
+        if any(frame.schema[c.name] != pl.Float64 for c in NUMERIC):
+            floats = frame.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
+        columns = {c.name: floats.get_column(c.name).to_numpy() for c in NUMERIC}
+        if block_ok(columns) and later_duplicates(frame.get_column(ID)) is None:
             return floats
     checked = split_valid(frame)
     if checked.rejected.height:

@@ -160,7 +160,7 @@ _INF_BITS = np.uint64(0x7FF0000000000000)
 
 
 def _bits(value: float) -> np.uint64:
-    return np.array(value, dtype=np.float64).view(np.uint64)[()]
+    return np.uint64(np.array(value, dtype=np.float64).view(np.uint64)[()])
 
 
 @cache
@@ -171,9 +171,11 @@ def _plan() -> tuple[tuple[str, np.uint64 | None, np.uint64, bool], ...]:
     for col in NUMERIC:
         if col.low < 0:
             continue
-        least = None if col.low == 0 and not col.low_open else _bits(col.low)
+        least = None
         if col.low_open:
-            least = np.uint64(least + 1)  # the next float above the bound
+            least = np.uint64(_bits(col.low) + np.uint64(1))  # the next float above the bound
+        elif col.low != 0:
+            least = _bits(col.low)
         finite = bool(np.isfinite(col.high))
         plan.append((col.name, least, _bits(col.high) if finite else _INF_BITS, finite))
     return tuple(plan)

@@ -6,18 +6,21 @@ import contextlib
 import queue
 import threading
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import polars as pl
 
 __all__ = ["WriteBehind", "read_ahead"]
 
+T = TypeVar("T")
 
-def read_ahead(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+
+def read_ahead(batches: Iterator[T]) -> Iterator[T]:
     """Yield ``batches``, reading the next one on a thread while the caller works.
 
-    Decoding (Parquet, CSV) releases the GIL, so it overlaps the loss pass; one
-    batch ahead bounds the extra memory to one batch. Errors reach the caller
+    Decoding (Parquet, CSV) and NumPy release the GIL, so it overlaps the loss pass
+    (or Polars parsing the block before); one batch ahead bounds the extra memory
+    to one batch. Errors reach the caller
     where they happened, in order.
     """
     done = object()

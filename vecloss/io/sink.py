@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from vecloss.exceptions import UsageError
 from vecloss.io._ahead import WriteBehind
@@ -196,6 +195,8 @@ class FileSink:
             output, self._output = self._output, None
             output.__exit__(None, None, None)
         if staged:
+            import pyarrow.parquet as pq
+
             with Output(self.target) as out:
                 out.header(pl.DataFrame(pl.from_arrow(pq.read_schema(staged[0]).empty_table())))
                 for path in staged:

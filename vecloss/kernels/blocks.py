@@ -227,7 +227,7 @@ def _blocked(
                 {n: c[lo:hi] for n, c in zip(INPUTS, inputs, strict=True)}, loss
             )
 
-        def in_order(block_ids: npt.NDArray[np.int64], previous: np.int64) -> bool:
+        def in_order(block_ids: npt.NDArray[np.int64], previous: int) -> bool:
             return bool(block_ids[0] > previous and np.all(block_ids[1:] > block_ids[:-1]))
 
     else:
@@ -241,7 +241,7 @@ def _blocked(
                 fused(*(col[lo:hi] for col in inputs), years, factor, low, high, out[lo:hi])
             )
 
-        def in_order(block_ids: npt.NDArray[np.int64], previous: np.int64) -> bool:
+        def in_order(block_ids: npt.NDArray[np.int64], previous: int) -> bool:
             return not module.id_order(block_ids, previous)
 
     def block(lo: int, hi: int) -> None:
@@ -250,7 +250,7 @@ def _blocked(
         if check and np.maximum.reduce(inflation[lo:hi]) > 1:
             above_one.append(lo)
         if ids is not None and not in_order(
-            ids[lo:hi], ids[lo - 1] if lo else np.iinfo(np.int64).min
+            ids[lo:hi], int(ids[lo - 1]) if lo else int(np.iinfo(np.int64).min)
         ):
             unsorted.append(lo)
 

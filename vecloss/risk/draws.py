@@ -20,7 +20,6 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 __all__ = ["U64", "UNIT", "draws", "mix", "stream_keys", "value_keys"]
 
@@ -78,7 +77,7 @@ def value_keys(series: pl.Series) -> U64:
 def _string_keys(series: pl.Series) -> U64:
     """Hash each string's UTF-8 bytes: sum of (byte + 1) * BYTE**position, wrapping, then mixed."""
     chunked = series.to_arrow()
-    arr = pc.cast(chunked, pa.large_string())
+    arr = chunked.cast(pa.large_string())  # (pyarrow.compute loads here, not at import)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     n = len(arr)

@@ -1,0 +1,142 @@
+"""A JSON array of objects in any layout, streamed block by block, reads as json.loads does."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import vecloss.io._stream as stream_io
+from vecloss import InputError
+from vecloss.io._array import Careful, ndjson_blocks, restore
+from vecloss.io.json import iter_batches, read
+
+# Strings full of what the fast way guesses on and the careful way counts.
+NASTY = st.lists(st.sampled_from([*'ab},{"\\[]:\n\t é', '\\"', "},{"]), max_size=8).map("".join)
+OBJECTS = st.lists(
+    st.fixed_dictionaries(
+        {"id": st.integers(-(2**40), 2**40), "s": NASTY, "n": st.fixed_dictionaries({"k": NASTY})}
+    ),
+    min_size=1,
+    max_size=25,
+)
+LAYOUTS = st.sampled_from(
+    [
+        {},
+        {"indent": 2},
+        {"indent": 0},
+        {"indent": "\t"},
+        {"separators": (",", ":")},
+        {"separators": (" ,\n ", " : ")},
+        {"indent": 1, "separators": (" , ", ":")},
+        {"ensure_ascii": False, "indent": 3},
+    ]
+)
+
+
+def _read_in_blocks(path: Path, block: int, monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    monkeypatch.setattr(stream_io, "BLOCK_BYTES", block)
+    frames = list(iter_batches(path, batch_rows=1 << 40))
+    return pl.concat(frames, how="diagonal_relaxed").to_dicts()
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=OBJECTS, layout=LAYOUTS, block=st.integers(1, 200), newline=st.sampled_from(["\n", "\r\n"])
+)
+def test_any_layout_and_any_cut_reads_as_json_loads(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: list[dict],
+    layout: dict,
+    block: int,
+    newline: str,
+) -> None:
+    path = tmp_path / "a.json"
+    path.write_bytes(("  " + json.dumps(rows, **layout) + newline).replace("\n", newline).encode())
+    assert _read_in_blocks(path, block, monkeypatch) == json.loads(path.read_bytes())
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=OBJECTS, layout=LAYOUTS, cuts=st.lists(st.integers(0, 10_000), max_size=8))
+def test_the_careful_way_finds_the_objects_at_any_piece_edges(
+    rows: list[dict], layout: dict, cuts: list[int]
+) -> None:
+    text = json.dumps(rows, **layout).encode().replace(b"\n", b" ")  # as the blocks have it
+    body = text[text.index(b"[") + 1 : text.rindex(b"]")]
+    edges = sorted({min(c, len(body)) for c in cuts} | {0, len(body)})
+    careful, out = Careful(), bytearray()
+    for lo, hi in itertools.pairwise(edges):
+        out += careful.feed(body[lo:hi]) or b""
+    out += careful.finish()
+    lines = [line for line in bytes(out).split(b"\n") if line.strip()]
+    assert [json.loads(line) for line in lines] == rows
+
+
+def test_an_escaped_backslash_before_a_quote_at_a_piece_edge() -> None:
+    body = b'{"s": "x\\\\"}, {"s": "\\"},"}'  # x\\ then a real quote; then an escaped quote
+    for cut in range(len(body) + 1):
+        careful = Careful()
+        out = (careful.feed(body[:cut]) or b"") + (careful.feed(body[cut:]) or b"")
+        out += careful.finish()
+        assert [json.loads(x) for x in bytes(out).split(b"\n")] == [{"s": "x\\"}, {"s": '"},'}]
+
+
+def test_a_wrong_guess_is_read_again_carefully(tmp_path: Path) -> None:
+    rows = [{"id": k, "s": "},{" * (k % 3)} for k in range(500)]
+    path = tmp_path / "tricky.json"
+    path.write_text(json.dumps(rows, indent=2))
+    blocks = list(ndjson_blocks(path, "JSON", 1 << 20))
+    with pytest.raises(pl.exceptions.ComputeError):
+        pl.read_ndjson(bytes(blocks[0]))  # the fast guess cut inside a string
+    restored = b"".join(restore(b) for b in blocks)  # the JSON again, newlines as spaces
+    assert json.loads(b"[" + restored + b"]") == rows
+    assert read(path).to_dicts() == rows
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "found an empty file"),
+        ("   \n ", "found an empty file"),
+        ('{"id": 1}', "found a document starting with '{'"),
+        ('[{"id": 1},\n{"id": 2}', "not closed"),
+        ('[{"id": 1}] x', "not closed"),
+    ],
+)
+def test_a_file_that_is_not_an_array(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        read(path)
+
+
+def test_a_broken_object_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('[{"id": 1}, {"id": 2, "s": "open}, {"id": 3}]')
+    with pytest.raises(InputError, match=r"broken\.json"):
+        read(path)
+
+
+def test_an_empty_array_is_an_empty_frame(tmp_path: Path) -> None:
+    path = tmp_path / "empty.json"
+    path.write_text("[\n]\n")
+    assert read(path).shape == (0, 0)
+
+
+def test_blocks_never_hold_a_newline_but_between_objects(tmp_path: Path) -> None:
+    rows = [{"id": k, "v": float(k)} for k in range(1_000)]
+    path = tmp_path / "pretty.json"
+    path.write_text(json.dumps(rows, indent=4))
+    blocks = list(ndjson_blocks(path, "JSON", 4_096))
+    assert len(blocks) > 10
+    newlines = sum(np.count_nonzero(np.frombuffer(b, np.uint8) == 10) for b in blocks)
+    assert newlines == len(rows) - 1
