@@ -84,30 +84,36 @@ def test_a_wrong_result_fails_the_check() -> None:
         check_losses(frame, wrong, formula="complex", years=10, discount_rate=0.05)
 
 
-def test_bench_targets_reports_every_target_as_a_ratio(
+def test_bench_targets_measures_every_target_of_the_issue(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from vecloss.bench.targets import IN_MEMORY, ON_FILES
+    from vecloss.bench.targets import LAYOUTS
 
     out = tmp_path / "out"
-    argv = ["bench", "--targets", "--sizes", "3000", "--repeat", "2", "--output-dir", str(out)]
+    argv = ["bench", "--targets", "--sizes", "1000,3000", "--repeat", "2", "--output-dir", str(out)]
     assert main(argv) == 0
     targets = pl.read_csv(out / "targets.csv")
-    assert targets.height == 2 * (len(IN_MEMORY) + 1) + len(ON_FILES) + 2  # + two bounds
-    assert set(targets["peer"]) >= {peer for peer, _ in IN_MEMORY}
-    ratios = targets["vecloss_seconds"] / targets["peer_seconds"]
-    assert np.allclose(targets["ratio"].to_numpy(), ratios.to_numpy())
-    goals = targets.filter(pl.col("target").is_not_null())
-    assert goals["met"].to_list() == (goals["ratio"] <= goals["target"]).to_list()
-    assert targets.filter(pl.col("target").is_null())["met"].is_null().all()
+    works = set(targets["work"])
+    for formula in ("complex", "simple"):
+        assert targets.filter(pl.col("work") == f"vecloss.losses, {formula}")["rows"].to_list() == [
+            1_000,
+            3_000,
+        ]
+        assert f"vecloss.losses, {formula}: NumPy kernels alone (no numba)" in works
+        assert f"accuracy, {formula} (NumPy and compiled kernels)" in works
+    for layout in LAYOUTS:
+        assert targets.filter(pl.col("work") == f"JSON array -> frame, {layout}").height == 2
+        assert any(w.startswith(f"JSON array streamed by vecloss run, {layout}") for w in works)
+    assert {"Parquet -> total", "Parquet -> per-building Parquet", "CSV -> frame"} <= works
+    assert "NDJSON -> frame" in works
+    ratios = targets.filter(pl.col("peer_value").is_not_null())
+    values = ratios["vecloss"] / ratios["peer_value"]
+    assert np.allclose(ratios["value"].to_numpy(), values.to_numpy())
+    goals = targets.filter(pl.col("limit").is_not_null())
+    assert goals["met"].to_list() == (goals["value"] <= goals["limit"]).to_list()
+    assert targets.filter(pl.col("limit").is_null())["met"].is_null().all()
     assert "| met |" in capsys.readouterr().out
-    assert set(pl.read_csv(out / "results.csv")["engine"]) == {
-        "vectorized",
-        "numpy",
-        "polars",
-        "duckdb",
-        "floor",
-    }
+    assert "targets met" in (out / "targets.md").read_text()
 
 
 def test_bench_risk_checks_what_it_measures() -> None:

@@ -299,18 +299,17 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _bench_targets(args: argparse.Namespace) -> int:
-    from vecloss.bench.report import write_results
-    from vecloss.bench.targets import markdown_targets, measure_targets, write_targets
+    from vecloss.bench.targets import Scale, markdown_targets, measure_targets, write_targets
 
-    rows = 10_000_000 if args.sizes is DEFAULT_SIZES else max(args.sizes)
-    targets, measured, e2e = measure_targets(
-        rows, min(rows, 1_000_000), repeat=args.repeat, workers=args.workers
+    scale = (
+        Scale(repeat=args.repeat)
+        if args.sizes is DEFAULT_SIZES
+        else Scale.up_to(max(args.sizes), args.repeat)
     )
+    targets = measure_targets(scale, workers=args.workers)
     print(markdown_targets(targets))
     if args.output_dir:
-        folder = Path(args.output_dir)
-        written = write_results(folder, measured, e2e, command=_command(), plot=False)
-        for path in [*written, *write_targets(folder, targets, command=_command())]:
+        for path in write_targets(Path(args.output_dir), targets, command=_command()):
             print(f"wrote {path}", file=sys.stderr)
     return 0
 

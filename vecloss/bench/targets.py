@@ -1,129 +1,572 @@
-"""The Speed targets, each as a ratio to a peer measured in the same run.
+"""The Speed targets, each measured against a peer in the same run.
 
-``vecloss bench --targets`` races, on one seeded portfolio, ``vecloss.losses``
-(validation on) against Polars' own expression, DuckDB's SQL over the same
-Arrow data and the memory floor, for both formulas; then the end-to-end file
-tasks (:mod:`vecloss.bench.e2e`). Every ratio is vecloss's median time over
-the peer's median time: below 1 means faster than the peer.
+``vecloss bench --targets`` races, in one process and one run:
+
+- ``vecloss.losses`` against Polars' own expression at every size, both formulas, and the
+  NumPy kernels alone (``VECLOSS_JIT=0``, the path without Numba) at the largest;
+- the command line on the five-building example against starting Python with polars,
+  pyarrow and numpy, and its peak memory;
+- JSON arrays in three layouts (pretty-printed, one line, one object a line) against
+  DuckDB's ``read_json(format='array')`` to Arrow and ``json.load``, and the same layouts
+  at 20M buildings streamed by ``vecloss run`` in a fresh process, for its peak memory;
+- Parquet to a total against DuckDB's SQL, Parquet to per-building Parquet against
+  Polars' ``sink_parquet``, CSV and NDJSON to a frame against Polars' readers;
+- the accuracy of every kernel against the scalar reference.
+
+Timings are medians over repeats run in turn (vecloss, peer, vecloss, ...); a small input
+is timed over enough calls for a sample of ~20 ms. Beside some targets, bounds measured
+in the same run (``target`` empty): what the fastest available reader or writer alone
+takes. Every contender's answer is checked against vecloss's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import compileall
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
-from vecloss.bench.e2e import READ_ONLY, WRITE_ONLY, EndToEnd, measure_end_to_end
-from vecloss.bench.harness import Measurement, measure_engines
+import vecloss
+from vecloss.bench.contenders import _duckdb_sql, _polars_expr
+from vecloss.bench.harness import progress
+from vecloss.generate import generate, iter_portfolio, portfolio
+from vecloss.reference import reference_loss
+from vecloss.scenario import Formula
 
-__all__ = [
-    "IN_MEMORY",
-    "ON_FILES",
-    "Target",
-    "markdown_targets",
-    "measure_targets",
-    "write_targets",
-]
+__all__ = ["LAYOUTS", "Scale", "Target", "markdown_targets", "measure_targets", "write_targets"]
 
-#: In memory: (peer contender, the largest ratio that meets the target).
-IN_MEMORY = (("polars", 0.33), ("duckdb", 0.25), ("floor", 1.3))
-#: On files: (task, peer, the largest ratio that meets the target).
-ON_FILES = (
-    ("parquet->total", "duckdb", 1.0),
-    ("parquet->losses parquet", "polars", 1.0),
-    ("json array->frame", "json.load", 0.25),
-    ("csv->frame", "polars.read_csv", 1.0),
-    ("ndjson->frame", "polars.read_ndjson", 1.0),
-)
+#: A JSON array as people write it: ``json.dump(rows, indent=2)``; one line (``json.dump``
+#: default, ``DataFrame.write_json``); one object a line (what vecloss and most exporters do).
+LAYOUTS = ("pretty", "one line", "one object a line")
+FORMULAS: tuple[Formula, ...] = ("complex", "simple")
+SAMPLE_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The sizes raced (the issue's by default; smaller for a quick check)."""
+
+    sizes: tuple[int, ...] = (1_000, 10_000, 100_000, 1_000_000, 10_000_000)
+    json_rows: int = 1_000_000
+    stream_rows: int = 20_000_000
+    parquet_rows: int = 10_000_000
+    text_rows: int = 1_000_000
+    repeat: int = 7
+
+    @classmethod
+    def up_to(cls, largest: int, repeat: int) -> Scale:
+        sizes = (*(s for s in cls.sizes if s < largest), largest)
+        return cls(
+            sizes, min(largest, 1_000_000), 2 * largest, largest, min(largest, 1_000_000), repeat
+        )
 
 
 @dataclass
 class Target:
-    """One target: vecloss's time over a peer's, against the ratio to reach."""
+    """One target: vecloss's figure against a peer's (a ratio) or against a limit."""
 
     work: str
     rows: int
     peer: str
-    vecloss_seconds: float
-    peer_seconds: float
-    ratio: float
-    target: float | None  # None: not a target, a bound measured beside one
+    vecloss: float
+    peer_value: float | None  # None: an absolute limit (memory, error), no peer
+    unit: str  # "s", "MB" or "rel. error"
+    limit: float | None  # None: not a target, a bound measured beside one
+
+    @property
+    def value(self) -> float:
+        return self.vecloss if self.peer_value is None else self.vecloss / self.peer_value
 
     @property
     def met(self) -> bool | None:
-        return None if self.target is None else self.ratio <= self.target
+        return None if self.limit is None else self.value <= self.limit
 
     def row(self) -> dict[str, Any]:
-        return {**asdict(self), "met": self.met}
+        return {**asdict(self), "value": self.value, "met": self.met}
 
 
-def _target(
-    work: str, rows: int, peer: str, ours: float, theirs: float, goal: float | None
-) -> Target:
-    return Target(work, rows, peer, ours, theirs, ours / theirs, goal)
+def _race(
+    fns: dict[str, Callable[[], Any]], repeat: int
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Median seconds per call of each function, run in turn; and each one's last answer."""
+    answers = {name: fn() for name, fn in fns.items()}  # warm-up: imports, pools, caches
+    calls = {}
+    for name, fn in fns.items():
+        started = time.perf_counter()
+        fn()
+        once = time.perf_counter() - started
+        calls[name] = max(1, int(SAMPLE_SECONDS / max(once, 1e-7)))
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            started = time.perf_counter()
+            for _ in range(calls[name]):
+                fn()
+            times[name].append((time.perf_counter() - started) / calls[name])
+    return {name: statistics.median(t) for name, t in times.items()}, answers
 
 
-def measure_targets(
-    rows: int = 10_000_000,
-    text_rows: int = 1_000_000,
-    *,
-    repeat: int = 7,
-    workers: int | None = None,
-) -> tuple[list[Target], list[Measurement], list[EndToEnd]]:
-    """Measure every target; return them with the raw measurements they come from."""
-    engines = ["vectorized", "numpy", *(peer for peer, _ in IN_MEMORY)]
-    targets: list[Target] = []
-    measured: list[Measurement] = []
-    for formula in ("complex", "simple"):
-        results = measure_engines(
-            [rows], engines, repeat=repeat, budget=600.0, workers=workers, formula=formula
+def _with_jit(setting: str, fn: Callable[[], Any]) -> Callable[[], Any]:
+    def run() -> Any:
+        before = os.environ.get("VECLOSS_JIT")
+        os.environ["VECLOSS_JIT"] = setting
+        try:
+            return fn()
+        finally:
+            if before is None:
+                del os.environ["VECLOSS_JIT"]
+            else:
+                os.environ["VECLOSS_JIT"] = before
+
+    return run
+
+
+def _same(ours: np.ndarray, theirs: np.ndarray, what: str) -> None:
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0, err_msg=what)
+
+
+def _in_memory(scale: Scale, bar: Any) -> Iterator[Target]:
+    largest = max(scale.sizes)
+    for rows in scale.sizes:
+        frame = portfolio(rows, seed=1)
+        for formula in FORMULAS:
+            bar.set_postfix_str(f"losses {formula} {rows:,}")
+            yield from _losses(frame, formula, scale.repeat, largest=rows == largest)
+            bar.update()
+
+
+def _losses(
+    frame: pl.DataFrame, formula: Formula, repeat: int, *, largest: bool
+) -> Iterator[Target]:
+    expr = _polars_expr(formula, 10, 0.05)
+
+    def ours() -> np.ndarray:
+        return vecloss.losses(frame, formula=formula)["loss"].to_numpy()
+
+    fns = {"vecloss": ours, "polars": lambda: frame.select(expr).to_series().to_numpy()}
+    if largest:
+        fns["numpy"] = _with_jit("0", ours)
+    median, answers = _race(fns, repeat)
+    for name, loss in answers.items():
+        _same(loss, answers["polars"], f"{name} {formula} {frame.height}")
+    work, rows, peer = f"vecloss.losses, {formula}", frame.height, "polars expression"
+    yield Target(work, rows, peer, median["vecloss"], median["polars"], "s", 1.0)
+    if largest and rows >= 10_000_000:
+        yield Target(work, rows, peer, median["vecloss"], median["polars"], "s", 0.4)
+    if largest:
+        alone = f"{work}: NumPy kernels alone (no numba)"
+        yield Target(alone, rows, peer, median["numpy"], median["polars"], "s", 0.6)
+
+
+def _accuracy(bar: Any) -> Iterator[Target]:
+    frame = portfolio(20_000, seed=3)
+    rows = list(frame.iter_rows(named=True))
+    for formula in FORMULAS:
+        expected = np.array([reference_loss(b, 10, 0.05, formula) for b in rows])
+        worst = 0.0
+        for setting in ("0", "1"):
+            loss = _with_jit(setting, partial(vecloss.losses, frame, formula=formula))()["loss"]
+            error = np.abs(loss.to_numpy() - expected)
+            assert np.all(error[expected == 0] == 0), formula
+            worst = max(worst, float(np.max(error[expected != 0] / expected[expected != 0])))
+        yield Target(
+            f"accuracy, {formula} (NumPy and compiled kernels)",
+            len(rows),
+            "-",
+            worst,
+            None,
+            "rel. error",
+            1e-12,
         )
-        median = {m.engine: m.seconds for m in results}
-        work = f"vecloss.losses, {formula}, in memory"
-        for peer, goal in IN_MEMORY:
-            targets.append(_target(work, rows, peer, median["vectorized"], median[peer], goal))
-        targets.append(  # the NumPy kernels, for before / after in the same run
-            _target(
-                f"{work} (NumPy kernels)", rows, "polars", median["numpy"], median["polars"], 0.33
-            )
+    bar.update()
+
+
+def _example() -> Path:
+    for where in (Path.cwd(), Path(vecloss.__file__).resolve().parents[1]):
+        if (where / "examples" / "data.json").is_file():
+            return where / "examples" / "data.json"
+    msg = "the five-building example examples/data.json is not found; run from the repository"
+    raise FileNotFoundError(msg)
+
+
+#: Runs a command and reports its wall time and peak memory. Linux carries a process's
+#: peak memory across exec, so a command forked straight from this (large) process would
+#: report this process's size: it is started from this small launcher instead.
+_LAUNCHER = """
+import os, subprocess, sys, time
+started = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:])
+_, status, usage = os.wait4(proc.pid, 0)
+print(time.perf_counter() - started, usage.ru_maxrss / 1024, file=sys.stderr)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def _process(command: Sequence[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak memory (MB) and output of a fresh process running ``command``."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        msg = f"{' '.join(command)} failed ({done.returncode}): {done.stderr}"
+        raise RuntimeError(msg)
+    seconds, peak = done.stderr.splitlines()[-1].split()
+    return float(seconds), float(peak), done.stdout
+
+
+def _cli_command() -> list[str]:
+    script = Path(sys.executable).with_name("vecloss")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "vecloss"]
+
+
+def _command_line(scale: Scale, bar: Any) -> Iterator[Target]:
+    bar.set_postfix_str("command line")
+    # Bytecode as a wheel install has it (an editable install may have none yet).
+    compileall.compile_dir(Path(vecloss.__file__).parent, quiet=1)
+    example = _example()
+    commands = {
+        "vecloss": [*_cli_command(), "run", str(example)],
+        "python": [sys.executable, "-c", "import polars, pyarrow, numpy"],
+    }
+    runs: dict[str, list[tuple[float, float, str]]] = {name: [] for name in commands}
+    for command in commands.values():
+        _process(command)  # warm the page cache
+    for _ in range(max(scale.repeat, 9)):
+        for name, command in commands.items():
+            runs[name].append(_process(command))
+    wall = {name: statistics.median(s for s, _, _ in r) for name, r in runs.items()}
+    peak = statistics.median(m for _, m, _ in runs["vecloss"])
+    assert "total loss: 517.80" in runs["vecloss"][-1][2], runs["vecloss"][-1][2]
+    work = "vecloss run examples/data.json (whole process)"
+    yield Target(
+        work,
+        5,
+        'python -c "import polars, pyarrow, numpy"',
+        wall["vecloss"],
+        wall["python"],
+        "s",
+        1.5,
+    )
+    yield Target(f"{work}: peak memory", 5, "-", peak, None, "MB", 200.0)
+    bar.update()
+
+
+def write_array(path: Path, rows: int, layout: str, *, seed: int = 0) -> Path:
+    """Write a seeded portfolio as one JSON array in ``layout`` (see :data:`LAYOUTS`), a
+    million objects at a time. ``pretty`` is byte for byte what ``json.dump(rows,
+    indent=2)`` writes for these numbers."""
+    with path.open("wb") as file:
+        file.write(
+            b"[\n  " if layout == "pretty" else b"[\n" if layout == "one object a line" else b"["
         )
-        measured += results
-    e2e = measure_end_to_end(rows, text_rows, repeat=max(3, repeat // 2), workers=workers)
-    by_task = {(r.task, r.contender): r for r in e2e}
-    for task, peer, goal in ON_FILES:
-        ours, theirs = by_task[(task, "vecloss")], by_task[(task, peer)]
-        targets.append(_target(task, ours.rows, peer, ours.seconds, theirs.seconds, goal))
-        bound = {"parquet->total": READ_ONLY, "parquet->losses parquet": WRITE_ONLY}.get(task)
-        if bound is not None:  # what bounds it: decoding, or writing, alone
-            alone = by_task[(task, bound)]
-            targets.append(
-                _target(f"{task}: {bound}", alone.rows, peer, alone.seconds, theirs.seconds, None)
+        for k, chunk in enumerate(iter_portfolio(rows, seed=seed)):
+            lines = chunk.write_ndjson().rstrip("\n")
+            if layout == "pretty":
+                text = (
+                    lines.replace('{"', '{\n    "')
+                    .replace(',"', ',\n    "')
+                    .replace('":', '": ')
+                    .replace("}", "\n  }")
+                    .replace("\n  }\n", "\n  },\n  ")
+                )
+                separator = ",\n  "
+            elif layout == "one line":
+                text, separator = lines.replace("\n", ", "), ", "
+            else:
+                text, separator = lines.replace("\n", ",\n"), ",\n"
+            file.write((separator if k else "").encode() + text.encode())
+        file.write(
+            b"\n]" if layout == "pretty" else b"\n]\n" if layout == "one object a line" else b"]"
+        )
+    return path
+
+
+def _arrow(con: Any, sql: str) -> Any:
+    return con.sql(sql).to_arrow_table()
+
+
+def _json_load(path: Path) -> int:
+    return len(json.loads(path.read_bytes()))
+
+
+def _json_arrays(scale: Scale, folder: Path, bar: Any) -> Iterator[Target]:
+    import duckdb
+
+    con = duckdb.connect()
+    for layout in LAYOUTS:
+        bar.set_postfix_str(f"JSON array, {layout}")
+        path = write_array(folder / "array.json", scale.json_rows, layout, seed=5)
+        sql = f"select * from read_json('{path}', format='array')"
+        median, answers = _race(
+            {"vecloss": partial(vecloss.read, path), "duckdb": partial(_arrow, con, sql)},
+            max(3, scale.repeat // 2),
+        )
+        loads, loaded = _race({"json.load": partial(_json_load, path)}, 2)
+        ours = answers["vecloss"]
+        theirs = pl.from_arrow(answers["duckdb"])
+        assert isinstance(theirs, pl.DataFrame)
+        assert ours.equals(theirs.select(ours.columns)), layout
+        assert loaded["json.load"] == ours.height, layout
+        work = f"JSON array -> frame, {layout}"
+        rows = scale.json_rows
+        yield Target(
+            work, rows, "duckdb read_json to Arrow", median["vecloss"], median["duckdb"], "s", 1.0
+        )
+        yield Target(work, rows, "json.load", median["vecloss"], loads["json.load"], "s", 0.25)
+        path.unlink()
+        bar.update()
+
+
+def _streamed(scale: Scale, folder: Path, bar: Any) -> Iterator[Target]:
+    totals = {}
+    for layout in LAYOUTS:
+        bar.set_postfix_str(f"JSON array streamed, {layout}")
+        path = write_array(folder / "big.json", scale.stream_rows, layout, seed=6)
+        seconds, peak, printed = _process([*_cli_command(), "run", str(path), "--json"])
+        result = json.loads(printed)
+        assert result["rows"] == scale.stream_rows, result
+        totals[layout] = result["total_loss"]
+        path.unlink()
+        yield Target(
+            f"JSON array streamed by vecloss run, {layout} ({seconds:.0f} s): peak memory",
+            scale.stream_rows,
+            "-",
+            peak,
+            None,
+            "MB",
+            600.0,
+        )
+        bar.update()
+    assert len(set(totals.values())) == 1, totals
+
+
+def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterator[Target]:
+    import duckdb
+    import pyarrow.csv
+    import pyarrow.json
+    import pyarrow.parquet as pq
+
+    con = duckdb.connect()
+    if workers:
+        con.execute(f"set threads = {workers}")
+    columns = [
+        "buildingId",
+        "floor_area",
+        "construction_cost",
+        "hazard_probability",
+        "inflation_rate",
+    ]
+    src = generate(scale.parquet_rows, folder / "portfolio.parquet", seed=7)
+    expr = _polars_expr("complex", 10, 0.05)
+    query = _duckdb_sql("complex", 10, 0.05).replace(
+        "from portfolio", f"from read_parquet('{src}')"
+    )
+    total_sql = query.replace("select ", "select sum(", 1).replace(" as loss", ") as total")
+    out = {name: folder / f"{name}.parquet" for name in ("vecloss", "polars", "duckdb")}
+
+    def fresh(name: str) -> Path:
+        out[name].unlink(missing_ok=True)
+        return out[name]
+
+    bar.set_postfix_str("Parquet -> total")
+    median, answers = _race(
+        {
+            "vecloss": lambda: vecloss.run(src, workers=workers).total_loss,
+            "duckdb": lambda: con.sql(total_sql).fetchall()[0][0],
+            "polars scan -> sum": lambda: pl.scan_parquet(src).select(expr.sum()).collect().item(),
+            "polars read_parquet alone": lambda: pl.read_parquet(src, columns=columns).height,
+            "duckdb to Arrow alone": lambda: (
+                con.sql(f"select * from read_parquet('{src}')").to_arrow_table().num_rows
+            ),
+            "pyarrow read_table alone": lambda: pq.read_table(src, columns=columns).num_rows,
+        },
+        max(3, scale.repeat // 2),
+    )
+    for name in ("duckdb", "polars scan -> sum"):
+        assert abs(answers[name] - answers["vecloss"]) <= 1e-9 * answers["vecloss"], name
+    rows = scale.parquet_rows
+    yield Target(
+        "Parquet -> total", rows, "duckdb sum", median["vecloss"], median["duckdb"], "s", 1.0
+    )
+    for name in (
+        "polars scan -> sum",
+        "polars read_parquet alone",
+        "duckdb to Arrow alone",
+        "pyarrow read_table alone",
+    ):
+        assert name.endswith("sum") or answers[name] == rows, name
+        yield Target(
+            f"Parquet -> total: {name}",
+            rows,
+            "duckdb sum",
+            median[name],
+            median["duckdb"],
+            "s",
+            None,
+        )
+    bar.update()
+
+    bar.set_postfix_str("Parquet -> Parquet")
+    loss_sql = query.replace("select ", "select buildingId, ", 1)
+    median, _ = _race(
+        {
+            "vecloss": lambda: vecloss.run(src, fresh("vecloss"), workers=workers).rows,
+            "polars": lambda: (
+                pl.scan_parquet(src).select("buildingId", expr).sink_parquet(fresh("polars"))
+            ),
+            "duckdb copy": lambda: con.execute(
+                f"copy ({loss_sql}) to '{fresh('duckdb')}' (format parquet)"
+            ),
+        },
+        max(3, scale.repeat // 2),
+    )
+    ours = pl.read_parquet(out["vecloss"])
+    for name in ("polars", "duckdb"):
+        theirs = pl.read_parquet(out[name]).sort("buildingId")
+        assert theirs["buildingId"].equals(ours["buildingId"]), name
+        _same(ours["loss"].to_numpy(), theirs["loss"].to_numpy(), name)
+    yield Target(
+        "Parquet -> per-building Parquet",
+        rows,
+        "polars sink_parquet",
+        median["vecloss"],
+        median["polars"],
+        "s",
+        1.0,
+    )
+    yield Target(
+        "Parquet -> per-building Parquet: duckdb copy",
+        rows,
+        "polars sink_parquet",
+        median["duckdb copy"],
+        median["polars"],
+        "s",
+        None,
+    )
+    bar.update()
+
+    text = {
+        suffix: generate(scale.text_rows, folder / f"portfolio.{suffix}", seed=8)
+        for suffix in ("csv", "ndjson")
+    }
+    readers: dict[str, dict[str, Callable[[], Any]]] = {
+        "csv": {
+            "vecloss": lambda: vecloss.read(text["csv"]),
+            "polars": lambda: pl.read_csv(text["csv"]),
+            "duckdb": lambda: con.sql(f"select * from read_csv('{text['csv']}')").pl(),
+            "pyarrow": lambda: pl.from_arrow(pyarrow.csv.read_csv(text["csv"])),
+        },
+        "ndjson": {
+            "vecloss": lambda: vecloss.read(text["ndjson"]),
+            "polars": lambda: pl.read_ndjson(text["ndjson"]),
+            "duckdb": lambda: con.sql(
+                f"select * from read_json('{text['ndjson']}', format='newline_delimited')"
+            ).pl(),
+            "pyarrow": lambda: pl.from_arrow(pyarrow.json.read_json(text["ndjson"])),
+        },
+    }
+    for suffix, fns in readers.items():
+        bar.set_postfix_str(f"{suffix} -> frame")
+        median, answers = _race(fns, max(3, scale.repeat // 2))
+        for name, frame in answers.items():
+            assert isinstance(frame, pl.DataFrame), name
+            assert frame.height == scale.text_rows, name
+            assert frame["buildingId"].equals(answers["vecloss"]["buildingId"]), name
+        peer = f"polars read_{suffix}"
+        work = f"{suffix.upper()} -> frame"
+        yield Target(work, scale.text_rows, peer, median["vecloss"], median["polars"], "s", 1.0)
+        for name in ("duckdb", "pyarrow"):
+            yield Target(
+                f"{work}: {name} reader alone",
+                scale.text_rows,
+                peer,
+                median[name],
+                median["polars"],
+                "s",
+                None,
             )
-    return targets, measured, e2e
+        bar.update()
+    con.close()
+
+
+def measure_targets(scale: Scale | None = None, *, workers: int | None = None) -> list[Target]:
+    """Measure every target (and the bounds beside some) in one run."""
+    scale = scale or Scale()
+    steps = 2 * len(scale.sizes) + 2 + 2 * len(LAYOUTS) + 4
+    bar = progress(steps, "targets")
+    targets = [*_in_memory(scale, bar), *_accuracy(bar), *_command_line(scale, bar)]
+    with tempfile.TemporaryDirectory(prefix="vecloss-targets-") as tmp:
+        folder = Path(tmp)
+        targets += [*_json_arrays(scale, folder, bar), *_streamed(scale, folder, bar)]
+        targets += list(_files(scale, folder, workers, bar))
+    bar.close()
+    return targets
+
+
+def _figure(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value * 1e3:,.2f} ms" if value < 0.01 else f"{value * 1e3:,.0f} ms"
+    if unit == "MB":
+        return f"{value:,.0f} MB"
+    return f"{value:.1e}"
 
 
 def markdown_targets(targets: Sequence[Target]) -> str:
-    """One row per target: the two medians, the ratio, the target, met or not."""
+    """One row per target (and bound): the two figures, the ratio or value, the target, met."""
     lines = [
-        "| work | rows | peer | vecloss | peer | ratio | target | met |",
+        "| work | rows | peer | vecloss | peer | ratio / value | target | met |",
         "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for t in targets:
+        peer = "-" if t.peer_value is None else _figure(t.peer_value, t.unit)
+        value = f"{t.value:.2f}x" if t.peer_value is not None else _figure(t.value, t.unit)
+        if t.limit is None:
+            goal, met = "(a bound)", "-"
+        else:
+            limit = f"{t.limit:g}x" if t.peer_value is not None else _figure(t.limit, t.unit)
+            goal, met = f"<= {limit}", "yes" if t.met else "**no**"
         lines.append(
-            f"| {t.work} | {t.rows:,} | {t.peer} | {t.vecloss_seconds * 1e3:,.1f} ms | "
-            f"{t.peer_seconds * 1e3:,.1f} ms | {t.ratio:.2f}x | "
-            + ("(a bound) | - |" if t.target is None else f"<= {t.target:g}x | ")
-            + ("" if t.met is None else ("yes |" if t.met else "no |"))
+            f"| {t.work} | {t.rows:,} | {t.peer} | {_figure(t.vecloss, t.unit)} | {peer} | "
+            f"{value} | {goal} | {met} |"
         )
     return "\n".join(lines)
 
 
 def write_targets(folder: Path, targets: Sequence[Target], *, command: str) -> list[Path]:
-    """Write targets.csv and targets.md (with the command) into ``folder``."""
+    """Write targets.csv and targets.md (with the command and the commit) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     pl.DataFrame([t.row() for t in targets]).write_csv(folder / "targets.csv")
-    (folder / "targets.md").write_text(f"Command: `{command}`\n\n{markdown_targets(targets)}\n")
+    commit = _commit()
+    met = sum(bool(t.met) for t in targets if t.limit is not None)
+    goals = sum(t.limit is not None for t in targets)
+    (folder / "targets.md").write_text(
+        f"Command: `{command}` at commit {commit}\n\n{met} of {goals} targets met.\n\n"
+        f"{markdown_targets(targets)}\n"
+    )
     return [folder / "targets.csv", folder / "targets.md"]
+
+
+def _commit() -> str:
+    try:
+        found = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(vecloss.__file__).parent,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "(unknown)"
+    return found.stdout.strip()
