@@ -31,6 +31,20 @@ __all__ = ["Frame", "losses", "read", "to_polars", "validated", "warn_percentage
 FrameT = TypeVar("FrameT")
 
 
+def _numbers_ok(frame: pl.DataFrame) -> bool:
+    """:func:`block_ok` over a frame's Float64 columns, a chunk at a time when the columns
+    are chunked alike (as a reader leaves them): NumPy views, no copy."""
+    series = [frame.get_column(c.name) for c in NUMERIC]
+    lengths = series[0].chunk_lengths()
+    if any(s.chunk_lengths() != lengths for s in series[1:]):
+        return block_ok({c.name: s.to_numpy() for c, s in zip(NUMERIC, series, strict=True)})
+    chunks = [s.get_chunks() for s in series]
+    return all(
+        block_ok({c.name: parts[k].to_numpy() for c, parts in zip(NUMERIC, chunks, strict=True)})
+        for k in range(len(lengths))
+    )
+
+
 def validated(frame: pl.DataFrame, source: str = "portfolio") -> pl.DataFrame:
     """``frame`` with its numeric columns as Float64; raise if any row breaks the schema.
 
@@ -43,8 +57,7 @@ def validated(frame: pl.DataFrame, source: str = "portfolio") -> pl.DataFrame:
         floats = frame
         if any(frame.schema[c.name] != pl.Float64 for c in NUMERIC):
             floats = frame.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
-        columns = {c.name: floats.get_column(c.name).to_numpy() for c in NUMERIC}
-        if block_ok(columns) and later_duplicates(frame.get_column(ID)) is None:
+        if _numbers_ok(floats) and later_duplicates(frame.get_column(ID)) is None:
             return floats
     checked = split_valid(frame)
     if checked.rejected.height:

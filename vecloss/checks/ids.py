@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-__all__ = ["SeenIds", "later_duplicates"]
+__all__ = ["SeenIds", "increasing", "later_duplicates"]
 
 
 class SeenIds:
@@ -89,8 +89,7 @@ def later_duplicates(ids: pl.Series) -> pl.Series | None:
     if ids.len() < 2:
         return None
     if ids.dtype.is_integer() and not ids.null_count():
-        values = ids.to_numpy()
-        if np.all(values[1:] > values[:-1]):
+        if increasing(ids):
             return None
     elif ids.is_sorted():
         repeats = ids.slice(1) == ids.slice(0, ids.len() - 1)
@@ -98,3 +97,19 @@ def later_duplicates(ids: pl.Series) -> pl.Series | None:
             return None
     mask = ~ids.is_first_distinct() & ids.is_not_null()
     return mask if mask.any() else None
+
+
+def increasing(ids: pl.Series) -> bool:
+    """Whether integer ids (no nulls) each exceed the one before, chunk by chunk (NumPy views
+    of a chunked column: no copy), and across the chunks' edges."""
+    previous = None
+    for chunk in ids.get_chunks():
+        values = chunk.to_numpy()
+        if not len(values):
+            continue
+        if previous is not None and not values[0] > previous:
+            return False
+        if not np.all(values[1:] > values[:-1]):
+            return False
+        previous = values[-1]
+    return True

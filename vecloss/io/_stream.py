@@ -97,20 +97,30 @@ def _present(frame: pl.LazyFrame, columns: Sequence[str] | None) -> list[str]:
     return names if columns is None else [c for c in columns if c in names]
 
 
+def colons(data: bytes | bytearray) -> int:
+    """How many colons ``data`` holds (one NumPy pass)."""
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == COLON))
+
+
 def check_keys(
-    data: bytes | bytearray, parsed: pl.DataFrame, path: Path, *, first_row: int
+    data: bytes | bytearray,
+    parsed: pl.DataFrame,
+    path: Path,
+    *,
+    first_row: int,
+    counted: int | None = None,
 ) -> None:
     """Refuse an object that gives a schema key twice (``{"p": 0.1, ..., "p": 5}``): Polars
     keeps the first value and Python's json the last, so no answer would be the right one.
 
     ``data`` is NDJSON (one object a line) and ``parsed`` what Polars made of it.
-    First one NumPy count: when there are exactly as many colons as values in a
-    frame without nulls, every object gave every key once (each gave each key at
-    least once, and there is no colon left for a repeat). Otherwise each key is
-    counted (``"name":``) and, only when one is over-counted, its row looked for.
+    First one NumPy count of the colons (``counted``, when the caller made it):
+    when there are exactly as many colons as values in a frame without nulls,
+    every object gave every key once (each gave each key at least once, and
+    there is no colon left for a repeat). Otherwise each key is counted (``"name":``) and, only when one is over-counted, its row looked for.
     """
-    colons = np.count_nonzero(np.frombuffer(data, np.uint8) == COLON)
-    if colons == parsed.height * parsed.width and not any(parsed.null_count().row(0)):
+    found = colons(data) if counted is None else counted
+    if found == parsed.height * parsed.width and not any(parsed.null_count().row(0)):
         return
     for name in REQUIRED:
         key = f'"{name}"'.encode()
@@ -180,10 +190,12 @@ class _Batches:
                 raise unreadable(self.path, self.what, mixed) from exc
             raise
 
-    def emit(self, chunk: bytes | bytearray, parsed: pl.DataFrame | None) -> Iterator[pl.DataFrame]:
+    def emit(
+        self, chunk: bytes | bytearray, parsed: pl.DataFrame | None, counted: int | None = None
+    ) -> Iterator[pl.DataFrame]:
         if parsed is None:
             return
-        check_keys(chunk, parsed, self.path, first_row=self.row)
+        check_keys(chunk, parsed, self.path, first_row=self.row, counted=counted)
         self.row += parsed.height
         if self.schema is None:
             self.schema = dict(parsed.schema)
@@ -224,16 +236,23 @@ def stream_array(
     module = sys.modules[__name__]
     batches = _Batches(path, what, batch_rows=batch_rows, columns=columns)
     with reading(path, what):
-        blocks = read_ahead(ndjson_blocks(path, what, module.BLOCK_BYTES))
-        for block in blocks:
+        blocks = read_ahead(_counted(ndjson_blocks(path, what, module.BLOCK_BYTES)))
+        for block, counted in blocks:
             try:
                 parsed = batches.parse(block)
             except pl.exceptions.ComputeError:
-                yield from _carefully(itertools.chain([block], blocks), batches)
+                rest = itertools.chain([block], (b for b, _ in blocks))
+                yield from _carefully(rest, batches)
                 break
-            yield from batches.emit(block, parsed)
+            yield from batches.emit(block, parsed, counted)
         if batches.row == 1:
             yield pl.DataFrame()
+
+
+def _counted(blocks: Iterator[bytearray]) -> Iterator[tuple[bytearray, int]]:
+    """Each block with its colons counted (on the read-ahead thread, while Polars parses)."""
+    for block in blocks:
+        yield block, colons(block)
 
 
 def _carefully(blocks: Iterator[bytearray], batches: _Batches) -> Iterator[pl.DataFrame]:
