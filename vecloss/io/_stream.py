@@ -117,7 +117,8 @@ def check_keys(
     First one NumPy count of the colons (``counted``, when the caller made it):
     when there are exactly as many colons as values in a frame without nulls,
     every object gave every key once (each gave each key at least once, and
-    there is no colon left for a repeat). Otherwise each key is counted (``"name":``) and, only when one is over-counted, its row looked for.
+    there is no colon left for a repeat). Otherwise each key is counted
+    (``"name":``) and, only when one is over-counted, its row looked for.
     """
     found = colons(data) if counted is None else counted
     if found == parsed.height * parsed.width and not any(parsed.null_count().row(0)):
