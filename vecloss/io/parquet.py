@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections import deque
+import queue
+import re
+import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,16 +93,6 @@ def read(path: Path, *, columns: Sequence[str] | None = None) -> pl.DataFrame:
     return pl.DataFrame(pl.from_arrow(table))
 
 
-#: Slices decoded at once, each by Polars on its own thread (the GIL is released):
-#: one per core (at most 4: beyond, more slices only hold more memory).
-DECODERS = max(1, min(4, os.cpu_count() or 1))
-
-
-@cache
-def _decoders() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=DECODERS, thread_name_prefix="vecloss-parquet")
-
-
 def row_ranges(
     metadata: pq.FileMetaData, row_groups: Sequence[int] | None
 ) -> list[tuple[int, int]]:
@@ -129,12 +119,11 @@ def iter_batches(
 ) -> Iterator[pl.DataFrame]:
     """Yield frames of at most ``batch_rows`` rows (of ``row_groups`` only, if given), in order.
 
-    Only the columns asked for are decoded. Each frame is a slice of the file
-    read by Polars, which decodes only the pages the slice needs, whatever the
-    row groups' size; two slices decode at once, ahead of the caller. Polars'
-    decoder takes less than half the CPU of pyarrow's on Snappy pages here
-    (0.5 s against 1.15 s for 10M rows). Memory stays bounded by a few batches,
-    whatever the file's size.
+    Only the columns asked for are decoded, by Polars' streaming engine, which
+    reads ahead of the caller on its own threads, in order (measured on 10M rows:
+    0.21 s, against 0.25 s for slices collected on threads and 0.27 s for
+    ``pl.read_parquet``; pyarrow's decoder takes twice the CPU on Snappy pages).
+    Memory stays bounded by a few batches, whatever the file's size.
     """
     metadata = read_metadata(path)
     if has_page_checksums(path, metadata):  # pyarrow's reader verifies them; Polars' not
@@ -145,14 +134,12 @@ def iter_batches(
         scan = pl.scan_parquet(path)
         if columns is not None:
             scan = scan.select(_present(scan.collect_schema().names(), columns))
-        slices = [
-            (start, min(batch_rows, first + rows - start))
-            for first, rows in ranges
-            for start in range(first, first + rows, batch_rows)
-        ]
-        if not slices:
+        if not ranges:
             yield scan.head(0).collect()
-        yield from _decode(scan, slices)
+        whole = len(ranges) == 1 and ranges[0] == (0, metadata.num_rows)
+        for first, rows in ranges:
+            part = scan if whole else scan.slice(first, rows)
+            yield from part.collect_batches(chunk_size=batch_rows)
 
 
 def _verified_batches(
@@ -173,41 +160,78 @@ def _verified_batches(
             )
 
 
-def _decode(scan: pl.LazyFrame, slices: list[tuple[int, int]]) -> Iterator[pl.DataFrame]:
-    """Each slice of ``scan`` as a frame, in order, :data:`DECODERS` decoding at once."""
-    pending: deque[Future[pl.DataFrame]] = deque()
-    for first, rows in slices:
-        pending.append(_decoders().submit(scan.slice(first, rows).collect))
-        if len(pending) >= DECODERS:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
-
-
 class Writer:
-    """Write frames as row groups of one Parquet file."""
+    """Write frames as one Parquet file (Snappy), streamed through Polars' own writer.
+
+    The frames are handed, as they come, to a Polars query on a thread that sinks
+    them into the file (an IO source over a queue: memory stays bounded by two
+    batches). Polars' writer takes half the time of pyarrow's on ids and losses
+    (measured on 10M rows in 500,000-row batches: 0.21 s against 0.42 s). Each
+    batch is cast to the first one's columns, or refused clearly if it cannot be.
+    """
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._writer: pq.ParquetWriter | None = None
+        self._schema: pl.Schema | None = None
+        self._queue: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=2)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def _sink(self, schema: pl.Schema) -> None:
+        from polars.io.plugins import register_io_source
+
+        def frames(*_: object) -> Iterator[pl.DataFrame]:
+            while (frame := self._queue.get()) is not None:
+                yield frame
+
+        try:
+            register_io_source(frames, schema=schema).sink_parquet(self._path, compression="snappy")
+        except BaseException as exc:  # handed to the caller by write() or close()
+            self._error = _os_error(exc, self._path)
+            while self._queue.get() is not None:  # let a waiting write() go on to see it
+                pass
+
+    def _put(self, item: pl.DataFrame | None) -> None:
+        assert self._thread is not None
+        while self._error is None and self._thread.is_alive():
+            try:
+                self._queue.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            else:
+                return
+        if self._error is not None:
+            raise self._error
 
     def write(self, frame: pl.DataFrame) -> None:
-        table = frame.to_arrow()
-        if self._writer is None:
-            # Dictionary-encode text only: ids and losses are unique, and trying a
-            # dictionary on them first more than doubles the writing time.
-            text = [
-                f.name
-                for f in table.schema
-                if pa.types.is_string(f.type)
-                or pa.types.is_large_string(f.type)
-                or pa.types.is_string_view(f.type)
-            ]
-            import pyarrow.parquet as pq
-
-            self._writer = pq.ParquetWriter(self._path, table.schema, use_dictionary=text)
-        self._writer.write_table(fit_schema(table, self._writer.schema))
+        if self._thread is None:
+            self._schema = frame.schema
+            self._thread = threading.Thread(
+                target=self._sink, args=(frame.schema,), name="vecloss-parquet-write", daemon=True
+            )
+            self._thread.start()
+        elif frame.schema != self._schema:
+            frame = pl.DataFrame(pl.from_arrow(fit_schema(frame.to_arrow(), _arrow(self._schema))))
+        self._put(frame)
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
+        if self._thread is None:
+            return
+        if self._thread.is_alive():
+            self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+def _arrow(schema: pl.Schema | None) -> pa.Schema:
+    return pl.DataFrame(schema=schema).to_arrow().schema
+
+
+def _os_error(exc: BaseException, path: Path) -> BaseException:
+    """Polars' report of a failed write as the OSError it was (``... (os error 28)``)."""
+    found = re.search(r"\(os error (\d+)\)", str(exc))
+    if found is None:
+        return exc
+    code = int(found.group(1))
+    return OSError(code, os.strerror(code), str(path))
