@@ -39,6 +39,7 @@ import numpy as np
 import polars as pl
 
 import vecloss
+from vecloss.api import validated
 from vecloss.bench.contenders import _duckdb_sql, _polars_expr
 from vecloss.bench.harness import progress
 from vecloss.generate import generate, iter_portfolio, portfolio
@@ -297,6 +298,11 @@ def _arrow(con: Any, sql: str) -> Any:
     return con.sql(sql).to_arrow_table()
 
 
+def _polars_of(con: Any, sql: str) -> pl.DataFrame:
+    frame: pl.DataFrame = con.sql(sql).pl()
+    return frame
+
+
 def _json_load(path: Path) -> int:
     return len(json.loads(path.read_bytes()))
 
@@ -461,20 +467,28 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
         suffix: generate(scale.text_rows, folder / f"portfolio.{suffix}", seed=8)
         for suffix in ("csv", "ndjson")
     }
+    csv, ndjson = text["csv"], text["ndjson"]
+    read_csv, read_ndjson = pl.read_csv(csv), pl.read_ndjson(ndjson)
+    every_row = "format='newline_delimited', sample_size=-1"
     readers: dict[str, dict[str, Callable[[], Any]]] = {
         "csv": {
-            "vecloss": lambda: vecloss.read(text["csv"]),
-            "polars": lambda: pl.read_csv(text["csv"]),
-            "duckdb": lambda: con.sql(f"select * from read_csv('{text['csv']}')").pl(),
-            "pyarrow": lambda: pl.from_arrow(pyarrow.csv.read_csv(text["csv"])),
+            "vecloss": partial(vecloss.read, csv),
+            "polars": partial(pl.read_csv, csv),
+            "vecloss validation alone": partial(validated, read_csv),
+            "duckdb reader alone": partial(_polars_of, con, f"select * from read_csv('{csv}')"),
+            "pyarrow reader alone": lambda: pl.from_arrow(pyarrow.csv.read_csv(csv)),
         },
         "ndjson": {
-            "vecloss": lambda: vecloss.read(text["ndjson"]),
-            "polars": lambda: pl.read_ndjson(text["ndjson"]),
-            "duckdb": lambda: con.sql(
-                f"select * from read_json('{text['ndjson']}', format='newline_delimited')"
-            ).pl(),
-            "pyarrow": lambda: pl.from_arrow(pyarrow.json.read_json(text["ndjson"])),
+            "vecloss": partial(vecloss.read, ndjson),
+            "polars": partial(pl.read_ndjson, ndjson),
+            "vecloss validation alone": partial(validated, read_ndjson),
+            "duckdb reader alone (types from a sample)": partial(
+                _polars_of, con, f"select * from read_json('{ndjson}')"
+            ),
+            "duckdb reader alone (types from every row)": partial(
+                _polars_of, con, f"select * from read_json('{ndjson}', {every_row})"
+            ),
+            "pyarrow reader alone": lambda: pl.from_arrow(pyarrow.json.read_json(ndjson)),
         },
     }
     for suffix, fns in readers.items():
@@ -487,16 +501,17 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
         peer = f"polars read_{suffix}"
         work = f"{suffix.upper()} -> frame"
         yield Target(work, scale.text_rows, peer, median["vecloss"], median["polars"], "s", 1.0)
-        for name in ("duckdb", "pyarrow"):
-            yield Target(
-                f"{work}: {name} reader alone",
-                scale.text_rows,
-                peer,
-                median[name],
-                median["polars"],
-                "s",
-                None,
-            )
+        for name in fns:
+            if name not in ("vecloss", "polars"):
+                yield Target(
+                    f"{work}: {name}",
+                    scale.text_rows,
+                    peer,
+                    median[name],
+                    median["polars"],
+                    "s",
+                    None,
+                )
         bar.update()
     con.close()
 
