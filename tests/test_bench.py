@@ -114,6 +114,13 @@ def test_bench_targets_measures_every_target_of_the_issue(
     assert targets.filter(pl.col("limit").is_null())["met"].is_null().all()
     assert "| met |" in capsys.readouterr().out
     assert "targets met" in (out / "targets.md").read_text()
+    from vecloss.bench.targets import markdown_runs
+
+    table = markdown_runs([targets, targets, targets]).splitlines()
+    assert len(table) == 2 + targets.height
+    met = goals["met"].sum()
+    assert sum("| 3 of 3 |" in line for line in table) == met
+    assert sum("0 of 3 (**not met**)" in line for line in table) == goals.height - met
 
 
 def test_bench_risk_checks_what_it_measures() -> None:

@@ -585,3 +585,39 @@ def _commit() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "(unknown)"
     return found.stdout.strip()
+
+
+def markdown_runs(runs: Sequence[pl.DataFrame]) -> str:
+    """Several runs' targets.csv side by side: each target's value per run, and in how many
+    runs it was met (a target counts as met when it is met in most of them)."""
+    first = runs[0]
+    header = " | ".join(f"run {k + 1}" for k in range(len(runs)))
+    lines = [
+        f"| work | rows | peer | {header} | target | met |",
+        "| --- | ---: | --- | " + "---: | " * len(runs) + "---: | --- |",
+    ]
+    for i, row in enumerate(first.iter_rows(named=True)):
+        values, met = [], 0
+        for run in runs:
+            other = run.row(i, named=True)
+            if (other["work"], other["rows"]) != (row["work"], row["rows"]):
+                msg = f"the runs do not list the same targets (row {i})"
+                raise ValueError(msg)
+            ratio = other["peer_value"] is not None
+            values.append(
+                f"{other['value']:.2f}x" if ratio else _figure(other["value"], other["unit"])
+            )
+            met += bool(other["met"])
+        if row["limit"] is None:
+            goal, verdict = "(a bound)", "-"
+        else:
+            limit = row["limit"]
+            goal = (
+                f"<= {limit:g}x"
+                if row["peer_value"] is not None
+                else f"<= {_figure(limit, row['unit'])}"
+            )
+            verdict = f"{met} of {len(runs)}" + ("" if 2 * met > len(runs) else " (**not met**)")
+        cells = [row["work"], f"{row['rows']:,}", row["peer"], *values, goal, verdict]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

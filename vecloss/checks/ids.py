@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-__all__ = ["SeenIds", "increasing", "later_duplicates"]
+__all__ = ["SeenIds", "increasing", "later_duplicates", "pieces"]
 
 
 class SeenIds:
@@ -103,7 +103,7 @@ def increasing(ids: pl.Series) -> bool:
     """Whether integer ids (no nulls) each exceed the one before, chunk by chunk (NumPy views
     of a chunked column: no copy), and across the chunks' edges."""
     previous = None
-    for chunk in ids.get_chunks():
+    for chunk in pieces(ids):
         values = chunk.to_numpy()
         if not len(values):
             continue
@@ -113,3 +113,9 @@ def increasing(ids: pl.Series) -> bool:
             return False
         previous = values[-1]
     return True
+
+
+def pieces(series: pl.Series) -> list[pl.Series]:
+    """``series`` as the chunks NumPy can view without a copy, when there are a few; as itself
+    (one copy when viewed) when there are many small ones (as an NDJSON reader leaves them)."""
+    return series.get_chunks() if series.n_chunks() <= 16 else [series]

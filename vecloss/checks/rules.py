@@ -181,6 +181,25 @@ def _plan() -> tuple[tuple[str, np.uint64 | None, np.uint64, bool], ...]:
     return tuple(plan)
 
 
+def column_ok(name: str, values: np.ndarray) -> bool:
+    """Whether every value of one float64 column (no nulls) keeps its rules: see
+    :func:`block_ok`, which checks a block's columns this way."""
+    if len(values) == 0:
+        return True
+    col = _COLUMNS[name]
+    if col.low >= 0:
+        _, least, top, inclusive = _PLANS[name]
+        bits = values.view(np.uint64)
+        high = np.maximum.reduce(bits)
+        if not (high <= top if inclusive else high < top):
+            return False
+        return least is None or bool(np.minimum.reduce(bits) >= least)
+    low, high = np.minimum.reduce(values), np.maximum.reduce(values)
+    if not (low > col.low if col.low_open else low >= col.low):
+        return False
+    return bool(high <= col.high if np.isfinite(col.high) else high < np.inf)
+
+
 def block_ok(columns: Mapping[str, np.ndarray], loss: np.ndarray | None = None) -> bool:
     """Whether every row of one block keeps every numeric rule (and has a finite loss >= 0).
 
@@ -197,20 +216,8 @@ def block_ok(columns: Mapping[str, np.ndarray], loss: np.ndarray | None = None) 
         return True
     if loss is not None and not np.maximum.reduce(loss.view(np.uint64)) < _INF_BITS:
         return False
-    for name, least, top, inclusive in _plan():
-        bits = columns[name].view(np.uint64)
-        high = np.maximum.reduce(bits)
-        if not (high <= top if inclusive else high < top):
-            return False
-        if least is not None and not np.minimum.reduce(bits) >= least:
-            return False
-    for col in NUMERIC:
-        if col.low >= 0:
-            continue
-        value = columns[col.name]
-        low, high = np.minimum.reduce(value), np.maximum.reduce(value)
-        if not (low > col.low if col.low_open else low >= col.low):
-            return False
-        if not (high <= col.high if np.isfinite(col.high) else high < np.inf):
-            return False
-    return True
+    return all(column_ok(col.name, columns[col.name]) for col in NUMERIC)
+
+
+_COLUMNS = {col.name: col for col in NUMERIC}
+_PLANS = {plan[0]: plan for plan in _plan()}
