@@ -22,7 +22,7 @@ from vecloss.kernels.blocks import use_jit
 from vecloss.progress import progress_bar
 from vecloss.run.batch import Batch, check_batch, clean_losses, fast_path_applies, loss_table
 from vecloss.run.groups import GroupTotals
-from vecloss.run.worker import Job, checked_batches
+from vecloss.run.worker import Job, above_one, checked_batches
 from vecloss.scenario import Formula, Rates, Scenario, Years
 from vecloss.schema import ID, NUMERIC
 
@@ -152,7 +152,7 @@ def _set_aside(log: FailureLog, source: str, on_invalid: str) -> None:
 
 def warn_percentages(inflation: np.ndarray, source: str) -> None:
     """Warn when inflation rates look like percentages (above 1: over 100 % a year)."""
-    count = int(np.count_nonzero(inflation > 1)) if len(inflation) and inflation.max() > 1 else 0
+    count = above_one(inflation)
     if count:
         warnings.warn(
             f"{source}: {count:,} inflation_rate values are above 1 (over 100 % a year): rates "

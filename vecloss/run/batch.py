@@ -169,7 +169,9 @@ def _one_pair(
 ) -> tuple[pl.DataFrame, FloatArray, pl.DataFrame]:
     indexed = batch.with_row_index(ROW, offset=row_offset)
     if fast_path_applies(batch, kernel):
-        valid = indexed.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
+        valid = indexed
+        if any(batch.schema[c.name] != pl.Float64 for c in NUMERIC):
+            valid = indexed.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
         ids = batch[ID]
         checked = checked_losses(
             {c.name: valid[c.name].to_numpy() for c in NUMERIC},
