@@ -14,7 +14,9 @@
 - the accuracy of every kernel against the scalar reference.
 
 Timings are medians over repeats run in turn (vecloss, peer, vecloss, ...); a small input
-is timed over enough calls for a sample of ~20 ms. Beside some targets, bounds measured
+is timed over enough calls for a sample of ~20 ms, and each round starts with the next
+contender (the place in a round alone moves a time by ~10 % here), for at least as many
+rounds as there are contenders. Beside some targets, bounds measured
 in the same run (``target`` empty): what the fastest available reader or writer alone
 takes. Every contender's answer is checked against vecloss's.
 """
@@ -110,8 +112,12 @@ def _race(
         once = time.perf_counter() - started
         calls[name] = max(1, int(SAMPLE_SECONDS / max(once, 1e-7)))
     times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeat):
-        for name, fn in fns.items():
+    names = list(fns)
+    for round_ in range(max(repeat, len(names))):
+        # Each round starts with the next contender, so that every one of them runs in every
+        # place of the round as often (measured: the place alone moves a time by ~10 %).
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            fn = fns[name]
             started = time.perf_counter()
             for _ in range(calls[name]):
                 fn()
