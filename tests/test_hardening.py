@@ -562,7 +562,7 @@ def test_ctrl_c_stops_a_dask_run(tmp_path: Path) -> None:
             "--workers",
             "2",
             "--batch-rows",
-            "20000",
+            "2000",  # small batches: a run of a few seconds, long enough to interrupt
             "-o",
             f"{out}/",
         ],
@@ -574,7 +574,7 @@ def test_ctrl_c_stops_a_dask_run(tmp_path: Path) -> None:
     run = psutil.Process(process.pid)
     while time.monotonic() < deadline and len(run.children(recursive=True)) < 3:
         time.sleep(0.05)  # the local cluster's nannies and workers are up
-    time.sleep(2.0)  # and working on the parts
+    time.sleep(1.0)  # and working on the parts
     os.killpg(process.pid, signal.SIGINT)
     started = time.monotonic()
     _, err = process.communicate(timeout=90)

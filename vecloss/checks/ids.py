@@ -116,6 +116,8 @@ def increasing(ids: pl.Series) -> bool:
 
 
 def pieces(series: pl.Series) -> list[pl.Series]:
-    """``series`` as the chunks NumPy can view without a copy, when there are a few; as itself
-    (one copy when viewed) when there are many small ones (as an NDJSON reader leaves them)."""
-    return series.get_chunks() if series.n_chunks() <= 16 else [series]
+    """``series`` as chunks NumPy can view without a copy: its own when there are not too many
+    (a CSV reader leaves ~20 per million rows), else one, rechunked into Polars' memory pool
+    (an NDJSON reader leaves ~1,000: a step per chunk costs more than the copy, and a fresh
+    NumPy copy would pay page faults on memory the pool already holds)."""
+    return series.get_chunks() if series.n_chunks() <= 64 else [series.rechunk()]
