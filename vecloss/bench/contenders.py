@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -28,6 +28,7 @@ from vecloss.kernels.blocks import for_each_block, use_jit
 __all__ = ["BASELINES", "CONTENDERS", "PEERS", "Contender", "make_contender"]
 
 Contender = Callable[[pl.DataFrame], FloatArray | None]
+T = TypeVar("T")
 
 BASELINES = ("loop", "threads", "processes", "threads-chunked", "processes-chunked")
 PEERS = ("polars", "duckdb", "floor")
@@ -65,7 +66,7 @@ def _floor(frame: pl.DataFrame, workers: int) -> None:
     for_each_block(frame.height, block, workers=workers)
 
 
-def _with_jit(setting: str, run: Callable[[], FloatArray]) -> FloatArray:
+def _with_jit(setting: str, run: Callable[[], T]) -> T:
     """``run()`` with ``VECLOSS_JIT`` set: ``0`` the NumPy kernels, ``1`` the compiled ones."""
     before = os.environ.get("VECLOSS_JIT")
     os.environ["VECLOSS_JIT"] = setting

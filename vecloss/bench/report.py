@@ -124,14 +124,20 @@ def scaling_figure(results: Sequence[Measurement]) -> Any:
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15, 5.2), layout="constrained")
     engines = list(dict.fromkeys(m.engine for m in results))
-    for name in engines:
+    palette = plt.get_cmap("tab20").colors  # one colour an engine (the default cycle has 10)
+    order = [*range(0, 20, 2), *range(1, 20, 2)]
+    for index, name in enumerate(engines):
         points = sorted((m for m in results if m.engine == name), key=lambda m: m.size)
         measured = [m for m in points if not m.extrapolated]
         guessed = [m for m in points if m.extrapolated]
         (line,) = left.plot(
-            [m.size for m in measured], [m.seconds for m in measured], "o-", label=name
+            [m.size for m in measured],
+            [m.seconds for m in measured],
+            "o-",
+            label=name,
+            color=palette[order[index % 20]],
         )
         if guessed:
             bridge = measured[-1:] + guessed
@@ -194,10 +200,8 @@ def scaling_figure(results: Sequence[Measurement]) -> Any:
     ]
     for ax in (left, right):
         ax.grid(True, which="both", alpha=0.3)
-        handles, _ = ax.get_legend_handles_labels()
-        if handles:  # no speedups without the processes baseline
-            ax.legend(handles=[*handles, *key], fontsize=10)
-    fig.tight_layout()
+    handles, _ = left.get_legend_handles_labels()
+    fig.legend(handles=[*handles, *key], fontsize=10, loc="outside right center")
     return fig
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import compileall
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,7 @@ import polars as pl
 
 import vecloss
 from vecloss.api import validated
-from vecloss.bench.contenders import _duckdb_sql, _polars_expr
+from vecloss.bench.contenders import _duckdb_sql, _polars_expr, _with_jit
 from vecloss.bench.harness import progress
 from vecloss.generate import generate, iter_portfolio, portfolio
 from vecloss.reference import reference_loss
@@ -125,21 +124,6 @@ def _race(
     return {name: statistics.median(t) for name, t in times.items()}, answers
 
 
-def _with_jit(setting: str, fn: Callable[[], Any]) -> Callable[[], Any]:
-    def run() -> Any:
-        before = os.environ.get("VECLOSS_JIT")
-        os.environ["VECLOSS_JIT"] = setting
-        try:
-            return fn()
-        finally:
-            if before is None:
-                del os.environ["VECLOSS_JIT"]
-            else:
-                os.environ["VECLOSS_JIT"] = before
-
-    return run
-
-
 def _same(ours: np.ndarray, theirs: np.ndarray, what: str) -> None:
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0, err_msg=what)
 
@@ -164,7 +148,7 @@ def _losses(
 
     fns = {"vecloss": ours, "polars": lambda: frame.select(expr).to_series().to_numpy()}
     if largest:
-        fns["numpy"] = _with_jit("0", ours)
+        fns["numpy"] = partial(_with_jit, "0", ours)
     median, answers = _race(fns, repeat)
     for name, loss in answers.items():
         _same(loss, answers["polars"], f"{name} {formula} {frame.height}")
@@ -184,7 +168,7 @@ def _accuracy(bar: Any) -> Iterator[Target]:
         expected = np.array([reference_loss(b, 10, 0.05, formula) for b in rows])
         worst = 0.0
         for setting in ("0", "1"):
-            loss = _with_jit(setting, partial(vecloss.losses, frame, formula=formula))()["loss"]
+            loss = _with_jit(setting, partial(vecloss.losses, frame, formula=formula))["loss"]
             error = np.abs(loss.to_numpy() - expected)
             assert np.all(error[expected == 0] == 0), formula
             worst = max(worst, float(np.max(error[expected != 0] / expected[expected != 0])))
