@@ -126,8 +126,8 @@ def scaling_figure(results: Sequence[Measurement]) -> Any:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(15, 5.2), layout="constrained")
     engines = list(dict.fromkeys(m.engine for m in results))
-    palette = plt.get_cmap("tab20").colors  # one colour an engine (the default cycle has 10)
-    order = [*range(0, 20, 2), *range(1, 20, 2)]
+    tab20 = plt.get_cmap("tab20")  # one colour an engine (the default cycle has 10)
+    palette = [tab20(k / 19) for k in [*range(0, 20, 2), *range(1, 20, 2)]]
     for index, name in enumerate(engines):
         points = sorted((m for m in results if m.engine == name), key=lambda m: m.size)
         measured = [m for m in points if not m.extrapolated]
@@ -137,7 +137,7 @@ def scaling_figure(results: Sequence[Measurement]) -> Any:
             [m.seconds for m in measured],
             "o-",
             label=name,
-            color=palette[order[index % 20]],
+            color=palette[index % 20],
         )
         if guessed:
             bridge = measured[-1:] + guessed
