@@ -107,7 +107,7 @@ def test_unclosed_streamed_array(tmp_path: Path) -> None:
         run(path)
 
 
-def test_one_object_per_line_with_nan_falls_back_to_the_general_reader(
+def test_nan_in_a_json_array_is_reported_as_not_finite(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from vecloss.cli import main

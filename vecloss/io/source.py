@@ -226,8 +226,8 @@ def iter_batches(
 ) -> Iterator[pl.DataFrame]:
     """Yield the source as frames of at most ``batch_rows`` rows, in order.
 
-    Parquet, CSV and NDJSON are streamed; a JSON array and Arrow IPC (mapped) are
-    read once and sliced.
+    Parquet, CSV, NDJSON and JSON arrays (any layout) are streamed; Arrow IPC is
+    memory-mapped and sliced.
     """
     path = Path(source)
     module = format_of(path)
