@@ -284,6 +284,32 @@ def write_array(path: Path, rows: int, layout: str, *, seed: int = 0) -> Path:
     return path
 
 
+def _decoded(src: Path, columns: list[str]) -> int:
+    """Rows of ``src`` decoded by vecloss's Parquet reader (the schema's columns), nothing more."""
+    from vecloss.io.parquet import iter_batches
+    from vecloss.run.worker import DEFAULT_BATCH_ROWS
+
+    return sum(b.height for b in iter_batches(src, batch_rows=DEFAULT_BATCH_ROWS, columns=columns))
+
+
+def _cpu_race(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Median CPU seconds (user + system, every thread of this process) per call of each."""
+    import resource
+
+    def used() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    names = list(fns)
+    for round_ in range(max(repeat, len(names))):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            before = used()
+            fns[name]()
+            times[name].append(used() - before)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def _arrow(con: Any, sql: str) -> Any:
     return con.sql(sql).to_arrow_table()
 
@@ -330,13 +356,13 @@ def _streamed(scale: Scale, folder: Path, bar: Any) -> Iterator[Target]:
     for layout in LAYOUTS:
         bar.set_postfix_str(f"JSON array streamed, {layout}")
         path = write_array(folder / "big.json", scale.stream_rows, layout, seed=6)
-        seconds, peak, printed = _process([*_cli_command(), "run", str(path), "--json"])
+        _, peak, printed = _process([*_cli_command(), "run", str(path), "--json"])
         result = json.loads(printed)
         assert result["rows"] == scale.stream_rows, result
         totals[layout] = result["total_loss"]
         path.unlink()
         yield Target(
-            f"JSON array streamed by vecloss run, {layout} ({seconds:.0f} s): peak memory",
+            f"JSON array streamed by vecloss run, {layout}: peak memory",
             scale.stream_rows,
             "-",
             peak,
@@ -387,6 +413,17 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
                 con.sql(f"select * from read_parquet('{src}')").to_arrow_table().num_rows
             ),
             "pyarrow read_table alone": lambda: pq.read_table(src, columns=columns).num_rows,
+            "vecloss reader alone": partial(_decoded, src, columns),
+        },
+        max(3, scale.repeat // 2),
+    )
+    cpu = _cpu_race(
+        {
+            "vecloss": lambda: vecloss.run(src, workers=workers).total_loss,
+            "duckdb": lambda: con.sql(total_sql).fetchall()[0][0],
+            "vecloss reader alone": partial(_decoded, src, columns),
+            "polars read_parquet alone": lambda: pl.read_parquet(src, columns=columns).height,
+            "pyarrow read_table alone": lambda: pq.read_table(src, columns=columns).num_rows,
         },
         max(3, scale.repeat // 2),
     )
@@ -401,6 +438,7 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
         "polars read_parquet alone",
         "duckdb to Arrow alone",
         "pyarrow read_table alone",
+        "vecloss reader alone",
     ):
         assert name.endswith("sum") or answers[name] == rows, name
         yield Target(
@@ -409,6 +447,16 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
             "duckdb sum",
             median[name],
             median["duckdb"],
+            "s",
+            None,
+        )
+    for name in ("vecloss", *(n for n in cpu if n.endswith("alone"))):  # the whole process's CPU
+        yield Target(
+            f"Parquet -> total: {name}, CPU time",
+            rows,
+            "duckdb sum, CPU time",
+            cpu[name],
+            cpu["duckdb"],
             "s",
             None,
         )
