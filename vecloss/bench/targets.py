@@ -99,6 +99,15 @@ class Target:
         return {**asdict(self), "value": self.value, "met": self.met}
 
 
+def _turns(names: list[str], repeat: int) -> Iterator[str]:
+    """The contenders' turns: at least one round each, and each round starts with the next
+    one, so that every contender runs in every place of a round as often (measured: the place
+    alone moves a time by ~10 %)."""
+    for round_ in range(max(repeat, len(names))):
+        start = round_ % len(names)
+        yield from names[start:] + names[:start]
+
+
 def _race(
     fns: dict[str, Callable[[], Any]], repeat: int
 ) -> tuple[dict[str, float], dict[str, Any]]:
@@ -111,16 +120,12 @@ def _race(
         once = time.perf_counter() - started
         calls[name] = max(1, int(SAMPLE_SECONDS / max(once, 1e-7)))
     times: dict[str, list[float]] = {name: [] for name in fns}
-    names = list(fns)
-    for round_ in range(max(repeat, len(names))):
-        # Each round starts with the next contender, so that every one of them runs in every
-        # place of the round as often (measured: the place alone moves a time by ~10 %).
-        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
-            fn = fns[name]
-            started = time.perf_counter()
-            for _ in range(calls[name]):
-                fn()
-            times[name].append((time.perf_counter() - started) / calls[name])
+    for name in _turns(list(fns), repeat):
+        fn = fns[name]
+        started = time.perf_counter()
+        for _ in range(calls[name]):
+            fn()
+        times[name].append((time.perf_counter() - started) / calls[name])
     return {name: statistics.median(t) for name, t in times.items()}, answers
 
 
@@ -301,12 +306,10 @@ def _cpu_race(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float
         return usage.ru_utime + usage.ru_stime
 
     times: dict[str, list[float]] = {name: [] for name in fns}
-    names = list(fns)
-    for round_ in range(max(repeat, len(names))):
-        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
-            before = used()
-            fns[name]()
-            times[name].append(used() - before)
+    for name in _turns(list(fns), repeat):
+        before = used()
+        fns[name]()
+        times[name].append(used() - before)
     return {name: statistics.median(t) for name, t in times.items()}
 
 

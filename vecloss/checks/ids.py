@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-__all__ = ["SeenIds", "increasing", "later_duplicates", "pieces"]
+__all__ = ["SeenIds", "increasing", "later_duplicates", "pieces", "rises"]
 
 
 class SeenIds:
@@ -38,7 +38,7 @@ class SeenIds:
         keys = self._keys(ids)
         if len(keys) == 0:
             return pl.Series(np.zeros(0, dtype=bool))
-        increasing = bool(np.all(keys[1:] > keys[:-1]))
+        increasing = rises(keys)
         if increasing and (self._max is None or keys[0] > self._max):
             seen = np.zeros(len(keys), dtype=bool)
         else:
@@ -107,12 +107,17 @@ def increasing(ids: pl.Series) -> bool:
         values = chunk.to_numpy()
         if not len(values):
             continue
-        if previous is not None and not values[0] > previous:
-            return False
-        if not np.all(values[1:] > values[:-1]):
+        if not rises(values, previous):
             return False
         previous = values[-1]
     return True
+
+
+def rises(values: np.ndarray, previous: int | None = None) -> bool:
+    """Whether each of ``values`` exceeds the one before (the first, ``previous`` if given)."""
+    if previous is not None and len(values) and not values[0] > previous:
+        return False
+    return bool(np.all(values[1:] > values[:-1]))
 
 
 def pieces(series: pl.Series) -> list[pl.Series]:

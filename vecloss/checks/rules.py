@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import polars as pl
@@ -163,22 +162,16 @@ def _bits(value: float) -> np.uint64:
     return np.uint64(np.array(value, dtype=np.float64).view(np.uint64)[()])
 
 
-@cache
-def _plan() -> tuple[tuple[str, np.uint64 | None, np.uint64, bool], ...]:
-    """For each column bounded below by 0 or more: (name, the least allowed bits or None,
-    the bits it must stay below, whether that top is inclusive). Others: compared as floats."""
-    plan = []
-    for col in NUMERIC:
-        if col.low < 0:
-            continue
-        least = None
-        if col.low_open:
-            least = np.uint64(_bits(col.low) + np.uint64(1))  # the next float above the bound
-        elif col.low != 0:
-            least = _bits(col.low)
-        finite = bool(np.isfinite(col.high))
-        plan.append((col.name, least, _bits(col.high) if finite else _INF_BITS, finite))
-    return tuple(plan)
+def _bit_bounds(col: Column) -> tuple[np.uint64 | None, np.uint64, bool]:
+    """For a column bounded below by 0 or more: the least allowed bits (None: any), the bits it
+    must stay below (or at, when the top is inclusive), whether the top is inclusive."""
+    least = None
+    if col.low_open:
+        least = np.uint64(_bits(col.low) + np.uint64(1))  # the next float above the bound
+    elif col.low != 0:
+        least = _bits(col.low)
+    finite = bool(np.isfinite(col.high))
+    return least, _bits(col.high) if finite else _INF_BITS, finite
 
 
 def column_ok(name: str, values: np.ndarray) -> bool:
@@ -188,7 +181,7 @@ def column_ok(name: str, values: np.ndarray) -> bool:
         return True
     col = _COLUMNS[name]
     if col.low >= 0:
-        _, least, top, inclusive = _PLANS[name]
+        least, top, inclusive = _BIT_BOUNDS[name]
         bits = values.view(np.uint64)
         high = np.maximum.reduce(bits)
         if not (high <= top if inclusive else high < top):
@@ -220,4 +213,4 @@ def block_ok(columns: Mapping[str, np.ndarray], loss: np.ndarray | None = None) 
 
 
 _COLUMNS = {col.name: col for col in NUMERIC}
-_PLANS = {plan[0]: plan for plan in _plan()}
+_BIT_BOUNDS = {col.name: _bit_bounds(col) for col in NUMERIC if col.low >= 0}

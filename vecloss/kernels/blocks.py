@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vecloss.checks.ids import rises
 from vecloss.checks.rules import block_ok
 from vecloss.formulas import INPUTS, KERNELS, FloatArray, discount_factor
 from vecloss.schema import NUMERIC
@@ -241,8 +242,7 @@ def _blocked(
                 {n: c[lo:hi] for n, c in zip(INPUTS, inputs, strict=True)}, loss
             )
 
-        def in_order(block_ids: npt.NDArray[np.int64], previous: int) -> bool:
-            return bool(block_ids[0] > previous and np.all(block_ids[1:] > block_ids[:-1]))
+        in_order: Callable[[npt.NDArray[np.int64], int], bool] = rises
 
     else:
         fused = module.KERNELS[formula]
@@ -255,8 +255,10 @@ def _blocked(
                 fused(*(col[lo:hi] for col in inputs), years, factor, low, high, out[lo:hi])
             )
 
-        def in_order(block_ids: npt.NDArray[np.int64], previous: int) -> bool:
+        def compiled_order(block_ids: npt.NDArray[np.int64], previous: int) -> bool:
             return not module.id_order(block_ids, previous)
+
+        in_order = compiled_order
 
     def block(lo: int, hi: int) -> None:
         if compute(lo, hi):
