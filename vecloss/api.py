@@ -12,9 +12,10 @@ import polars as pl
 import pyarrow as pa
 
 from vecloss.checks.columns import check_columns
-from vecloss.checks.ids import SeenIds, later_duplicates, pieces
+from vecloss.checks.ids import SeenIds, later_duplicates
 from vecloss.checks.log import FailureLog
 from vecloss.checks.rules import ROW, column_ok, split_valid
+from vecloss.chunks import pieces
 from vecloss.exceptions import PercentageWarning, UsageError
 from vecloss.io.source import frame_source, open_source, read_source
 from vecloss.kernels import KERNELS, Kernel
@@ -150,7 +151,7 @@ def _set_aside(log: FailureLog, source: str, on_invalid: str) -> None:
     )
 
 
-def warn_percentages(inflation: np.ndarray, source: str) -> None:
+def warn_percentages(inflation: pl.Series, source: str) -> None:
     """Warn when inflation rates look like percentages (above 1: over 100 % a year)."""
     count = above_one(inflation)
     if count:
@@ -263,13 +264,13 @@ def losses(
         clean = clean_losses(frame, scenario.formula, *scenario.single, kernel)
         if clean is not None:
             if clean.inflation_above_one:
-                warn_percentages(frame.get_column("inflation_rate").to_numpy(), source)
+                warn_percentages(frame.get_column("inflation_rate"), source)
             return cast("FrameT", given.with_loss(None, clean.loss))
     batch = _checked(frame, scenario, kernel, by=by, progress=progress)
     log = FailureLog()
     log.add(batch.rejected)
     _set_aside(log, source, on_invalid)
-    warn_percentages(batch.valid["inflation_rate"].to_numpy(), source)
+    warn_percentages(batch.valid["inflation_rate"], source)
     rows = (batch.valid[ROW].to_numpy() - 1).astype(np.int64) if log else None
     if by is not None:
         totals = GroupTotals(by, scenario.pairs)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-__all__ = ["SeenIds", "increasing", "later_duplicates", "pieces", "rises"]
+from vecloss.chunks import pieces
+
+__all__ = ["SeenIds", "increasing", "later_duplicates", "rises"]
 
 
 class SeenIds:
@@ -33,8 +35,15 @@ class SeenIds:
             return ids.to_numpy().view(np.int64)
         return ids.cast(pl.Int64).to_numpy()
 
-    def add(self, ids: pl.Series) -> pl.Series:
-        """Record ``ids`` (non-null, unique within the batch); return which were seen before."""
+    def add(self, ids: pl.Series, *, rising: bool = False) -> pl.Series:
+        """Record ``ids`` (non-null, unique within the batch); return which were seen before.
+
+        ``rising``: the caller has checked that integer ids each exceed the one before; then
+        a batch of consecutive ids above every earlier one is one range, and its values are
+        never copied out.
+        """
+        if rising and ids.len() and self._extends(int(ids[0]), int(ids[-1]), ids.len()):
+            return pl.Series(np.zeros(ids.len(), dtype=bool))
         keys = self._keys(ids)
         if len(keys) == 0:
             return pl.Series(np.zeros(0, dtype=bool))
@@ -60,19 +69,23 @@ class SeenIds:
             seen |= run[pos] == keys
         return seen
 
+    def _extends(self, low: int, high: int, count: int) -> bool:
+        """Record ``count`` consecutive ids from ``low`` to ``high`` if they lie above every id
+        so far (then none was seen); else record nothing and say so."""
+        if high - low != count - 1 or (self._max is not None and low <= self._max):
+            return False
+        self._max = high
+        if self._ranges and low == self._ranges[-1][1] + 1:
+            self._ranges[-1] = (self._ranges[-1][0], high)
+        else:
+            self._ranges.append((low, high))
+        return True
+
     def _store(self, ordered: np.ndarray, *, contiguous: bool) -> None:
         low, high = int(ordered[0]), int(ordered[-1])
-        self._max = high if self._max is None else max(self._max, high)
-        if (
-            contiguous
-            and high - low == len(ordered) - 1
-            and (not self._ranges or low > self._ranges[-1][1])
-        ):
-            if self._ranges and low == self._ranges[-1][1] + 1:
-                self._ranges[-1] = (self._ranges[-1][0], high)
-            else:
-                self._ranges.append((low, high))
+        if contiguous and self._extends(low, high, len(ordered)):
             return
+        self._max = high if self._max is None else max(self._max, high)
         new = ordered
         while self._runs and len(self._runs[-1]) <= 2 * len(new):
             new = np.concatenate([self._runs.pop(), new])
@@ -119,10 +132,3 @@ def rises(values: np.ndarray, previous: int | None = None) -> bool:
         return False
     return bool(np.all(values[1:] > values[:-1]))
 
-
-def pieces(series: pl.Series) -> list[pl.Series]:
-    """``series`` as chunks NumPy can view without a copy: its own when there are not too many
-    (a CSV reader leaves ~20 per million rows), else one, rechunked into Polars' memory pool
-    (an NDJSON reader leaves ~1,000: a step per chunk costs more than the copy, and a fresh
-    NumPy copy would pay page faults on memory the pool already holds)."""
-    return series.get_chunks() if series.n_chunks() <= 64 else [series.rechunk()]

@@ -11,6 +11,7 @@ split across a few threads.
 
 from __future__ import annotations
 
+import bisect
 import importlib.util
 import itertools
 import os
@@ -57,25 +58,35 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 
 
 def for_each_block(
-    rows: int, block: Callable[[int, int], None], *, workers: int | None = None
+    rows: int,
+    block: Callable[[int, int], None],
+    *,
+    workers: int | None = None,
+    edges: Sequence[int] | None = None,
 ) -> None:
     """Call ``block(lo, hi)`` for every block of ``rows``, spread over threads.
 
     Each thread takes one contiguous span of whole blocks; small inputs stay on
-    the calling thread.
+    the calling thread. With ``edges`` (0, the end of each chunk of the rows,
+    ..., ``rows``), no block crosses a chunk's end.
     """
+    cuts = (0, rows) if edges is None else edges
+    bounds = [
+        (lo, min(lo + BLOCK_ROWS, stop))
+        for start, stop in itertools.pairwise(cuts)
+        for lo in range(start, stop, BLOCK_ROWS)
+    ]
 
-    def run_span(start: int, stop: int) -> None:
-        for lo in range(start, stop, BLOCK_ROWS):
-            block(lo, min(lo + BLOCK_ROWS, stop))
+    def run_span(span: Sequence[tuple[int, int]]) -> None:
+        for lo, hi in span:
+            block(lo, hi)
 
     threads = min(workers or _cores(), max(1, rows // (4 * BLOCK_ROWS)))
     if threads == 1:
-        run_span(0, rows)
+        run_span(bounds)
         return
-    blocks = -(-rows // BLOCK_ROWS)
-    edges = [min(rows, (blocks * k // threads) * BLOCK_ROWS) for k in range(threads + 1)]
-    spans = [_pool(threads).submit(run_span, a, b) for a, b in itertools.pairwise(edges)]
+    splits = [len(bounds) * k // threads for k in range(threads + 1)]
+    spans = [_pool(threads).submit(run_span, bounds[a:b]) for a, b in itertools.pairwise(splits)]
     for span in spans:
         span.result()
 
@@ -165,10 +176,14 @@ class Checked:
     inflation_above_one: bool = False  # (checked runs) some inflation rate is above 1
 
 
+#: A column as one array, or as its chunks (NumPy views of an Arrow column's chunks: no copy).
+Chunks = FloatArray | Sequence[FloatArray]
+
+
 def checked_losses(
-    columns: Mapping[str, FloatArray],
+    columns: Mapping[str, Chunks],
     *,
-    ids: npt.NDArray[np.int64] | None = None,
+    ids: npt.NDArray[np.int64] | Sequence[npt.NDArray[np.int64]] | None = None,
     formula: str = "complex",
     years: int = 10,
     discount_rate: float = 0.05,
@@ -177,14 +192,15 @@ def checked_losses(
 ) -> Checked:
     """The loss column, and whether every row keeps the numeric rules, in one fused pass.
 
-    ``columns`` maps the schema's numeric columns (float64, no nulls) by name;
+    ``columns`` maps the schema's numeric columns (float64, no nulls) by name,
+    each one array or a list of chunks (every column, and ``ids``, cut alike);
     ``jit`` picks the compiled kernels (None: only with ``VECLOSS_JIT=1``).
     ``ids``, integer ids as int64, are checked for increasing order on the way.
     Each block is checked while it is in cache:
     inside the compiled loop, or by :func:`vecloss.checks.rules.block_ok` after the
-    NumPy kernel.
+    NumPy kernel. The loss comes back as one array.
     """
-    inputs = tuple(columns[name] for name in INPUTS)
+    inputs = [columns[name] for name in INPUTS]
     return _blocked(inputs, formula, years, discount_rate, workers, jit, check=True, ids=ids)
 
 
@@ -204,12 +220,16 @@ def vectorized_losses(
     the NumPy kernels.
     """
     return _blocked(
-        columns, formula, years, discount_rate, workers, jit, check=False, ids=None
+        list(columns), formula, years, discount_rate, workers, jit, check=False, ids=None
     ).loss
 
 
+def _as_chunks(column: Any) -> list[Any]:
+    return [column] if isinstance(column, np.ndarray) else list(column)
+
+
 def _blocked(
-    inputs: Sequence[FloatArray],
+    columns: Sequence[Chunks],
     formula: str,
     years: int,
     discount_rate: float,
@@ -217,30 +237,53 @@ def _blocked(
     jit: bool | None,
     *,
     check: bool,
-    ids: npt.NDArray[np.int64] | None,
+    ids: npt.NDArray[np.int64] | Sequence[npt.NDArray[np.int64]] | None,
 ) -> Checked:
     """Run the formula block by block on threads; with ``check``, the schema's checks too,
     the order of ``ids`` and whether an inflation rate is above 1, each while the block is
-    in cache."""
-    out = _output(len(inputs[0]))
+    in cache. No block crosses the end of a chunk."""
+    chunked = [_as_chunks(column) for column in columns]
+    id_chunks = None if ids is None else _as_chunks(ids)
+    lengths = [len(chunk) for chunk in chunked[0]]
+    every = chunked if id_chunks is None else [*chunked, id_chunks]
+    if any([len(c) for c in column] != lengths for column in every):
+        raise ValueError("the columns' chunks differ in length; cut every column alike")
+    used = [k for k, rows in enumerate(lengths) if rows]
+    if len(used) < len(chunked[0]):
+        chunked = [[column[k] for k in used] for column in chunked]
+        id_chunks = None if id_chunks is None else [id_chunks[k] for k in used]
+    edges = list(itertools.accumulate((lengths[k] for k in used), initial=0))
+    out = _output(edges[-1])
     failed: list[int] = []  # list.append is atomic under the GIL
     unsorted: list[int] = []
     above_one: list[int] = []
     module = _compiled_module() if (use_jit(None) if jit is None else jit) else None
-    inflation = inputs[INPUTS.index("inflation_rate")]
+    inflation = INPUTS.index("inflation_rate")
+    if module is not None:
+        chunked = [[_read_only(c) for c in column] for column in chunked]
+
+    def block(lo: int, hi: int) -> None:
+        k = bisect.bisect_right(edges, lo) - 1
+        a, b = lo - edges[k], hi - edges[k]
+        inputs = [column[k][a:b] for column in chunked]
+        if compute(inputs, out[lo:hi]):
+            failed.append(lo)
+        if check and np.maximum.reduce(inputs[inflation]) > 1:
+            above_one.append(lo)
+        if id_chunks is not None:
+            if a:
+                previous = int(id_chunks[k][a - 1])
+            else:
+                previous = int(id_chunks[k - 1][-1]) if k else int(np.iinfo(np.int64).min)
+            if not in_order(id_chunks[k][a:b], previous):
+                unsorted.append(lo)
+
     if module is None:
         kernel = KERNELS[formula]
 
-        def compute(lo: int, hi: int) -> bool:
-            loss = kernel(
-                *(col[lo:hi] for col in inputs),
-                years=years,
-                discount_rate=discount_rate,
-                out=out[lo:hi],
-            )
-            return check and not block_ok(
-                {n: c[lo:hi] for n, c in zip(INPUTS, inputs, strict=True)}, loss
-            )
+        def compute(inputs: list[FloatArray], into: FloatArray) -> bool:
+            loss = kernel(*inputs, years=years, discount_rate=discount_rate, out=into)
+            return check and not block_ok(dict(zip(INPUTS, inputs, strict=True)), loss)
 
         in_order: Callable[[npt.NDArray[np.int64], int], bool] = rises
 
@@ -248,28 +291,15 @@ def _blocked(
         fused = module.KERNELS[formula]
         factor = discount_factor(years, discount_rate)
         low, high = _bounds()
-        inputs = [_read_only(col) for col in inputs]
 
-        def compute(lo: int, hi: int) -> bool:
-            return bool(
-                fused(*(col[lo:hi] for col in inputs), years, factor, low, high, out[lo:hi])
-            )
+        def compute(inputs: list[FloatArray], into: FloatArray) -> bool:
+            return bool(fused(*inputs, years, factor, low, high, into))
 
         def compiled_order(block_ids: npt.NDArray[np.int64], previous: int) -> bool:
             return not module.id_order(block_ids, previous)
 
         in_order = compiled_order
 
-    def block(lo: int, hi: int) -> None:
-        if compute(lo, hi):
-            failed.append(lo)
-        if check and np.maximum.reduce(inflation[lo:hi]) > 1:
-            above_one.append(lo)
-        if ids is not None and not in_order(
-            ids[lo:hi], int(ids[lo - 1]) if lo else int(np.iinfo(np.int64).min)
-        ):
-            unsorted.append(lo)
-
-    for_each_block(len(out), block, workers=workers)
+    for_each_block(edges[-1], block, workers=workers, edges=edges)
     increasing = ids is not None and not unsorted
     return Checked(out, not (check and failed), increasing, bool(above_one))

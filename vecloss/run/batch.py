@@ -17,6 +17,7 @@ import polars as pl
 
 from vecloss.checks.ids import SeenIds, later_duplicates
 from vecloss.checks.rules import ROW, no_rejects, reject_rows, split_valid
+from vecloss.chunks import aligned_views
 from vecloss.formulas import FloatArray, discount_factor
 from vecloss.kernels import Kernel
 from vecloss.kernels.blocks import Checked, checked_losses
@@ -82,27 +83,34 @@ def clean_losses(
     ids = frame.get_column(ID)
     if ids.null_count():
         return None
-    columns = {}
+    columns = []
     for column in NUMERIC:
         series = frame.get_column(column.name)
         if not series.dtype.is_numeric() or series.null_count():
             return None
-        if not isinstance(series.dtype, pl.Float64):
-            series = series.cast(pl.Float64)
-        columns[column.name] = series.to_numpy()
-    keys = ids.cast(pl.Int64).to_numpy() if ids.dtype in _INT64_SAFE else None
-    checked = checked_losses(
-        columns,
-        ids=keys,
+        columns.append(series.cast(pl.Float64))
+    checked = _checked(columns, ids, formula, years, rate, kernel)
+    if not checked.ok or not (checked.increasing or later_duplicates(ids) is None):
+        return None
+    return checked
+
+
+def _checked(
+    columns: list[pl.Series], ids: pl.Series, formula: str, years: int, rate: float, kernel: Kernel
+) -> Checked:
+    """The fused kernel on NumPy views of the numeric columns' chunks (Float64, no nulls, in
+    :data:`NUMERIC` order) and of the ids' when they fit an int64."""
+    keys = ids.cast(pl.Int64) if ids.dtype in _INT64_SAFE else None
+    views = aligned_views([*columns, *([] if keys is None else [keys])])
+    return checked_losses(
+        {c.name: view for c, view in zip(NUMERIC, views, strict=False)},
+        ids=views[-1] if keys is not None else None,
         formula=formula,
         years=years,
         discount_rate=rate,
         workers=kernel.workers,
         jit=kernel.jit,
     )
-    if not checked.ok or not (checked.increasing or later_duplicates(ids) is None):
-        return None
-    return checked
 
 
 def check_batch(
@@ -173,17 +181,9 @@ def _one_pair(
         if any(batch.schema[c.name] != pl.Float64 for c in NUMERIC):
             valid = indexed.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
         ids = batch[ID]
-        checked = checked_losses(
-            {c.name: valid[c.name].to_numpy() for c in NUMERIC},
-            ids=ids.cast(pl.Int64).to_numpy() if ids.dtype in _INT64_SAFE else None,
-            formula=formula,
-            years=years,
-            discount_rate=rate,
-            workers=kernel.workers,
-            jit=kernel.jit,
-        )
+        checked = _checked([valid[c.name] for c in NUMERIC], ids, formula, years, rate, kernel)
         if checked.ok and (checked.increasing or later_duplicates(ids) is None):
-            again = seen.add(valid[ID]) if seen is not None else None
+            again = seen.add(ids, rising=checked.increasing) if seen is not None else None
             if again is None or not again.any():
                 return valid, checked.loss, no_rejects(indexed)
             keep = ~again.to_numpy()

@@ -130,11 +130,13 @@ class PartResult:
     percent_like: int = 0  # inflation rates above 1: percentages where fractions go?
 
 
-def above_one(inflation: np.ndarray) -> int:
-    """How many inflation rates are above 1 (one NumPy maximum when none is, the common case)."""
-    if len(inflation) == 0 or not inflation.max() > 1:
+def above_one(inflation: pl.Series) -> int:
+    """How many inflation rates are above 1 (one maximum when none is, the common case; Polars
+    reads a chunked column where it lies)."""
+    top = inflation.max()
+    if top is None or not top > 1:  # type: ignore[operator]
         return 0
-    return int(np.count_nonzero(inflation > 1))
+    return int((inflation > 1).sum())
 
 
 def process_part(
@@ -183,7 +185,7 @@ def process_part(
             if spans is not None:
                 spans.add(batch.valid[ID])
             result.rows += batch.valid.height
-            result.percent_like += above_one(batch.valid["inflation_rate"].to_numpy())
+            result.percent_like += above_one(batch.valid["inflation_rate"])
             for total, loss in zip(totals, batch.losses, strict=True):
                 total.add(_in_place(loss, batch, first_row))
     result.totals = [t.parts() for t in totals]
