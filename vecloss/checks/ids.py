@@ -131,4 +131,3 @@ def rises(values: np.ndarray, previous: int | None = None) -> bool:
     if previous is not None and len(values) and not values[0] > previous:
         return False
     return bool(np.all(values[1:] > values[:-1]))
-

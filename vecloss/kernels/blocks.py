@@ -247,7 +247,8 @@ def _blocked(
     lengths = [len(chunk) for chunk in chunked[0]]
     every = chunked if id_chunks is None else [*chunked, id_chunks]
     if any([len(c) for c in column] != lengths for column in every):
-        raise ValueError("the columns' chunks differ in length; cut every column alike")
+        msg = "the columns' chunks differ in length; cut every column alike"
+        raise ValueError(msg)
     used = [k for k, rows in enumerate(lengths) if rows]
     if len(used) < len(chunked[0]):
         chunked = [[column[k] for k in used] for column in chunked]
