@@ -30,6 +30,8 @@ def pieces(series: pl.Series) -> list[pl.Series]:
 def aligned_views(columns: Sequence[pl.Series]) -> list[list[np.ndarray]]:
     """Each column (numbers without nulls) as NumPy views of its chunks, every column cut at
     the same rows; columns whose chunks do not line up with the first one's are rechunked."""
+    if all(column.n_chunks() == 1 for column in columns):  # (the common case, kept cheap)
+        return [[column.to_numpy()] for column in columns]
     first = pieces(columns[0])
     lengths = [len(chunk) for chunk in first]
     views = [[chunk.to_numpy() for chunk in first]]

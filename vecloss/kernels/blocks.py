@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -224,8 +224,25 @@ def vectorized_losses(
     ).loss
 
 
-def _as_chunks(column: Any) -> list[Any]:
-    return [column] if isinstance(column, np.ndarray) else list(column)
+def _layout(
+    columns: Sequence[Chunks], ids: Any
+) -> tuple[list[list[FloatArray]], list[npt.NDArray[np.int64]] | None, list[int]]:
+    """Every column (and the ids) as its non-empty chunks, and where each chunk starts (then
+    the end): raise if the columns are not cut alike."""
+    if all(isinstance(c, np.ndarray) for c in columns) and not isinstance(ids, list | tuple):
+        arrays = cast("list[FloatArray]", columns)
+        return [[c] for c in arrays], None if ids is None else [ids], [0, len(arrays[0])]
+    chunked = [[c] if isinstance(c, np.ndarray) else list(c) for c in columns]
+    id_chunks = None if ids is None else [ids] if isinstance(ids, np.ndarray) else list(ids)
+    lengths = [len(chunk) for chunk in chunked[0]]
+    every = chunked if id_chunks is None else [*chunked, id_chunks]
+    if any([len(c) for c in column] != lengths for column in every):
+        msg = "the columns' chunks differ in length; cut every column alike"
+        raise ValueError(msg)
+    used = [k for k, rows in enumerate(lengths) if rows]
+    chunked = [[column[k] for k in used] for column in chunked]
+    id_chunks = None if id_chunks is None else [id_chunks[k] for k in used]
+    return chunked, id_chunks, list(itertools.accumulate((lengths[k] for k in used), initial=0))
 
 
 def _blocked(
@@ -242,18 +259,7 @@ def _blocked(
     """Run the formula block by block on threads; with ``check``, the schema's checks too,
     the order of ``ids`` and whether an inflation rate is above 1, each while the block is
     in cache. No block crosses the end of a chunk."""
-    chunked = [_as_chunks(column) for column in columns]
-    id_chunks = None if ids is None else _as_chunks(ids)
-    lengths = [len(chunk) for chunk in chunked[0]]
-    every = chunked if id_chunks is None else [*chunked, id_chunks]
-    if any([len(c) for c in column] != lengths for column in every):
-        msg = "the columns' chunks differ in length; cut every column alike"
-        raise ValueError(msg)
-    used = [k for k, rows in enumerate(lengths) if rows]
-    if len(used) < len(chunked[0]):
-        chunked = [[column[k] for k in used] for column in chunked]
-        id_chunks = None if id_chunks is None else [id_chunks[k] for k in used]
-    edges = list(itertools.accumulate((lengths[k] for k in used), initial=0))
+    chunked, id_chunks, edges = _layout(columns, ids)
     out = _output(edges[-1])
     failed: list[int] = []  # list.append is atomic under the GIL
     unsorted: list[int] = []

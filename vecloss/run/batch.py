@@ -28,6 +28,7 @@ __all__ = ["Batch", "check_batch", "clean_losses", "fast_path_applies", "loss_ta
 
 #: Id types whose values all fit an int64, so the compiled loop can check their order.
 _INT64_SAFE = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
+_NAMES = tuple(c.name for c in NUMERIC)
 
 
 @dataclass
@@ -88,7 +89,7 @@ def clean_losses(
         series = frame.get_column(column.name)
         if not series.dtype.is_numeric() or series.null_count():
             return None
-        columns.append(series.cast(pl.Float64))
+        columns.append(series if isinstance(series.dtype, pl.Float64) else series.cast(pl.Float64))
     checked = _checked(columns, ids, formula, years, rate, kernel)
     if not checked.ok or not (checked.increasing or later_duplicates(ids) is None):
         return None
@@ -100,11 +101,14 @@ def _checked(
 ) -> Checked:
     """The fused kernel on NumPy views of the numeric columns' chunks (Float64, no nulls, in
     :data:`NUMERIC` order) and of the ids' when they fit an int64."""
-    keys = ids.cast(pl.Int64) if ids.dtype in _INT64_SAFE else None
-    views = aligned_views([*columns, *([] if keys is None else [keys])])
+    kind = ids.dtype
+    keys = (
+        ids if isinstance(kind, pl.Int64) else ids.cast(pl.Int64) if kind in _INT64_SAFE else None
+    )
+    views = aligned_views(columns if keys is None else [*columns, keys])
     return checked_losses(
-        {c.name: view for c, view in zip(NUMERIC, views, strict=False)},
-        ids=views[-1] if keys is not None else None,
+        dict(zip(_NAMES, views, strict=False)),
+        ids=None if keys is None else views[-1],
         formula=formula,
         years=years,
         discount_rate=rate,
