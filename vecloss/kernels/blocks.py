@@ -205,7 +205,7 @@ def checked_losses(
 
 
 def vectorized_losses(
-    columns: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    columns: Sequence[Chunks],
     *,
     formula: str = "complex",
     years: int = 10,
@@ -213,7 +213,8 @@ def vectorized_losses(
     workers: int | None = None,
     jit: bool | None = None,
 ) -> FloatArray:
-    """The loss of every building, from (cost, area, probability, inflation) columns.
+    """The loss of every building, from (cost, area, probability, inflation) columns (each one
+    array, or its chunks, as in :func:`checked_losses`).
 
     The compiled kernels with ``jit`` (their checks ignored: a row that
     breaks a rule gets whatever the formula gives, NaN for NaN input), else
