@@ -132,3 +132,21 @@ def test_skip_summary_in_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert record["row"] == 3
     assert record["floor_area"] == 0
     assert "out_of_range" in record["reason"]
+
+
+def test_rejects_cut_in_unlike_chunks_are_logged(tmp_path: Path) -> None:
+    """A mixture hypothesis found: its rejected rows reach the log with columns in unlike
+    chunks, which made Polars 2.1 panic while formatting their examples."""
+    bad = {
+        3: "duplicate id",
+        8: "inflation -2",
+        11: "zero area",
+        13: "missing cost",
+        14: "probability 1.5",
+        15: "zero area",
+        22: "overflowing loss",
+        33: "negative cost",
+        39: "duplicate id",
+    }
+    source = write(corrupted_portfolio(41, bad), tmp_path / "in.json")
+    check_accounting(source, bad, 41, tmp_path, batch_rows=30)

@@ -43,7 +43,8 @@ class FailureLog:
             .otherwise(pl.format(f"{ID} {{}}", pl.col(ID).cast(pl.String)))
         )
         flat = (
-            rejected.select(example.alias("example"), pl.col(FAILURES))
+            rejected.rechunk()  # (Polars 2.1 panics formatting strings cut in unlike chunks)
+            .select(example.alias("example"), pl.col(FAILURES))
             .explode(FAILURES)
             .unnest(FAILURES)
             .group_by("column", "code", maintain_order=True)
