@@ -18,7 +18,11 @@ is timed over enough calls for a sample of ~20 ms, and each round starts with th
 contender (the place in a round alone moves a time by ~10 % here), for at least as many
 rounds as there are contenders. Beside some targets, bounds measured
 in the same run (``target`` empty): what the fastest available reader or writer alone
-takes. Every contender's answer is checked against vecloss's.
+takes; for Parquet -> total, vecloss's work done as one DuckDB query and one Polars query,
+the CPU time of each step, and the floor of any pipeline on the fastest reader (its CPU time
+and the least compute after it, shared by the cores); for JSON, what DuckDB's readers make of
+a value whose type differs from their sample's. Every contender's answer is checked against
+vecloss's.
 """
 
 from __future__ import annotations
@@ -683,6 +687,7 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
             "vecloss": partial(vecloss.read, csv),
             "polars": partial(pl.read_csv, csv),
             "vecloss validation alone": partial(validated, read_csv),
+            "polars read_csv, then vecloss validation": lambda: validated(pl.read_csv(csv)),
             "duckdb reader alone": partial(_polars_of, con, f"select * from read_csv('{csv}')"),
             "pyarrow reader alone": lambda: pl.from_arrow(pyarrow.csv.read_csv(csv)),
         },
@@ -690,6 +695,9 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
             "vecloss": partial(vecloss.read, ndjson),
             "polars": partial(pl.read_ndjson, ndjson),
             "vecloss validation alone": partial(validated, read_ndjson),
+            "polars read_ndjson, then vecloss validation": lambda: validated(
+                pl.read_ndjson(ndjson)
+            ),
             "duckdb reader alone (types from a sample)": partial(
                 _polars_of, con, f"select * from read_json('{ndjson}')"
             ),
