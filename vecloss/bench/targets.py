@@ -809,6 +809,15 @@ def _commit() -> str:
     return found.stdout.strip()
 
 
+def _cell(row: dict[str, Any]) -> str:
+    """One run's figure for one target: a ratio, a value, or (a check) what each one read."""
+    if row["unit"] == "value":
+        return f"{_figure(row['vecloss'], 'value')} / {_figure(row['peer_value'], 'value')}"
+    if row["peer_value"] is not None:
+        return f"{row['value']:.2f}x"
+    return _figure(row["value"], row["unit"])
+
+
 def markdown_runs(runs: Sequence[pl.DataFrame]) -> str:
     """Several runs' targets.csv side by side: each target's value per run, and in how many
     runs it was met (a target counts as met when it is met in most of them)."""
@@ -825,13 +834,10 @@ def markdown_runs(runs: Sequence[pl.DataFrame]) -> str:
             if (other["work"], other["rows"]) != (row["work"], row["rows"]):
                 msg = f"the runs do not list the same targets (row {i})"
                 raise ValueError(msg)
-            ratio = other["peer_value"] is not None
-            values.append(
-                f"{other['value']:.2f}x" if ratio else _figure(other["value"], other["unit"])
-            )
+            values.append(_cell(other))
             met += bool(other["met"])
         if row["limit"] is None:
-            goal, verdict = "(a bound)", "-"
+            goal, verdict = "(a check)" if row["unit"] == "value" else "(a bound)", "-"
         else:
             limit = row["limit"]
             goal = (
