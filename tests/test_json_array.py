@@ -140,3 +140,50 @@ def test_blocks_never_hold_a_newline_but_between_objects(tmp_path: Path) -> None
     assert len(blocks) > 10
     newlines = sum(np.count_nonzero(np.frombuffer(b, np.uint8) == 10) for b in blocks)
     assert newlines == len(rows) - 1
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    count=st.integers(1, 100),  # (Polars takes a call's keys from its first 100 objects)
+    late=st.integers(0, 110),
+    null_at=st.integers(-1, 110),
+    layout=LAYOUTS,
+    block=st.integers(16, 400),
+)
+def test_a_late_key_and_nulls_read_as_json_loads_does(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    count: int,
+    late: int,
+    null_at: int,
+    layout: dict,
+    block: int,
+) -> None:
+    """Flat objects cut into blocks: a key that only later objects give (a later block's
+    own), and a null where a number was expected, read as json.loads does."""
+    rows: list[dict] = [
+        {"buildingId": k, "x": k / 4 if k != null_at else None} for k in range(count)
+    ]
+    for row in rows[late:]:
+        row["late"] = f"v{row['buildingId']}"
+    path = tmp_path / "flat.json"
+    path.write_text(json.dumps(rows, **layout))
+    expected = [{"buildingId": r["buildingId"], "x": r["x"], "late": r.get("late")} for r in rows]
+    got = _read_in_blocks(path, block, monkeypatch)
+    assert [{"late": None, **r} for r in got] == expected
+
+
+def test_a_file_without_ids_is_told_so_when_a_later_block_changes_type(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A null first, a number in the next block: that block is read again with text, which
+    once asked for a buildingId the file does not have ("cannot read JSON: buildingId")."""
+    from vecloss import read as read_portfolio
+
+    path = tmp_path / "noid.json"
+    path.write_text(json.dumps([{"id": 0, "x": None}, {"id": 1, "x": 0.25}]))
+    monkeypatch.setattr(stream_io, "BLOCK_BYTES", 16)
+    with pytest.raises(InputError, match="missing columns buildingId"):
+        read_portfolio(path)

@@ -287,5 +287,6 @@ def parse_lines(
         if schema is None:
             return pl.read_ndjson(io.BytesIO(chunk), infer_schema_length=None)
         text: dict[str, pl.DataType] = {n: pl.String() for n in schema if n in NUMERIC_NAMES}
-        text[ID] = schema.get(ID, pl.String())
+        if ID in schema:  # (a file without ids is told so by the column check)
+            text[ID] = schema[ID]
         return pl.read_ndjson(io.BytesIO(chunk), schema_overrides=text, infer_schema_length=None)
