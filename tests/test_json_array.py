@@ -187,3 +187,30 @@ def test_a_file_without_ids_is_told_so_when_a_later_block_changes_type(
     monkeypatch.setattr(stream_io, "BLOCK_BYTES", 16)
     with pytest.raises(InputError, match="missing columns buildingId"):
         read_portfolio(path)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".ndjson"])
+def test_a_key_first_given_after_the_hundredth_object_is_kept(tmp_path: Path, suffix: str) -> None:
+    """Polars takes a call's keys from its first 100 objects; a note only the 150th building
+    has must still reach the frame (it was dropped without a word)."""
+    rows: list[dict] = [
+        {
+            "buildingId": k,
+            "floor_area": 100.0,
+            "construction_cost": 1000.0,
+            "hazard_probability": 0.1,
+            "inflation_rate": 0.02,
+        }
+        for k in range(1, 201)
+    ]
+    rows[149]["note"] = "roof: new"
+    path = tmp_path / f"late{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(rows, indent=2))
+        frame = read(path)
+    else:
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        frame = pl.concat(
+            list(stream_io.stream_line_blocks(path, "NDJSON", batch_rows=1 << 40, columns=None))
+        )
+    assert frame["note"].to_list() == [None] * 149 + ["roof: new"] + [None] * 50

@@ -109,9 +109,10 @@ def check_keys(
     *,
     first_row: int,
     counted: int | None = None,
-) -> None:
+) -> bool:
     """Refuse an object that gives a schema key twice (``{"p": 0.1, ..., "p": 5}``): Polars
     keeps the first value and Python's json the last, so no answer would be the right one.
+    True when the colons alone showed every object gave every key once.
 
     ``data`` is NDJSON (one object a line) and ``parsed`` what Polars made of it.
     First one NumPy count of the colons (``counted``, when the caller made it):
@@ -122,7 +123,7 @@ def check_keys(
     """
     found = colons(data) if counted is None else counted
     if found == parsed.height * parsed.width and not any(parsed.null_count().row(0)):
-        return
+        return True
     for name in REQUIRED:
         key = f'"{name}"'.encode()
         if data.count(key + b":") + data.count(key + b" :") <= parsed.height:
@@ -134,6 +135,7 @@ def check_keys(
             "key (JSON readers disagree on which one wins)"
         )
         raise InputError(msg)
+    return False
 
 
 def _repeated_row(data: bytes | bytearray, key: bytes) -> int | None:
@@ -191,12 +193,30 @@ class _Batches:
                 raise unreadable(self.path, self.what, mixed) from exc
             raise
 
+    def _every_key(self, chunk: bytes | bytearray, parsed: pl.DataFrame) -> pl.DataFrame:
+        """``parsed``, or the block parsed again with its keys from every object when it holds
+        more keys than ``parsed`` has values: Polars takes a call's keys from its first 100
+        objects, and a key that only a later object gives would be dropped without a word."""
+        keys = chunk.count(b'":') + chunk.count(b'" :')
+        if keys <= parsed.height * parsed.width:
+            return parsed
+        try:
+            fuller = pl.read_ndjson(
+                io.BytesIO(chunk),
+                schema_overrides=dict(parsed.schema),
+                infer_schema_length=None,
+            )
+        except pl.exceptions.PolarsError:
+            return parsed
+        return fuller if set(fuller.columns) > set(parsed.columns) else parsed
+
     def emit(
         self, chunk: bytes | bytearray, parsed: pl.DataFrame | None, counted: int | None = None
     ) -> Iterator[pl.DataFrame]:
         if parsed is None:
             return
-        check_keys(chunk, parsed, self.path, first_row=self.row, counted=counted)
+        if not check_keys(chunk, parsed, self.path, first_row=self.row, counted=counted):
+            parsed = self._every_key(chunk, parsed)
         self.row += parsed.height
         if self.schema is None:
             self.schema = dict(parsed.schema)
