@@ -21,7 +21,14 @@ from vecloss.io.source import frame_source, open_source, read_source
 from vecloss.kernels import KERNELS, Kernel
 from vecloss.kernels.blocks import use_jit
 from vecloss.progress import progress_bar
-from vecloss.run.batch import Batch, check_batch, clean_losses, fast_path_applies, loss_table
+from vecloss.run.batch import (
+    Batch,
+    as_floats,
+    check_batch,
+    clean_losses,
+    fast_path_applies,
+    loss_table,
+)
 from vecloss.run.groups import GroupTotals
 from vecloss.run.worker import Job, above_one, checked_batches
 from vecloss.scenario import Formula, Rates, Scenario, Years
@@ -49,9 +56,7 @@ def validated(frame: pl.DataFrame, source: str = "portfolio") -> pl.DataFrame:
     """
     check_columns(frame.schema, source)
     if fast_path_applies(frame, Kernel()):
-        floats = frame
-        if any(frame.schema[c.name] != pl.Float64 for c in NUMERIC):
-            floats = frame.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
+        floats = as_floats(frame)
         if _numbers_ok(floats) and later_duplicates(frame.get_column(ID)) is None:
             return floats
     checked = split_valid(frame)

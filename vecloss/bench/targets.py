@@ -52,6 +52,7 @@ from vecloss.generate import generate, iter_portfolio, portfolio
 from vecloss.kernels.blocks import jit_available
 from vecloss.reference import reference_loss
 from vecloss.scenario import Formula
+from vecloss.schema import REQUIRED
 
 __all__ = ["LAYOUTS", "Scale", "Target", "markdown_targets", "measure_targets", "write_targets"]
 
@@ -297,19 +298,17 @@ def write_array(path: Path, rows: int, layout: str, *, seed: int = 0) -> Path:
     return path
 
 
+def _batches(src: Path, columns: list[str]) -> Iterator[pl.DataFrame]:
+    """``src`` decoded by vecloss's Parquet reader in a run's batches (the schema's columns)."""
+    from vecloss.io.parquet import iter_batches
+    from vecloss.run.worker import DEFAULT_BATCH_ROWS
+
+    return iter_batches(src, batch_rows=DEFAULT_BATCH_ROWS, columns=columns)
+
+
 def _decoded(src: Path, columns: list[str]) -> int:
-    """Rows of ``src`` decoded by vecloss's Parquet reader (the schema's columns), nothing more."""
-    from vecloss.io.parquet import iter_batches
-    from vecloss.run.worker import DEFAULT_BATCH_ROWS
-
-    return sum(b.height for b in iter_batches(src, batch_rows=DEFAULT_BATCH_ROWS, columns=columns))
-
-
-def _batches(src: Path, columns: list[str]) -> list[pl.DataFrame]:
-    from vecloss.io.parquet import iter_batches
-    from vecloss.run.worker import DEFAULT_BATCH_ROWS
-
-    return list(iter_batches(src, batch_rows=DEFAULT_BATCH_ROWS, columns=columns))
+    """Rows of ``src`` decoded by vecloss's Parquet reader, nothing more."""
+    return sum(b.height for b in _batches(src, columns))
 
 
 def _checked_pass(batches: list[pl.DataFrame]) -> float:
@@ -530,13 +529,7 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
     con = duckdb.connect()
     if workers:
         con.execute(f"set threads = {workers}")
-    columns = [
-        "buildingId",
-        "floor_area",
-        "construction_cost",
-        "hazard_probability",
-        "inflation_rate",
-    ]
+    columns = list(REQUIRED)  # the five columns a run reads
     src = generate(scale.parquet_rows, folder / "portfolio.parquet", seed=7)
     expr = _polars_expr("complex", 10, 0.05)
     query = _duckdb_sql("complex", 10, 0.05).replace(
@@ -567,7 +560,7 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
         },
         max(3, scale.repeat // 2),
     )
-    batches = _batches(src, columns)
+    batches = list(_batches(src, columns))
     cpu = _cpu_race(
         {
             "vecloss": lambda: vecloss.run(src, workers=workers).total_loss,

@@ -126,7 +126,7 @@ def check_keys(
         return True
     for name in REQUIRED:
         key = f'"{name}"'.encode()
-        if data.count(key + b":") + data.count(key + b" :") <= parsed.height:
+        if _keys(data, key) <= parsed.height:
             continue
         where = _repeated_row(data, key)
         row = f"row {first_row + where}" if where is not None else "an object"
@@ -138,11 +138,17 @@ def check_keys(
     return False
 
 
+def _keys(data: bytes | bytearray, quoted: bytes) -> int:
+    """How many keys ending in ``quoted`` (``b'"name"'``; ``b'"'``: any key) ``data`` gives,
+    written ``"name":`` or ``"name" :``."""
+    return data.count(quoted + b":") + data.count(quoted + b" :")
+
+
 def _repeated_row(data: bytes | bytearray, key: bytes) -> int | None:
     """The 0-based row of the first object that repeats ``key`` (the error path only)."""
     objects = (line for line in bytes(data).split(b"\n") if line.strip(b" \t\r,[]"))
     for index, line in enumerate(objects):  # one step per row, only once a repeat is known
-        if line.count(key + b":") + line.count(key + b" :") > 1:
+        if _keys(line, key) > 1:
             return index
     return None
 
@@ -197,8 +203,7 @@ class _Batches:
         """``parsed``, or the block parsed again with its keys from every object when it holds
         more keys than ``parsed`` has values: Polars takes a call's keys from its first 100
         objects, and a key that only a later object gives would be dropped without a word."""
-        keys = chunk.count(b'":') + chunk.count(b'" :')
-        if keys <= parsed.height * parsed.width:
+        if _keys(chunk, b'"') <= parsed.height * parsed.width:
             return parsed
         try:
             fuller = pl.read_ndjson(

@@ -24,7 +24,7 @@ from vecloss.kernels.blocks import Checked, checked_losses
 from vecloss.scenario import Scenario
 from vecloss.schema import ID, NUMERIC, Reason
 
-__all__ = ["Batch", "check_batch", "clean_losses", "fast_path_applies", "loss_table"]
+__all__ = ["Batch", "as_floats", "check_batch", "clean_losses", "fast_path_applies", "loss_table"]
 
 #: Id types whose values all fit an int64, so the compiled loop can check their order.
 _INT64_SAFE = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
@@ -66,6 +66,14 @@ def fast_path_applies(batch: pl.DataFrame, kernel: Kernel) -> bool:
     return all(
         batch.schema[c.name].is_numeric() and batch[c.name].null_count() == 0 for c in NUMERIC
     )
+
+
+def as_floats(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with the schema's numeric columns as Float64 (``frame`` itself when they
+    already are: no cast, no new frame)."""
+    if all(frame.schema[c.name] == pl.Float64 for c in NUMERIC):
+        return frame
+    return frame.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
 
 
 def clean_losses(
@@ -181,9 +189,7 @@ def _one_pair(
 ) -> tuple[pl.DataFrame, FloatArray, pl.DataFrame]:
     indexed = batch.with_row_index(ROW, offset=row_offset)
     if fast_path_applies(batch, kernel):
-        valid = indexed
-        if any(batch.schema[c.name] != pl.Float64 for c in NUMERIC):
-            valid = indexed.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
+        valid = as_floats(indexed)
         ids = batch[ID]
         checked = _checked([valid[c.name] for c in NUMERIC], ids, formula, years, rate, kernel)
         if checked.ok and (checked.increasing or later_duplicates(ids) is None):
