@@ -188,6 +188,35 @@ def test_read_ahead_keeps_order_errors_and_stops_cleanly() -> None:
     assert not [t for t in threading.enumerate() if t.name == "vecloss-read-ahead"]
 
 
+def test_work_ahead_keeps_order_and_errors_and_hands_back_the_rest() -> None:
+    import threading
+
+    from vecloss.io._ahead import WorkAhead
+
+    learned: list[int] = []  # what the caller learns from the first item, before any other
+
+    def work(k: int) -> int:
+        if k == 6:
+            raise ValueError("six")
+        return k * 10 + len(learned)
+
+    ahead = WorkAhead(iter(range(12)), work, ahead=2)
+    results: list[int] = []
+    for k, outcome in ahead:
+        if k == 6:
+            with pytest.raises(ValueError, match="six"):
+                outcome.result()
+            break
+        results.append(outcome.result())
+        learned.append(k)
+    assert [r // 10 for r in results] == [0, 1, 2, 3, 4, 5]  # in order
+    assert results[0] % 10 == 0  # the first was worked on alone, the rest after it was learned
+    assert all(r % 10 >= 1 for r in results[1:])
+    assert list(ahead.rest()) == [7, 8, 9, 10, 11]  # in order, none lost
+    assert not [t for t in threading.enumerate() if t.name.startswith("vecloss-parse")]
+    assert list(WorkAhead(iter([]), work)) == []
+
+
 def test_write_behind_raises_a_writer_failure_and_closes_it() -> None:
     from vecloss.io._ahead import WriteBehind
 

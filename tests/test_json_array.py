@@ -96,8 +96,8 @@ def test_a_wrong_guess_is_read_again_carefully(tmp_path: Path) -> None:
     path.write_text(json.dumps(rows, indent=2))
     blocks = list(ndjson_blocks(path, "JSON", 1 << 20))
     with pytest.raises(pl.exceptions.ComputeError):
-        pl.read_ndjson(bytes(blocks[0]))  # the fast guess cut inside a string
-    restored = b"".join(restore(b) for b in blocks)  # the JSON again, newlines as spaces
+        pl.read_ndjson(blocks[0].data)  # the fast guess cut inside a string
+    restored = b"".join(restore(b.data) for b in blocks)  # the JSON again, newlines as spaces
     assert json.loads(b"[" + restored + b"]") == rows
     assert read(path).to_dicts() == rows
 
@@ -138,8 +138,38 @@ def test_blocks_never_hold_a_newline_but_between_objects(tmp_path: Path) -> None
     path.write_text(json.dumps(rows, indent=4))
     blocks = list(ndjson_blocks(path, "JSON", 4_096))
     assert len(blocks) > 10
-    newlines = sum(np.count_nonzero(np.frombuffer(b, np.uint8) == 10) for b in blocks)
+    newlines = sum(np.count_nonzero(np.frombuffer(b.data, np.uint8) == 10) for b in blocks)
     assert newlines == len(rows) - 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=OBJECTS,
+    layout=LAYOUTS,
+    block=st.integers(1, 300),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    pass_bytes=st.sampled_from([1, 7, 64, 1 << 18]),
+)
+def test_blocks_give_the_array_back_with_their_colons_counted(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[dict],
+    layout: dict,
+    block: int,
+    newline: str,
+    pass_bytes: int,
+) -> None:
+    import vecloss.io._array as array_io
+
+    path = tmp_path_factory.mktemp("blocks") / "a.json"
+    text = (" " + json.dumps(rows, **layout) + newline).replace("\n", newline).encode()
+    path.write_bytes(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(array_io, "PASS_BYTES", pass_bytes)
+        blocks = list(ndjson_blocks(path, "JSON", block))
+    for b in blocks:  # every colon counted once, in the block that holds it
+        assert b.colons == b.data.count(b":")
+    assert sum(b.data.count(b"\n") for b in blocks) == text.count(b"},")  # each guess, only
+    assert json.loads(b"[" + b"".join(restore(b.data) for b in blocks) + b"]") == rows
 
 
 @settings(

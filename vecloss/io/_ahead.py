@@ -5,14 +5,17 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator
-from typing import Any, Protocol, TypeVar
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Generic, Protocol, TypeVar
 
 import polars as pl
 
-__all__ = ["WriteBehind", "read_ahead"]
+__all__ = ["WorkAhead", "WriteBehind", "read_ahead"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def read_ahead(batches: Iterator[T]) -> Iterator[T]:
@@ -57,6 +60,68 @@ def read_ahead(batches: Iterator[T]) -> Iterator[T]:
         with contextlib.suppress(queue.Empty):
             slot.get_nowait()
         reader.join()
+
+
+class WorkAhead(Generic[T, R]):
+    """Apply ``work`` to each item on a small pool, a few items ahead; give them back in order.
+
+    Made for parsing blocks with Polars: one ``read_ndjson`` call on two cores
+    leaves them idle while it plans, infers and joins, and a second call in
+    flight fills those gaps (1M objects in 8 MB blocks: 0.80-0.87x of one call
+    at a time, against DuckDB's ``read_json``, measured). The first item is
+    worked on alone, when it is asked for, so that what the caller learns from
+    it (the types of the first block) applies to every later one. At most
+    ``ahead`` items are in flight. Iterating gives ``(item, outcome)`` pairs;
+    ``outcome.result()`` returns the work's result or raises its error, in the
+    items' order. :meth:`rest` hands back the items not yet given, unworked,
+    and stops the pool.
+    """
+
+    def __init__(
+        self, items: Iterator[T], work: Callable[[T], R], *, ahead: int = 3, workers: int = 2
+    ) -> None:
+        self._items, self._work, self._ahead, self._workers = items, work, ahead, workers
+        self._waiting: deque[tuple[T, Future[R]]] = deque()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __iter__(self) -> Iterator[tuple[T, Future[R]]]:
+        try:
+            first = next(self._items, _END)
+            if first is _END:
+                return
+            yield first, self._now(first)
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="vecloss-parse")
+            for item in self._items:
+                self._waiting.append((item, self._pool.submit(self._work, item)))
+                if len(self._waiting) > self._ahead:
+                    yield self._waiting.popleft()
+            while self._waiting:
+                yield self._waiting.popleft()
+        finally:
+            self._stop()
+
+    def rest(self) -> Iterator[T]:
+        """The items not given yet, in order, without their work (which is dropped)."""
+        self._stop()
+        while self._waiting:
+            yield self._waiting.popleft()[0]
+        yield from self._items
+
+    def _now(self, item: T) -> Future[R]:
+        done: Future[R] = Future()
+        try:
+            done.set_result(self._work(item))
+        except Exception as exc:  # raised by .result(), like the pool's
+            done.set_exception(exc)
+        return done
+
+    def _stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+_END: Any = object()
 
 
 class Writer(Protocol):

@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from vecloss.exceptions import InputError
-from vecloss.io._ahead import read_ahead
+from vecloss.io._ahead import WorkAhead, read_ahead
 from vecloss.io._array import Careful, ndjson_blocks, restore
 from vecloss.io._errors import reading, unreadable
 from vecloss.schema import ID, NUMERIC, REQUIRED
@@ -239,13 +239,14 @@ def stream_line_blocks(
 
     Each block is parsed on its own (``pl.read_ndjson``) with the types of the
     first block; a block where a value does not fit them is parsed with the
-    numeric columns as text, so that validation names the bad rows. Blocks come
-    in file order, so row numbers hold.
+    numeric columns as text, so that validation names the bad rows. Blocks are
+    parsed a few at a time (:class:`~vecloss.io._ahead.WorkAhead`) and come in
+    file order, so row numbers hold.
     """
     batches = _Batches(path, what, batch_rows=batch_rows, columns=columns)
     with reading(path, what):
-        for chunk in _line_chunks(path):
-            yield from batches.emit(chunk, batches.parse(chunk))
+        for chunk, parsed in WorkAhead(_line_chunks(path), batches.parse):
+            yield from batches.emit(chunk, parsed.result())
 
 
 def stream_array(
@@ -254,7 +255,8 @@ def stream_array(
     """Stream a JSON array of objects, in any layout, as :func:`stream_line_blocks` does NDJSON.
 
     The blocks are made (:func:`vecloss.io._array.ndjson_blocks`) on a thread while
-    Polars parses the one before. From the first block that does not parse, the
+    Polars parses the ones before, a few at a time (:class:`~vecloss.io._ahead.WorkAhead`).
+    From the first block that does not parse, the
     rest of the file is cut the careful way (:class:`vecloss.io._array.Careful`);
     a block that still does not parse is the file's error. An empty array gives
     one empty frame.
@@ -262,12 +264,13 @@ def stream_array(
     module = sys.modules[__name__]
     batches = _Batches(path, what, batch_rows=batch_rows, columns=columns)
     with reading(path, what):
-        blocks = read_ahead(_counted(ndjson_blocks(path, what, module.BLOCK_BYTES)))
-        for block, counted in blocks:
+        blocks = read_ahead(ndjson_blocks(path, what, module.BLOCK_BYTES))
+        parsing = WorkAhead(blocks, lambda block: batches.parse(block.data))
+        for (block, counted), outcome in parsing:
             try:
-                parsed = batches.parse(block)
+                parsed = outcome.result()
             except pl.exceptions.ComputeError:
-                rest = itertools.chain([block], (b for b, _ in blocks))
+                rest = itertools.chain([block], (b.data for b in parsing.rest()))
                 yield from _carefully(rest, batches)
                 break
             yield from batches.emit(block, parsed, counted)
@@ -275,13 +278,7 @@ def stream_array(
             yield pl.DataFrame()
 
 
-def _counted(blocks: Iterator[bytearray]) -> Iterator[tuple[bytearray, int]]:
-    """Each block with its colons counted (on the read-ahead thread, while Polars parses)."""
-    for block in blocks:
-        yield block, colons(block)
-
-
-def _carefully(blocks: Iterator[bytearray], batches: _Batches) -> Iterator[pl.DataFrame]:
+def _carefully(blocks: Iterator[bytes], batches: _Batches) -> Iterator[pl.DataFrame]:
     careful = Careful()
     for block in blocks:
         chunk = careful.feed(restore(block))
