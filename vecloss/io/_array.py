@@ -82,7 +82,7 @@ class _Rewrite:
     newline (and return) a space, each ``,`` right after a ``}`` a newline, colons counted.
 
     Each pass is a NumPy ufunc into scratch kept from piece to piece: no allocation per
-    block, and the piece stays in cache across its nine passes (the whole 8 MB block did
+    block, and the piece stays in cache across its ten passes (the whole 8 MB block did
     not: 2x slower, measured). A rewritten byte is never a ``}``, so a piece can look at
     the byte before it whatever has already been rewritten.
     """
