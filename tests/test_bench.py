@@ -87,7 +87,8 @@ def test_a_wrong_result_fails_the_check() -> None:
 def test_bench_targets_measures_every_target_of_the_issue(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from vecloss.bench.targets import LAYOUTS
+    from vecloss.bench.targets import KEY_COUNT, LAYOUTS
+    from vecloss.kernels.blocks import jit_available
 
     out = tmp_path / "out"
     argv = ["bench", "--targets", "--sizes", "1000,3000", "--repeat", "2", "--output-dir", str(out)]
@@ -106,6 +107,9 @@ def test_bench_targets_measures_every_target_of_the_issue(
         assert any(w.startswith(f"JSON array streamed by vecloss run, {layout}") for w in works)
     assert {"Parquet -> total", "Parquet -> per-building Parquet", "CSV -> frame"} <= works
     assert "NDJSON -> frame" in works
+    assert f"NDJSON -> frame: {KEY_COUNT}" in works  # what read() adds to Polars' reader
+    checked_floor = any("floor" in w and "every check" in w for w in works)
+    assert checked_floor == jit_available()  # (it needs the compiled kernel)
     ratios = targets.filter(pl.col("peer_value").is_not_null())
     values = ratios["vecloss"] / ratios["peer_value"]
     assert np.allclose(ratios["value"].to_numpy(), values.to_numpy())

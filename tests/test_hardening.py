@@ -379,6 +379,8 @@ def test_a_repeated_json_key_is_an_error(tmp_path: Path, layout: str) -> None:
     path.write_text(body)
     with pytest.raises(vecloss.InputError, match="row 3 gives the key 'construction_cost' more"):
         vecloss.run(str(path))
+    with pytest.raises(vecloss.InputError, match="row 3 gives the key 'construction_cost' more"):
+        vecloss.read(path)  # read whole, as well as streamed
 
 
 # -- case 20: checksums, long lines, memory of a whole JSON array -----------------------------

@@ -16,6 +16,7 @@ import vecloss.io._stream as stream_io
 from vecloss import InputError
 from vecloss.io._array import Careful, ndjson_blocks, restore
 from vecloss.io.json import iter_batches, read
+from vecloss.io.ndjson import read as read_ndjson
 
 # Strings full of what the fast way guesses on and the careful way counts.
 NASTY = st.lists(st.sampled_from([*'ab},{"\\[]:\n\t é', '\\"', "},{"]), max_size=8).map("".join)
@@ -243,4 +244,5 @@ def test_a_key_first_given_after_the_hundredth_object_is_kept(tmp_path: Path, su
         frame = pl.concat(
             list(stream_io.stream_line_blocks(path, "NDJSON", batch_rows=1 << 40, columns=None))
         )
+        assert read_ndjson(path)["note"].to_list() == frame["note"].to_list()  # read whole
     assert frame["note"].to_list() == [None] * 149 + ["roof: new"] + [None] * 50

@@ -49,6 +49,7 @@ from vecloss.api import validated
 from vecloss.bench.contenders import _duckdb_sql, _polars_expr, _with_jit
 from vecloss.bench.harness import progress
 from vecloss.generate import generate, iter_portfolio, portfolio
+from vecloss.io._stream import file_colons
 from vecloss.kernels.blocks import jit_available
 from vecloss.reference import reference_loss
 from vecloss.scenario import Formula
@@ -61,6 +62,11 @@ __all__ = ["LAYOUTS", "Scale", "Target", "markdown_targets", "measure_targets", 
 LAYOUTS = ("pretty", "one line", "one object a line")
 FORMULAS: tuple[Formula, ...] = ("complex", "simple")
 SAMPLE_SECONDS = 0.02
+#: What ``vecloss.read`` of NDJSON adds to Polars' reader, beside the validation: the file's
+#: colons counted, which shows that no key was repeated or dropped (it runs on a thread).
+KEY_COUNT = "vecloss key count alone (the file's colons)"
+#: The checked work of Parquet -> total at its cheapest: the compiled kernel's fused pass.
+CHECKED = "the formula, every check and the ids' order, compiled (one fused pass)"
 
 
 @dataclass(frozen=True)
@@ -340,6 +346,24 @@ def _formula(batches: list[pl.DataFrame], jit: bool) -> float:
     )
 
 
+def _checked_formula(batches: list[pl.DataFrame]) -> float:
+    """The formula with every numeric check and the ids' order, in the compiled kernel's one
+    fused pass per batch: the checked work at its cheapest (no row named, no exact total)."""
+    from vecloss.chunks import aligned_views
+    from vecloss.formulas import INPUTS
+    from vecloss.kernels.blocks import checked_losses
+    from vecloss.schema import ID
+
+    last = 0.0
+    for batch in batches:
+        *views, ids = aligned_views([batch[c] for c in (*INPUTS, ID)])
+        checked = checked_losses(dict(zip(INPUTS, views, strict=True)), ids=ids, jit=True)
+        assert checked.ok
+        assert checked.increasing
+        last += float(checked.loss[-1])
+    return last
+
+
 def _one_pass(batches: list[pl.DataFrame]) -> float:
     """The least a pipeline does with what it decodes: read every value once (a sum)."""
     from vecloss.chunks import pieces
@@ -575,7 +599,8 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
                 {
                     "the formula alone over the decoded columns, compiled": partial(
                         _formula, batches, True
-                    )
+                    ),
+                    CHECKED: partial(_checked_formula, batches),
                 }
                 if jit_available()
                 else {}
@@ -615,10 +640,13 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
             )
     cores = workers or os.cpu_count() or 1
     fastest = min(cpu[name] for name in cpu if name.startswith("the formula alone"))
-    for work, seconds in (
+    floors = [
         ("one pass over what it decodes", cpu["one NumPy pass over the decoded columns"]),
         ("the formula over what it decodes, by the fastest kernel", fastest),
-    ):
+    ]
+    if CHECKED in cpu:
+        floors.append(("the formula and every check, by the fastest kernel", cpu[CHECKED]))
+    for work, seconds in floors:
         yield Target(
             f"Parquet -> total: floor (the fastest reader's CPU and {work}, shared by {cores} "
             "cores)",
@@ -693,6 +721,7 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
             "polars read_ndjson, then vecloss validation": lambda: validated(
                 pl.read_ndjson(ndjson)
             ),
+            KEY_COUNT: partial(file_colons, ndjson),
             "duckdb reader alone (types from a sample)": partial(
                 _polars_of, con, f"select * from read_json('{ndjson}')"
             ),
@@ -706,6 +735,9 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
         bar.set_postfix_str(f"{suffix} -> frame")
         median, answers = _race(fns, max(3, scale.repeat // 2))
         for name, frame in answers.items():
+            if name == KEY_COUNT:  # every line gives its five keys once
+                assert frame == scale.text_rows * len(REQUIRED), frame
+                continue
             assert isinstance(frame, pl.DataFrame), name
             assert frame.height == scale.text_rows, name
             assert frame["buildingId"].equals(answers["vecloss"]["buildingId"]), name

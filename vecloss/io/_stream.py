@@ -14,13 +14,14 @@ import polars as pl
 
 from vecloss.exceptions import InputError
 from vecloss.io._ahead import WorkAhead, read_ahead
-from vecloss.io._array import Careful, ndjson_blocks, restore
+from vecloss.io._array import PASS_BYTES, Careful, ndjson_blocks, restore
 from vecloss.io._errors import reading, unreadable
 from vecloss.schema import ID, NUMERIC, REQUIRED
 
 __all__ = [
     "BLOCK_BYTES",
     "check_keys",
+    "file_colons",
     "parse_lines",
     "slices",
     "stream_array",
@@ -100,6 +101,21 @@ def _present(frame: pl.LazyFrame, columns: Sequence[str] | None) -> list[str]:
 def colons(data: bytes | bytearray) -> int:
     """How many colons ``data`` holds (one NumPy pass)."""
     return int(np.count_nonzero(np.frombuffer(data, np.uint8) == COLON))
+
+
+def file_colons(path: Path) -> int:
+    """How many colons the file holds: read in blocks into one buffer, counted a piece at a
+    time (NumPy, which lets other threads run, as Polars' reader does)."""
+    buf = bytearray(BLOCK_BYTES)
+    a = np.frombuffer(buf, np.uint8)
+    marks = np.empty(PASS_BYTES, np.bool_)
+    found = 0
+    with path.open("rb", buffering=0) as file:
+        while got := file.readinto(buf):
+            for lo in range(0, got, PASS_BYTES):
+                piece = a[lo : min(lo + PASS_BYTES, got)]
+                found += int(np.count_nonzero(np.equal(piece, COLON, out=marks[: len(piece)])))
+    return found
 
 
 def check_keys(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
 import polars as pl
 
 from vecloss.io._errors import reading, unreadable
-from vecloss.io._stream import stream_line_blocks
+from vecloss.io._stream import file_colons, stream_line_blocks
 
 __all__ = ["Writer", "iter_batches", "read"]
 
@@ -17,14 +18,29 @@ WHAT = "NDJSON (one JSON object per line)"
 
 
 def read(path: Path) -> pl.DataFrame:
-    """Read every line into a frame."""
+    """Read every line into a frame, every key a column.
+
+    Polars reads the file whole, with its keys and types from the first 100
+    lines, while a thread counts the file's colons. When there are as many
+    colons as values and no value is null, every line gave every key once: no
+    key was repeated, and none that only a later line gives was dropped. Else
+    the file is read again in blocks (:func:`iter_batches`), which name a
+    repeated key's row and keep a late key.
+    """
     with reading(path, WHAT):
         if path.stat().st_size == 0:
             raise unreadable(path, WHAT, "the file is empty")
-        try:  # types from the first 100 lines (fast), or from all when a later one differs
-            return pl.read_ndjson(path)
-        except pl.exceptions.ComputeError:
-            return pl.read_ndjson(path, infer_schema_length=None)
+        with ThreadPoolExecutor(1, thread_name_prefix="vecloss-count") as pool:
+            counting = pool.submit(file_colons, path)
+            try:  # types from the first 100 lines (fast), or from all when a later one differs
+                frame = pl.read_ndjson(path)
+            except pl.exceptions.ComputeError:
+                frame = pl.read_ndjson(path, infer_schema_length=None)
+            colons = counting.result()
+    if colons == frame.height * frame.width and not any(frame.null_count().row(0)):
+        return frame
+    frames = list(iter_batches(path, batch_rows=1 << 62))
+    return pl.concat(frames, how="diagonal_relaxed") if frames else frame
 
 
 def iter_batches(
