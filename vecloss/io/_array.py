@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from vecloss.io._errors import unreadable
 
-__all__ = ["Block", "Careful", "ndjson_blocks", "restore"]
+__all__ = ["COLON", "PASS_BYTES", "Block", "Careful", "count_byte", "ndjson_blocks", "restore"]
 
 QUOTE, BACKSLASH, OPEN, CLOSE, COMMA, NEWLINE, RETURN, SPACE, COLON = b'"\\{},\n\r :'
 #: Bytes rewritten per pass (:class:`_Rewrite`): the piece and its masks fit in L2.
@@ -39,6 +39,17 @@ def _fill(file: object, view: memoryview) -> int:
     while got < len(view) and (n := file.readinto(view[got:])):  # type: ignore[attr-defined]
         got += n
     return got
+
+
+def count_byte(a: npt.NDArray[np.uint8], byte: int, marks: npt.NDArray[np.bool_]) -> int:
+    """How many bytes of ``a`` are ``byte``: compared into ``marks`` (scratch the caller keeps),
+    a piece of its length at a time, so that nothing is allocated and each piece is counted
+    while it is in cache."""
+    found = 0
+    for lo in range(0, len(a), len(marks)):
+        piece = a[lo : lo + len(marks)]
+        found += int(np.count_nonzero(np.equal(piece, byte, out=marks[: len(piece)])))
+    return found
 
 
 def _found(head: bytes | bytearray) -> str:
@@ -107,7 +118,7 @@ class _Rewrite:
             np.bitwise_and(commas, closes, out=commas)
             np.multiply(commas, np.uint8(COMMA ^ NEWLINE), out=commas)
             np.bitwise_xor(a[after:hi], commas, out=a[after:hi])
-            found += int(np.count_nonzero(np.equal(piece, COLON, out=marks.view(np.bool_))))
+            found += count_byte(piece, COLON, marks.view(np.bool_))
         return found
 
     @staticmethod

@@ -14,13 +14,14 @@ import polars as pl
 
 from vecloss.exceptions import InputError
 from vecloss.io._ahead import WorkAhead, read_ahead
-from vecloss.io._array import PASS_BYTES, Careful, ndjson_blocks, restore
+from vecloss.io._array import COLON, PASS_BYTES, Careful, count_byte, ndjson_blocks, restore
 from vecloss.io._errors import reading, unreadable
 from vecloss.schema import ID, NUMERIC, REQUIRED
 
 __all__ = [
     "BLOCK_BYTES",
     "check_keys",
+    "every_key_once",
     "file_colons",
     "parse_lines",
     "slices",
@@ -34,7 +35,6 @@ __all__ = [
 #: 8-16 MB blocks are fastest; 2 MB blocks are 30 % slower).
 BLOCK_BYTES = 8 << 20
 # NaN and Infinity are not JSON, but Python's json module writes them.
-COLON = ord(":")
 BARE_NONFINITE = re.compile(rb"(?<=[\[:,])(\s*)(-?Infinity|NaN)(?=\s*[,\]\}])")
 NUMERIC_NAMES = frozenset(c.name for c in NUMERIC)
 
@@ -99,23 +99,28 @@ def _present(frame: pl.LazyFrame, columns: Sequence[str] | None) -> list[str]:
 
 
 def colons(data: bytes | bytearray) -> int:
-    """How many colons ``data`` holds (one NumPy pass)."""
-    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == COLON))
+    """How many colons ``data`` holds."""
+    return count_byte(np.frombuffer(data, np.uint8), COLON, np.empty(PASS_BYTES, np.bool_))
 
 
 def file_colons(path: Path) -> int:
-    """How many colons the file holds: read in blocks into one buffer, counted a piece at a
-    time (NumPy, which lets other threads run, as Polars' reader does)."""
+    """How many colons the file holds: read in blocks into one buffer and counted (NumPy,
+    which lets other threads run, as Polars' reader does)."""
     buf = bytearray(BLOCK_BYTES)
     a = np.frombuffer(buf, np.uint8)
     marks = np.empty(PASS_BYTES, np.bool_)
     found = 0
     with path.open("rb", buffering=0) as file:
         while got := file.readinto(buf):
-            for lo in range(0, got, PASS_BYTES):
-                piece = a[lo : min(lo + PASS_BYTES, got)]
-                found += int(np.count_nonzero(np.equal(piece, COLON, out=marks[: len(piece)])))
+            found += count_byte(a[:got], COLON, marks)
     return found
+
+
+def every_key_once(colons: int, parsed: pl.DataFrame) -> bool:
+    """Whether the NDJSON that gave ``parsed`` (and held ``colons`` colons) gave every key once
+    on every line: as many colons as values, and no value null (each line gave each key at
+    least once, and no colon is left for a repeated or an extra key)."""
+    return colons == parsed.height * parsed.width and not any(parsed.null_count().row(0))
 
 
 def check_keys(
@@ -137,8 +142,7 @@ def check_keys(
     there is no colon left for a repeat). Otherwise each key is counted
     (``"name":``) and, only when one is over-counted, its row looked for.
     """
-    found = colons(data) if counted is None else counted
-    if found == parsed.height * parsed.width and not any(parsed.null_count().row(0)):
+    if every_key_once(colons(data) if counted is None else counted, parsed):
         return True
     for name in REQUIRED:
         key = f'"{name}"'.encode()

@@ -10,7 +10,7 @@ from typing import IO
 import polars as pl
 
 from vecloss.io._errors import reading, unreadable
-from vecloss.io._stream import file_colons, stream_line_blocks
+from vecloss.io._stream import every_key_once, file_colons, stream_line_blocks
 
 __all__ = ["Writer", "iter_batches", "read"]
 
@@ -37,7 +37,7 @@ def read(path: Path) -> pl.DataFrame:
             except pl.exceptions.ComputeError:
                 frame = pl.read_ndjson(path, infer_schema_length=None)
             colons = counting.result()
-    if colons == frame.height * frame.width and not any(frame.null_count().row(0)):
+    if every_key_once(colons, frame):
         return frame
     frames = list(iter_batches(path, batch_rows=1 << 62))
     return pl.concat(frames, how="diagonal_relaxed") if frames else frame
