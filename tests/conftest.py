@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from vecloss import synthetic
 from vecloss.kernels.blocks import jit_available
 from vecloss.reference import reference_loss
 
@@ -65,3 +66,29 @@ def assert_close(value: float, expected: float) -> None:
 def example(tmp_path: Path) -> Path:
     """A private copy of the example portfolio."""
     return Path(shutil.copy(EXAMPLE, tmp_path / "data.json"))
+
+
+# Most tests were written for the first generator: integer ids 1..N in order (a row's id is its
+# number) and the five columns of the schema, in its order. They take the synthetic portfolios
+# that way; the realistic default (string ids in no order, a region) has tests of its own
+# (test_synthetic.py, test_repeated_ids.py).
+def iter_portfolio(
+    rows: int, *, seed: int = 0, ids: synthetic.IdKind = "sorted"
+) -> Iterator[pl.DataFrame]:
+    for chunk in synthetic.iter_portfolio(rows, seed=seed, ids=ids):
+        yield chunk.drop("region")
+
+
+def portfolio(rows: int, *, seed: int = 0, ids: synthetic.IdKind = "sorted") -> pl.DataFrame:
+    return synthetic.portfolio(rows, seed=seed, ids=ids).drop("region")
+
+
+def generate(
+    rows: int, path: str | Path, *, seed: int = 0, ids: synthetic.IdKind = "sorted"
+) -> Path:
+    from vecloss.io.sink import Output
+
+    with Output(path) as out:
+        for chunk in iter_portfolio(rows, seed=seed, ids=ids) if rows else [portfolio(0)]:
+            out.write(chunk)
+    return Path(path)

@@ -17,10 +17,9 @@ import pyarrow as pa
 import pytest
 
 import vecloss
-from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close
+from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, portfolio
 from vecloss.cli import main
 from vecloss.cli_options import build_parser
-from vecloss.generate import portfolio
 
 
 @pytest.fixture
@@ -202,11 +201,10 @@ def test_units_are_stated_once_in_the_readme_and_the_generator_agrees() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert "currency, the whole building (used as given: not multiplied by `floor_area`)" in readme
     assert "the horizon T only the\ndiscount" in readme
-    from vecloss import generate
+    from vecloss import synthetic
 
-    doc = " ".join((generate.iter_portfolio.__doc__ or "").split())
-    assert "per m2" not in doc
-    assert "not multiplied by the floor area" in doc
+    doc = " ".join((synthetic.__doc__ or "").split())
+    assert "the whole building's cost, as the formulas take it" in doc
 
 
 # -- a command line that pipes ---------------------------------------------------------------

@@ -11,9 +11,8 @@ import polars as pl
 import pytest
 
 import vecloss
-from tests.conftest import EXAMPLE, assert_close
+from tests.conftest import EXAMPLE, assert_close, portfolio
 from vecloss.cli import main
-from vecloss.generate import portfolio
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,8 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, assert_matches_reference
+from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, assert_matches_reference, portfolio
 from vecloss import InputError, UsageError, ValidationError, VeclossError, losses, read, run
-from vecloss.generate import portfolio
 
 
 def test_read_validates_and_casts() -> None:

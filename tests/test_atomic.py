@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from vecloss.generate import generate
+from tests.conftest import generate
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,11 @@ import numpy as np
 import polars as pl
 import pytest
 
+from tests.conftest import portfolio
 from vecloss.api import validated
 from vecloss.bench.contenders import CONTENDERS
 from vecloss.bench.harness import check_losses, measure_engines
 from vecloss.cli import main
-from vecloss.generate import portfolio
 
 
 def test_bench_writes_every_engine_and_peer(

@@ -12,11 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vecloss
-from tests.conftest import kernel_path
+from tests.conftest import kernel_path, portfolio
 from vecloss.checks.ids import SeenIds
 from vecloss.chunks import aligned_views
 from vecloss.formulas import INPUTS
-from vecloss.generate import portfolio
 from vecloss.kernels.blocks import BLOCK_ROWS, checked_losses
 
 

@@ -7,9 +7,8 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import assert_matches_reference
+from tests.conftest import assert_matches_reference, portfolio
 from vecloss.checks.ids import SeenIds, later_duplicates
-from vecloss.generate import portfolio
 from vecloss.kernels import Kernel
 from vecloss.run.batch import _diagnose, check_batch
 from vecloss.scenario import Scenario

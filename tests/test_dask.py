@@ -10,11 +10,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.conftest import assert_matches_reference
+from tests.conftest import assert_matches_reference, portfolio
 from vecloss import ValidationError, run
 from vecloss.api import validated
 from vecloss.cli import main
-from vecloss.generate import portfolio
 
 distributed = pytest.importorskip("distributed")
 

@@ -15,11 +15,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tests.conftest import assert_matches_reference
+from tests.conftest import assert_matches_reference, portfolio
 from vecloss import InputError, UsageError, ValidationError, run
 from vecloss.api import validated
 from vecloss.cli import main
-from vecloss.generate import portfolio
 from vecloss.io.database import connect
 
 pytest.importorskip("adbc_driver_sqlite")

@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, assert_matches_reference
+from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, assert_matches_reference, portfolio
 from vecloss.api import validated
 from vecloss.cli import main
-from vecloss.generate import portfolio
 from vecloss.kernels import KERNELS, compute_loss
 from vecloss.run.runner import ENGINES
 

@@ -11,10 +11,9 @@ import pytest
 from hypothesis import given, settings
 
 from tests import strategies as s
-from tests.conftest import EXAMPLE, assert_close, assert_matches_reference
+from tests.conftest import EXAMPLE, assert_close, assert_matches_reference, portfolio
 from vecloss import losses, read, run
 from vecloss.cli import main
-from vecloss.generate import portfolio
 
 
 @pytest.mark.parametrize("formula", ["complex", "simple"])

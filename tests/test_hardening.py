@@ -16,10 +16,9 @@ import polars as pl
 import pytest
 
 import vecloss
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, generate, portfolio
 from tests.test_database import load, postgres_uri, read_table
 from vecloss.cli import main
-from vecloss.generate import generate, portfolio
 
 CLI = [sys.executable, "-m", "vecloss"]
 

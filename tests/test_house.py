@@ -14,10 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vecloss
-from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close
+from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, portfolio
 from vecloss import PercentageWarning, UsageError
 from vecloss.cli import main
-from vecloss.generate import portfolio
 from vecloss.scenario import Scenario
 
 

@@ -22,7 +22,7 @@ OPTIONAL = [
 
 def test_import_vecloss_imports_no_optional_dependency() -> None:
     code = (
-        "import sys, json, vecloss, vecloss.cli, vecloss.generate; "
+        "import sys, json, vecloss, vecloss.cli, vecloss.synthetic; "
         f"print(json.dumps([m for m in {OPTIONAL!r} if m in sys.modules]))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -9,9 +9,16 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, assert_matches_reference
-from vecloss import VeclossError, losses, read
-from vecloss.generate import generate, portfolio
+from tests.conftest import (
+    EXAMPLE,
+    EXAMPLE_TOTAL,
+    assert_close,
+    assert_matches_reference,
+    generate,
+    portfolio,
+)
+from vecloss import VeclossError, losses, read, synthetic
+from vecloss.api import validated
 from vecloss.io.convert import convert
 from vecloss.io.formats import SUFFIXES
 from vecloss.io.source import iter_batches
@@ -54,22 +61,36 @@ def test_generate_is_seeded(tmp_path: Path, suffix: str) -> None:
     assert read(a).equals(portfolio(300, seed=11))
 
 
-def test_generated_ranges() -> None:
-    frame = portfolio(20_000, seed=1)
-    ranges = {
-        "floor_area": (50, 20_000),
-        "construction_cost": (300, 6_000),
-        "hazard_probability": (0, 0.6),
-        "inflation_rate": (-0.01, 0.09),
-    }
-    for name, (low, high) in ranges.items():
-        assert frame[name].min() >= low
-        assert frame[name].max() <= high
-    assert frame["buildingId"].is_unique().all()
+def test_generated_portfolios_are_shaped_as_documented() -> None:
+    import vecloss
+
+    frame = vecloss.portfolio(200_000, seed=1)
+    ids = frame["buildingId"]
+    assert ids.dtype == pl.String
+    assert ids.is_unique().all()
+    assert ids.str.starts_with("LOC-").all()
+    assert not ids.is_sorted()
+    assert validated(frame).height == frame.height
+    p = frame["hazard_probability"]
+    assert 0.009 < p.mean() < 0.011  # Beta(0.5, 49.5): mean 1 %
+    assert 0.004 < p.median() < 0.005  # most buildings rarely hit ...
+    assert 0.003 < (p > 0.07).mean() < 0.01  # ... a few often
+    assert frame["floor_area"].min() >= 30
+    assert frame["floor_area"].max() <= 50_000
+    assert frame["inflation_rate"].min() >= -0.01
+    assert frame["inflation_rate"].max() <= 0.09
+    shares = frame["region"].value_counts(normalize=True, name="share")
+    assert set(shares["region"]) == set(synthetic.REGIONS)
+    for region, share in shares.iter_rows():
+        assert abs(share - synthetic.REGIONS[region]) < 0.01
+    for kind in ("shuffled", "sorted"):
+        numbers = vecloss.portfolio(1_000, seed=1, ids=kind)["buildingId"]
+        assert numbers.sort().to_list() == list(range(1, 1_001))
+        assert numbers.is_sorted() == (kind == "sorted")
 
 
 def test_a_larger_portfolio_starts_with_the_smaller(monkeypatch: pytest.MonkeyPatch) -> None:
-    import vecloss.generate as g
+    import vecloss.synthetic as g
 
     monkeypatch.setattr(g, "CHUNK_ROWS", 100)
     assert portfolio(1000, seed=5).head(250).equals(portfolio(250, seed=5))

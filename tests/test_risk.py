@@ -16,11 +16,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import vecloss
-from tests.conftest import EXAMPLE, EXAMPLE_TOTAL
+from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, portfolio
 from tests.strategies import formulas, portfolios
 from vecloss.cli import main
 from vecloss.exceptions import InputError, UsageError, ValidationError
-from vecloss.generate import portfolio
 from vecloss.risk.draws import value_keys
 from vecloss.risk.hits import independent_hits, shared_hits
 from vecloss.risk.ledger import QUANTUM, Ledger, limbs_of

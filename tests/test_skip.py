@@ -14,10 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import assert_matches_reference
+from tests.conftest import assert_matches_reference, portfolio
 from vecloss import run
 from vecloss.api import validated
-from vecloss.generate import portfolio
 
 # kind -> (column changes as text, the reason code expected)
 CORRUPTIONS: dict[str, tuple[dict[str, str], str]] = {

@@ -10,8 +10,8 @@ import pytest
 
 import vecloss.io._stream as stream_io
 import vecloss.io.json as json_io
+from tests.conftest import generate, portfolio
 from vecloss import InputError, run
-from vecloss.generate import generate, portfolio
 from vecloss.io.source import iter_batches
 
 

@@ -22,6 +22,7 @@ from vecloss.risk import RiskResult, risk, simulate
 from vecloss.run.runner import run
 from vecloss.run.summary import Summary
 from vecloss.scenario import Scenario
+from vecloss.synthetic import generate, portfolio
 from vecloss.validation import Report, validate
 
 __version__ = "0.1.0"
@@ -37,8 +38,10 @@ __all__ = [
     "ValidationError",
     "VeclossError",
     "__version__",
+    "generate",
     "loss",
     "losses",
+    "portfolio",
     "read",
     "risk",
     "run",

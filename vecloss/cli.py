@@ -248,7 +248,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from vecloss.generate import generate
+    from vecloss.synthetic import generate
 
     generate(args.rows, args.output, seed=args.seed)
     print(f"wrote {args.rows:,} buildings to {args.output} (seed {args.seed})")

@@ -320,12 +320,20 @@ def build_parser() -> argparse.ArgumentParser:
         "generate",
         parents=[common],
         help="write a seeded synthetic portfolio",
-        description="Write N synthetic buildings (seeded: the same seed, the same file), "
-        "in chunks, to PATH (format by suffix).",
+        description="Write N synthetic buildings shaped like a real portfolio (string ids in "
+        "no order, a region, hazard probabilities with a mean near 1 %%; seeded: the same seed, "
+        "the same file), in chunks, to PATH (format by suffix).",
     )
     p.add_argument("rows", type=_count, metavar="N", help="how many buildings (1e6 is accepted)")
     p.add_argument("-o", "--output", required=True, metavar="PATH", help="where to write them")
     p.add_argument("--seed", type=_seed, default=0, help="default: 0")
+    p.add_argument(
+        "--ids",
+        choices=("strings", "shuffled", "sorted"),
+        default="strings",
+        help="building ids: 'LOC-' strings in no order (default), the integers 1..N in no "
+        "order, or in order",
+    )
 
     p = sub.add_parser(
         "convert",

@@ -11,6 +11,8 @@ with the checks) in :mod:`vecloss.kernels.compiled`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -34,9 +36,16 @@ INPUTS: tuple[str, ...] = (
 
 
 def discount_factor(years: int, discount_rate: float) -> float:
-    """Return ``1 / (1 + d)**T`` as a float; inf where ``(1 + d)**T`` underflows to 0."""
-    with np.errstate(over="ignore", divide="ignore"):
-        return float(1.0 / np.power(np.float64(1.0) + discount_rate, np.float64(years)))
+    """Return ``1 / (1 + d)**T`` as a float; inf where ``(1 + d)**T`` underflows to 0.
+
+    Python floats (the C library's ``pow``, as NumPy's scalar power): no error state to set
+    up, which a small frame would feel."""
+    try:
+        return 1.0 / (1.0 + float(discount_rate)) ** years
+    except OverflowError:  # (1 + d)**T above the largest float: the factor is 0
+        return 0.0
+    except ZeroDivisionError:  # (1 + d)**T underflowed to 0
+        return math.inf
 
 
 def _buffer(like: FloatArray, out: FloatArray | None) -> FloatArray:

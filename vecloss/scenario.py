@@ -112,6 +112,14 @@ class Scenario:
         cls, formula: object = "complex", years: object = 10, discount_rate: object = 0.05
     ) -> Scenario:
         """Check every parameter; raise :class:`~vecloss.UsageError` naming the first bad one."""
+        if (  # the common call, one plain int and float in range, checked without the ABCs
+            type(years) is int
+            and type(discount_rate) is float
+            and 0 <= years <= _INT64_MAX
+            and -1.0 < discount_rate <= 1.0
+            and formula in FORMULAS
+        ):
+            return cls(str(formula), (years,), (discount_rate,))
         if formula not in FORMULAS:
             msg = f"unknown formula {formula!r}; hint: choose one of {', '.join(FORMULAS)}"
             raise UsageError(msg)

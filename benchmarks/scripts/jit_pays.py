@@ -32,7 +32,7 @@ def first_call(setting: str) -> float:
 def main() -> None:
     import vecloss
     from vecloss.api import validated
-    from vecloss.generate import portfolio
+    from vecloss.synthetic import portfolio
 
     for setting in ("1", "0"):
         first_call(setting)  # compile and cache once

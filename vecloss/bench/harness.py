@@ -22,9 +22,9 @@ import polars as pl
 from vecloss.api import validated
 from vecloss.bench.contenders import make_contender
 from vecloss.bench.memory import peak_rss
-from vecloss.generate import portfolio
 from vecloss.progress import progress_bar
 from vecloss.reference import reference_loss
+from vecloss.synthetic import portfolio
 
 __all__ = ["Measurement", "check_losses", "measure_engines", "progress"]
 

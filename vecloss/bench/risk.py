@@ -81,7 +81,7 @@ def _median(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
 
 
 def _portfolio(rows: int, seed: int) -> pl.DataFrame:
-    from vecloss.generate import portfolio
+    from vecloss.synthetic import portfolio
 
     rng = np.random.default_rng(seed)
     return portfolio(rows, seed=seed).with_columns(

@@ -48,12 +48,12 @@ import vecloss
 from vecloss.api import validated
 from vecloss.bench.contenders import _duckdb_sql, _polars_expr, _with_jit
 from vecloss.bench.harness import progress
-from vecloss.generate import generate, iter_portfolio, portfolio
 from vecloss.io._stream import file_colons
 from vecloss.kernels.blocks import jit_available
 from vecloss.reference import reference_loss
 from vecloss.scenario import Formula
 from vecloss.schema import REQUIRED
+from vecloss.synthetic import generate, iter_portfolio, portfolio
 
 __all__ = ["LAYOUTS", "Scale", "Target", "markdown_targets", "measure_targets", "write_targets"]
 

@@ -22,6 +22,7 @@ __all__ = [
     "FAILURES",
     "ROW",
     "Checked",
+    "add_failure",
     "block_ok",
     "describe",
     "no_rejects",
@@ -146,6 +147,18 @@ def split_valid(frame: pl.DataFrame, *, row_offset: int = 1, strings: bool = Tru
         [frame.filter(bad), flags.filter(bad).select(failures.alias(FAILURES))], how="horizontal"
     )
     return Checked(frame.filter(~bad).with_columns(casts), rejected)
+
+
+def add_failure(
+    rejected: pl.DataFrame, mask: pl.Series, column: str, reason: Reason
+) -> pl.DataFrame:
+    """Rejected rows with one more failure, first in their list, where ``mask`` holds."""
+    if not mask.any():
+        return rejected
+    more = pl.concat_list(_failure(column, reason), pl.col(FAILURES))
+    return rejected.with_columns(
+        pl.when(mask).then(more).otherwise(pl.col(FAILURES)).alias(FAILURES)
+    )
 
 
 def reject_rows(frame: pl.DataFrame, mask: pl.Series, column: str, reason: Reason) -> pl.DataFrame:

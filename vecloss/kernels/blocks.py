@@ -260,12 +260,16 @@ def _blocked(
     """Run the formula block by block on threads; with ``check``, the schema's checks too,
     the order of ``ids`` and whether an inflation rate is above 1, each while the block is
     in cache. No block crosses the end of a chunk."""
+    module = _compiled_module() if (use_jit(None) if jit is None else jit) else None
+    if module is None:
+        one = _one_block(columns, ids)
+        if one is not None:
+            return _small(one[0], formula, years, discount_rate, check, one[1])
     chunked, id_chunks, edges = _layout(columns, ids)
     out = _output(edges[-1])
     failed: list[int] = []  # list.append is atomic under the GIL
     unsorted: list[int] = []
     above_one: list[int] = []
-    module = _compiled_module() if (use_jit(None) if jit is None else jit) else None
     inflation = INPUTS.index("inflation_rate")
     if module is not None:
         chunked = [[_read_only(c) for c in column] for column in chunked]
@@ -311,3 +315,37 @@ def _blocked(
     for_each_block(edges[-1], block, workers=workers, edges=edges)
     increasing = ids is not None and not unsorted
     return Checked(out, not (check and failed), increasing, bool(above_one))
+
+
+def _one_block(
+    columns: Sequence[Chunks], ids: Any
+) -> tuple[list[FloatArray], npt.NDArray[np.int64] | None] | None:
+    """The columns (and ids) as single arrays when they make one block (each given as an
+    array or as a one-chunk list); else None."""
+    arrays = [c if isinstance(c, np.ndarray) else c[0] if len(c) == 1 else None for c in columns]
+    if ids is not None and not isinstance(ids, np.ndarray):
+        ids = ids[0] if len(ids) == 1 else None
+        if ids is None:
+            return None
+    if any(a is None for a in arrays) or len(cast("FloatArray", arrays[0])) > BLOCK_ROWS:
+        return None
+    return cast("list[FloatArray]", arrays), ids
+
+
+def _small(
+    columns: list[FloatArray],
+    formula: str,
+    years: int,
+    discount_rate: float,
+    check: bool,
+    ids: npt.NDArray[np.int64] | None,
+) -> Checked:
+    """:func:`_blocked` for one block of NumPy arrays, on this thread: the same kernel and
+    checks, without the bookkeeping of blocks (a small frame in a notebook feels it)."""
+    loss = KERNELS[formula](*columns, years=years, discount_rate=discount_rate)
+    if not check:
+        return Checked(loss, ok=True, increasing=False)
+    ok = block_ok(dict(zip(INPUTS, columns, strict=True)), loss)
+    inflation = columns[INPUTS.index("inflation_rate")]
+    above_one = len(inflation) > 0 and bool(np.maximum.reduce(inflation) > 1)
+    return Checked(loss, ok, ids is not None and rises(ids), above_one)

@@ -10,13 +10,13 @@ names each failing row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
 
-from vecloss.checks.ids import SeenIds, later_duplicates
-from vecloss.checks.rules import ROW, no_rejects, reject_rows, split_valid
+from vecloss.checks.ids import SeenIds, later_duplicates, later_duplicates_ahead
+from vecloss.checks.rules import ROW, add_failure, no_rejects, reject_rows, split_valid
 from vecloss.chunks import aligned_views
 from vecloss.formulas import FloatArray, discount_factor
 from vecloss.kernels import Kernel
@@ -98,10 +98,25 @@ def clean_losses(
         if not series.dtype.is_numeric() or series.null_count():
             return None
         columns.append(series if isinstance(series.dtype, pl.Float64) else series.cast(pl.Float64))
+    checked = _distinct_and_checked(columns, ids, formula, years, rate, kernel)
+    return checked if checked.ok else None
+
+
+def _distinct_and_checked(
+    columns: list[pl.Series], ids: pl.Series, formula: str, years: int, rate: float, kernel: Kernel
+) -> Checked:
+    """:func:`_checked`, with ``ok`` false also when an id repeats; ids not in increasing order
+    are checked on a thread of their own while the kernel runs."""
+    ahead = later_duplicates_ahead(ids)
     checked = _checked(columns, ids, formula, years, rate, kernel)
-    if not checked.ok or not (checked.increasing or later_duplicates(ids) is None):
-        return None
-    return checked
+    if not checked.ok:
+        if ahead is not None:
+            ahead.cancel()
+        return checked
+    if checked.increasing:
+        return checked
+    repeats = ahead.result() if ahead is not None else later_duplicates(ids)
+    return checked if repeats is None else replace(checked, ok=False)
 
 
 def _checked(
@@ -191,8 +206,9 @@ def _one_pair(
     if fast_path_applies(batch, kernel):
         valid = as_floats(indexed)
         ids = batch[ID]
-        checked = _checked([valid[c.name] for c in NUMERIC], ids, formula, years, rate, kernel)
-        if checked.ok and (checked.increasing or later_duplicates(ids) is None):
+        columns = [valid[c.name] for c in NUMERIC]
+        checked = _distinct_and_checked(columns, ids, formula, years, rate, kernel)
+        if checked.ok:
             again = seen.add(ids, rising=checked.increasing) if seen is not None else None
             if again is None or not again.any():
                 return valid, checked.loss, no_rejects(indexed)
@@ -217,11 +233,16 @@ def _diagnose(
     """Every rule as a Polars expression: each failing row named, with every reason."""
     checked = split_valid(indexed, strings=strings)
     valid, bad = checked.valid, [checked.rejected]
-    if seen is not None:
-        again = seen.add(valid[ID])
+    if seen is not None:  # every row's id counts, valid or not (see vecloss.checks.ids)
+        ident = pl.col(ID)
+        firsts = indexed.filter(ident.is_not_null() & ident.is_first_distinct())
+        again = seen.add(firsts[ID])
         if again.any():
-            bad.append(_originals(indexed, valid.filter(again), ID, Reason.DUPLICATE_ID))
-            valid = valid.filter(~again)
+            rows = firsts[ROW].filter(again).implode()
+            bad[0] = add_failure(bad[0], bad[0][ROW].is_in(rows), ID, Reason.DUPLICATE_ID)
+            repeated = valid[ROW].is_in(rows)
+            bad.append(_originals(indexed, valid.filter(repeated), ID, Reason.DUPLICATE_ID))
+            valid = valid.filter(~repeated)
     loss = kernel.losses(valid, formula, years, rate)
     overflow = pl.Series(~np.isfinite(loss))
     if overflow.any():

@@ -1,0 +1,201 @@
+"""Repeated building ids: the fast check agrees with a plain Python set, in memory and streamed.
+
+The rule under test (vecloss.checks.ids): an id belongs to the first row that gives it, valid
+or not; every later row with it is a ``duplicate_id``. Keys that are all distinct prove the ids
+are; equal keys (for strings, possibly a hash collision) are confirmed against the ids. The
+collision tests weaken the hash to 3 bits, so that almost every pair of ids collides.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import vecloss
+from vecloss.checks import ids as ids_module
+from vecloss.checks.ids import SeenIds, distinct_keys, later_duplicates
+
+ID_VALUES = {
+    "ints": st.integers(-5, 40),
+    "wide ints": st.sampled_from([-(2**62), -7, 0, 3, 2**40, 2**62]),
+    "strings": st.text(alphabet="AB-0", max_size=4),
+}
+
+
+def expected_later(values: list[object]) -> list[bool]:
+    """Each row: whether an earlier row has the same (non-null) id, by a Python set."""
+    seen: set[object] = set()
+    later = []
+    for value in values:
+        later.append(value is not None and value in seen)
+        if value is not None:
+            seen.add(value)
+    return later
+
+
+def as_series(values: list[object], kind: str) -> pl.Series:
+    dtype = pl.String if kind == "strings" else pl.Int64
+    return pl.Series("buildingId", values, dtype=dtype)
+
+
+def mask_of(series: pl.Series) -> list[bool]:
+    found = later_duplicates(series)
+    return [False] * series.len() if found is None else found.to_list()
+
+
+@pytest.fixture
+def weak_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """String keys of 3 bits: nearly every two distinct ids collide."""
+    real = ids_module.id_keys
+
+    def three_bits(ids: pl.Series) -> np.ndarray:
+        keys = real(ids)
+        return keys if ids.dtype.is_integer() else keys & 7
+
+    monkeypatch.setattr(ids_module, "id_keys", three_bits)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(ID_VALUES)),
+    data=st.data(),
+)
+def test_later_duplicates_agrees_with_a_python_set(kind: str, data: st.DataObject) -> None:
+    values = data.draw(st.lists(st.one_of(st.none(), ID_VALUES[kind]), max_size=60))
+    assert mask_of(as_series(values, kind)) == expected_later(values)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(values=st.lists(ID_VALUES["strings"], max_size=40))
+def test_a_hash_collision_is_not_a_repeat(weak_hash: None, values: list[object]) -> None:
+    assert mask_of(as_series(values, "strings")) == expected_later(values)
+
+
+def seen_across(values: list[object], kind: str, batch: int) -> list[bool]:
+    """Rows marked as repeats when ``values`` arrive in batches of ``batch``: within a batch by
+    :func:`later_duplicates`, across batches by :class:`SeenIds` (each id recorded once)."""
+    seen, marked = SeenIds(budget=64), []
+    for start in range(0, len(values), batch):
+        part = as_series(values[start : start + batch], kind)
+        within = np.array(mask_of(part), dtype=bool)
+        firsts = part.filter(part.is_not_null() & ~pl.Series(within))
+        again = dict(zip(firsts.to_list(), seen.add(firsts).to_list(), strict=True))
+        marked += [bool(w) or bool(again.get(v, False)) for v, w in zip(part, within, strict=True)]
+    return marked
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(kind=st.sampled_from(sorted(ID_VALUES)), batch=st.integers(1, 9), data=st.data())
+def test_seen_ids_across_batches_agree_with_a_python_set(
+    kind: str, batch: int, data: st.DataObject
+) -> None:
+    values = data.draw(st.lists(st.one_of(st.none(), ID_VALUES[kind]), max_size=50))
+    assert seen_across(values, kind, batch) == expected_later(values)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch=st.integers(1, 9), values=st.lists(ID_VALUES["strings"], max_size=50))
+def test_collisions_across_batches_are_confirmed_against_the_ids(
+    weak_hash: None, batch: int, values: list[object]
+) -> None:
+    # a budget of 64 bytes: the earlier ids are spilled to files after every batch or two
+    assert seen_across(values, "strings", batch) == expected_later(values)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        np.random.default_rng(1).permutation(5_000) + 10**12,  # dense, shuffled: flags
+        np.random.default_rng(2).integers(-(2**62), 2**62, 5_000),  # sparse: a sort
+        np.array([2**63 - 1, -(2**63), 0]),  # the extremes of int64
+    ],
+    ids=["dense", "sparse", "extremes"],
+)
+def test_distinct_keys_finds_one_repeat_anywhere(keys: np.ndarray) -> None:
+    assert distinct_keys(keys)
+    last = len(keys) - 1
+    for source, target in [(0, last), (last, last // 2), (last // 2, 0)]:
+        repeated = keys.copy()
+        repeated[target] = repeated[source]
+        assert not distinct_keys(repeated)
+
+
+@pytest.mark.parametrize("kind", ["ints", "strings"])
+def test_a_repeat_names_both_rows_at_any_size(kind: str) -> None:
+    frame = vecloss.portfolio(300_000, seed=3, ids="strings" if kind == "strings" else "shuffled")
+    first, later = 12_345, 250_000
+    dirty = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == later)
+        .then(pl.lit(frame["buildingId"][first]))
+        .otherwise(pl.col("buildingId"))
+        .alias("buildingId")
+    )
+    assert vecloss.losses(frame).height == frame.height
+    report = vecloss.validate(dirty)
+    assert report.rejected["row"].to_list() == [later + 1]
+    assert "duplicate_id" in report.rejected["reason"][0]
+    with pytest.raises(vecloss.ValidationError, match=str(frame["buildingId"][first])):
+        vecloss.losses(dirty)
+
+
+CSV_HEAD = "buildingId,floor_area,construction_cost,hazard_probability,inflation_rate\n"
+
+
+@pytest.mark.parametrize("engine", ["vectorized", "loop"])
+def test_an_invalid_rows_id_counts_as_seen_at_every_batch_size(tmp_path: Path, engine: str) -> None:
+    # the first row of id 1 is invalid (no inflation rate); the second repeats its id
+    source = tmp_path / "d.csv"
+    source.write_text(CSV_HEAD + "1,2000,1200,0.1,\n1,1500,1300,0.2,0.04\n2,100,10,0.1,0.01\n")
+    results = []
+    for batch_rows in (1, 2, 3, 100):
+        rejects = tmp_path / f"r{batch_rows}.csv"
+        summary = vecloss.run(
+            source, batch_rows=batch_rows, engine=engine, on_invalid="skip", rejects=rejects
+        )
+        table = pl.read_csv(rejects, infer_schema=False)
+        results.append((summary.rows, table["row"].to_list(), table["reason"].to_list()))
+    assert results[0] == (1, ["1", "2"], ["inflation_rate: null", "buildingId: duplicate_id"])
+    assert all(result == results[0] for result in results)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ids=st.lists(st.sampled_from(["a", "b", "c", "d", "e", None]), min_size=1, max_size=12),
+    bad=st.lists(st.booleans(), min_size=12, max_size=12),
+    batch_rows=st.integers(1, 5),
+)
+def test_skip_mode_gives_the_same_rows_and_rejects_at_every_batch_size(
+    tmp_path_factory: pytest.TempPathFactory,
+    ids: list[str | None],
+    bad: list[bool],
+    batch_rows: int,
+) -> None:
+    folder = tmp_path_factory.mktemp("batches")
+    lines = [f"{i or ''},100,{'' if bad[k] else 10},0.1,0.01" for k, i in enumerate(ids)]
+    source = folder / "p.csv"
+    source.write_text(CSV_HEAD + "\n".join(lines) + "\n")
+    outcomes = []
+    for rows in (batch_rows, len(ids)):
+        rejects = folder / f"r{rows}.csv"
+        out = folder / f"o{rows}.csv"
+        summary = vecloss.run(source, out, batch_rows=rows, on_invalid="skip", rejects=rejects)
+        written = pl.read_csv(out, infer_schema=False)["buildingId"].to_list()
+        rejected = pl.read_csv(rejects, infer_schema=False)
+        outcomes.append((written, rejected["row"].to_list(), rejected["reason"].to_list()))
+        assert summary.rows + rejected.height == len(ids)
+    assert outcomes[0] == outcomes[1]
+    # the rows written are exactly those a Python set keeps: first of their id, and valid
+    later = expected_later(list(ids))
+    kept = [i for k, i in enumerate(ids) if i is not None and not later[k] and not bad[k]]
+    assert outcomes[0][0] == kept
