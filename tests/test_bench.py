@@ -95,17 +95,21 @@ def test_bench_targets_measures_every_target_of_the_issue(
     assert main(argv) == 0
     targets = pl.read_csv(out / "targets.csv")
     works = set(targets["work"])
+    from vecloss.bench.ids import KINDS
+
     for formula in ("complex", "simple"):
-        assert targets.filter(pl.col("work") == f"vecloss.losses, {formula}")["rows"].to_list() == [
-            1_000,
-            3_000,
-        ]
+        losses = targets.filter(pl.col("work") == f"vecloss.losses, {formula}")
+        for kind in KINDS:  # every id kind at every size, its own row
+            assert losses.filter(pl.col("ids") == kind)["rows"].to_list() == [1_000, 3_000]
         assert f"vecloss.losses, {formula}: NumPy kernels alone (no numba)" in works
         assert f"accuracy, {formula} (NumPy and compiled kernels)" in works
     for layout in LAYOUTS:
         assert targets.filter(pl.col("work") == f"JSON array -> frame, {layout}").height == 2
         assert any(w.startswith(f"JSON array streamed by vecloss run, {layout}") for w in works)
     assert {"Parquet -> total", "Parquet -> per-building Parquet", "CSV -> frame"} <= works
+    assert "Parquet -> total, whole process" in works
+    assert "make run's quick comparison (vecloss bench --quick): vectorized" in works
+    assert targets["ids"].null_count() == 0  # every row names its ids ("-": not about ids)
     assert "NDJSON -> frame" in works
     assert f"NDJSON -> frame: {KEY_COUNT}" in works  # what read() adds to Polars' reader
     checked_floor = any("floor" in w and "every check" in w for w in works)

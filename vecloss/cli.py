@@ -250,8 +250,8 @@ def _validate(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from vecloss.synthetic import generate
 
-    generate(args.rows, args.output, seed=args.seed)
-    print(f"wrote {args.rows:,} buildings to {args.output} (seed {args.seed})")
+    generate(args.rows, args.output, seed=args.seed, ids=args.ids)
+    print(f"wrote {args.rows:,} buildings to {args.output} (seed {args.seed}, {args.ids} ids)")
     return 0
 
 

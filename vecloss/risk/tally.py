@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from vecloss.checks.ids import SeenIds
+from vecloss.checks.ids import Seen
 from vecloss.checks.log import FailureLog
 from vecloss.formulas import KERNELS, FloatArray
 from vecloss.io.sink import PartWriter
@@ -222,7 +222,7 @@ def tally_part(
     *,
     out: PartWriter | None = None,
     rejects: PartWriter | None = None,
-    seen: SeenIds | None = None,
+    seen: Seen | None = None,
     progress: Any = None,
 ) -> TallyPart:
     """Check a part's batches and tally the good rows; bad rows to ``rejects`` in skip mode."""

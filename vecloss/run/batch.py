@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import polars as pl
 
-from vecloss.checks.ids import SeenIds, later_duplicates, later_duplicates_ahead
+from vecloss.checks.ids import Seen, later_duplicates, later_duplicates_ahead
 from vecloss.checks.rules import ROW, add_failure, no_rejects, reject_rows, split_valid
 from vecloss.chunks import aligned_views
 from vecloss.formulas import FloatArray, discount_factor
@@ -146,7 +146,7 @@ def check_batch(
     kernel: Kernel,
     *,
     row_offset: int = 1,
-    seen: SeenIds | None = None,
+    seen: Seen | None = None,
     strings: bool = True,
 ) -> Batch:
     """Split a batch (its columns already checked) into good rows with losses, and rejects.
@@ -199,7 +199,7 @@ def _one_pair(
     rate: float,
     kernel: Kernel,
     row_offset: int,
-    seen: SeenIds | None,
+    seen: Seen | None,
     strings: bool,
 ) -> tuple[pl.DataFrame, FloatArray, pl.DataFrame]:
     indexed = batch.with_row_index(ROW, offset=row_offset)
@@ -207,7 +207,10 @@ def _one_pair(
         valid = as_floats(indexed)
         ids = batch[ID]
         columns = [valid[c.name] for c in NUMERIC]
-        checked = _distinct_and_checked(columns, ids, formula, years, rate, kernel)
+        if seen is not None and seen.deferred:  # its one check at the end covers this batch's
+            checked = _checked(columns, ids, formula, years, rate, kernel)
+        else:
+            checked = _distinct_and_checked(columns, ids, formula, years, rate, kernel)
         if checked.ok:
             again = seen.add(ids, rising=checked.increasing) if seen is not None else None
             if again is None or not again.any():
@@ -227,7 +230,7 @@ def _diagnose(
     years: int,
     rate: float,
     kernel: Kernel,
-    seen: SeenIds | None,
+    seen: Seen | None,
     strings: bool = True,
 ) -> tuple[pl.DataFrame, FloatArray, pl.DataFrame]:
     """Every rule as a Polars expression: each failing row named, with every reason."""

@@ -28,7 +28,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from vecloss.checks.ids import SeenIds
+from vecloss.checks.ids import Seen, SeenIds
 from vecloss.exceptions import InputError, UsageError, require
 
 __all__ = ["Dask", "Executor", "InProcess", "Work", "check_scheduler", "part_rows_for"]
@@ -51,9 +51,10 @@ class InProcess:
     """Parts in turn, in this process, with one set of seen ids across them."""
 
     staged: bool = False
+    seen: Seen | None = None  # ids across parts (None: a new, exact SeenIds)
 
     def map(self, calls: Sequence[Work], progress: Any) -> list[Any]:
-        seen = SeenIds()
+        seen = self.seen if self.seen is not None else SeenIds()
         return [call(seen=seen, progress=progress) for call in calls]
 
 

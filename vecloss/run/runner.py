@@ -23,6 +23,7 @@ from typing import Any, Literal, get_args
 
 import polars as pl
 
+from vecloss.checks.ids import DeferredIds
 from vecloss.checks.log import FailureLog
 from vecloss.exceptions import PercentageWarning, UsageError, ValidationError
 from vecloss.io.database import is_database_uri, safe_uri, same_table
@@ -297,7 +298,17 @@ def execute(
             unit_scale=True,
             enabled=progress,
         ) as bar:
-            results = executor.map(calls, bar)
+            deferred = None
+            if (
+                isinstance(executor, InProcess)
+                and executor.seen is None
+                and job.on_invalid == "fail"
+            ):
+                # any repeat fails the run: the ids are checked once, at the end
+                deferred = DeferredIds(rows=src.rows)
+            results = (executor if deferred is None else InProcess(seen=deferred)).map(calls, bar)
+            if deferred is not None and deferred.repeated():
+                results = executor.map(calls, None)  # again, exactly: every repeat named
         log = FailureLog()
         for result in results:
             log.merge(result.log)

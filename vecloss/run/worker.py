@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from vecloss.checks.columns import check_columns
-from vecloss.checks.ids import SeenIds
+from vecloss.checks.ids import Seen, SeenIds
 from vecloss.checks.log import FailureLog
 from vecloss.checks.rules import FAILURES, ROW, reason_text, reject_rows
 from vecloss.formulas import FloatArray
@@ -68,7 +68,7 @@ class Job:
         return [c for c in dict.fromkeys(extra) if c not in REQUIRED]
 
 
-def checked_batches(part: Part, job: Job, seen: SeenIds | None) -> Iterator[tuple[Batch, int]]:
+def checked_batches(part: Part, job: Job, seen: Seen | None) -> Iterator[tuple[Batch, int]]:
     """Yield every checked batch of a part, with the input row number of its first row."""
     row = part.first_row
     wanted = [*REQUIRED, *job.carry]
@@ -87,7 +87,7 @@ def usable_batches(
     part: Part,
     job: Job,
     *,
-    seen: SeenIds | None,
+    seen: Seen | None,
     log: FailureLog,
     rejects: Any,
     progress: Any,
@@ -145,7 +145,7 @@ def process_part(
     *,
     out: PartWriter | None = None,
     rejects: PartWriter | None = None,
-    seen: SeenIds | None = None,
+    seen: Seen | None = None,
     progress: Any = None,
 ) -> PartResult:
     """Stream one part: check, compute, write the good rows to ``out`` and bad ones to ``rejects``.
