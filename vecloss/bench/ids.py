@@ -27,15 +27,7 @@ import polars as pl
 
 import vecloss
 from vecloss.bench.contenders import _duckdb_sql, _polars_expr, _with_jit
-from vecloss.bench.targets import (
-    FORMULAS,
-    Scale,
-    Target,
-    _cli_command,
-    _process,
-    _race,
-    _same,
-)
+from vecloss.bench.race import FORMULAS, Scale, Target, cli_command, process, race, same
 from vecloss.schema import ID, NUMERIC
 from vecloss.synthetic import portfolio
 
@@ -111,9 +103,9 @@ def _losses(
     numpy_alone = largest and kind == "sorted ints"
     if numpy_alone:
         fns["numpy"] = lambda: _with_jit("0", ours)
-    median, answers = _race(fns, repeat)
+    median, answers = race(fns, repeat)
     for name, loss in answers.items():
-        _same(loss, answers["polars"], f"{name} {formula} {rows} {kind}")
+        same(loss, answers["polars"], f"{name} {formula} {rows} {kind}")
     work, peer = f"vecloss.losses, {formula}", "polars expression"
     yield Target(work, rows, peer, median["vecloss"], median["polars"], "s", LIMITS[kind], kind)
     if largest and rows >= 10_000_000 and kind == "sorted ints":
@@ -122,10 +114,10 @@ def _losses(
         alone = f"{work}: NumPy kernels alone (no numba)"
         yield Target(alone, rows, peer, median["numpy"], median["polars"], "s", 0.6, kind)
     if rows >= 1_000_000:
-        checked, answers = _race(
+        checked, answers = race(
             {"vecloss": ours, "polars": lambda: polars_checked(frame, expr)}, max(3, repeat // 2)
         )
-        _same(answers["vecloss"], answers["polars"], f"checked {formula} {rows} {kind}")
+        same(answers["vecloss"], answers["polars"], f"checked {formula} {rows} {kind}")
         peer = "polars expression plus the same checks (is_unique, is_finite, ranges)"
         yield Target(work, rows, peer, checked["vecloss"], checked["polars"], "s", 0.25, kind)
 
@@ -144,7 +136,7 @@ def _whole_process(path: Path, rows: int, repeat: int, *, memory: bool) -> Itera
     total = query.replace("select ", "select sum(", 1).replace(" as loss", ") as total")
     distinct = total.replace(" as total", " as total, count(distinct buildingId)")
     commands = {
-        "vecloss": [*_cli_command(), "run", str(path), "--json"],
+        "vecloss": [*cli_command(), "run", str(path), "--json"],
         "duckdb sum": [sys.executable, "-c", _DUCKDB, total],
         "duckdb sum and count(distinct buildingId)": [sys.executable, "-c", _DUCKDB, distinct],
         "python -c 'import polars, pyarrow, numpy'": [
@@ -155,10 +147,10 @@ def _whole_process(path: Path, rows: int, repeat: int, *, memory: bool) -> Itera
     }
     runs: dict[str, list[tuple[float, float, str]]] = {name: [] for name in commands}
     for name in commands:  # warm the page cache
-        _process(commands[name])
+        process(commands[name])
     for _ in range(repeat):
         for name, command in commands.items():
-            runs[name].append(_process(command))
+            runs[name].append(process(command))
     wall = {name: float(np.median([s for s, _, _ in r])) for name, r in runs.items()}
     peak = {name: float(np.median([m for _, m, _ in r])) for name, r in runs.items()}
     ours = float(vecloss_json(runs["vecloss"][-1][2])["total_loss"])
@@ -196,7 +188,7 @@ def _to_parquet(path: Path, folder: Path, rows: int, repeat: int) -> Iterator[Ta
         out[name].unlink(missing_ok=True)
         return out[name]
 
-    median, _ = _race(
+    median, _ = race(
         {
             "vecloss": lambda: vecloss.run(path, fresh("vecloss")).rows,
             "polars": lambda: pl.scan_parquet(path).select(ID, expr).sink_parquet(fresh("polars")),
@@ -205,7 +197,7 @@ def _to_parquet(path: Path, folder: Path, rows: int, repeat: int) -> Iterator[Ta
     )
     ours, theirs = (pl.read_parquet(out[name]).sort(ID) for name in ("vecloss", "polars"))
     assert ours[ID].equals(theirs[ID])
-    _same(ours["loss"].to_numpy(), theirs["loss"].to_numpy(), "Parquet -> Parquet")
+    same(ours["loss"].to_numpy(), theirs["loss"].to_numpy(), "Parquet -> Parquet")
     yield Target(
         "Parquet -> per-building Parquet",
         rows,

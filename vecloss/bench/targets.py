@@ -34,9 +34,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -48,10 +47,10 @@ import vecloss
 from vecloss.api import validated
 from vecloss.bench.contenders import _duckdb_sql, _polars_expr, _with_jit
 from vecloss.bench.harness import progress
+from vecloss.bench.race import FORMULAS, Scale, Target, turns, cli_command, process, race, same
 from vecloss.io._stream import file_colons
 from vecloss.kernels.blocks import jit_available
 from vecloss.reference import reference_loss
-from vecloss.scenario import Formula
 from vecloss.schema import REQUIRED
 from vecloss.synthetic import generate, iter_portfolio, portfolio
 
@@ -60,100 +59,11 @@ __all__ = ["LAYOUTS", "Scale", "Target", "markdown_targets", "measure_targets", 
 #: A JSON array as people write it: ``json.dump(rows, indent=2)``; one line (``json.dump``
 #: default, ``DataFrame.write_json``); one object a line (what vecloss and most exporters do).
 LAYOUTS = ("pretty", "one line", "one object a line")
-FORMULAS: tuple[Formula, ...] = ("complex", "simple")
-SAMPLE_SECONDS = 0.02
 #: What ``vecloss.read`` of NDJSON adds to Polars' reader, beside the validation: the file's
 #: colons counted, which shows that no key was repeated or dropped (it runs on a thread).
 KEY_COUNT = "vecloss key count alone (the file's colons)"
 #: The checked work of Parquet -> total at its cheapest: the compiled kernel's fused pass.
 CHECKED = "the formula, every check and the ids' order, compiled (one fused pass)"
-
-
-@dataclass(frozen=True)
-class Scale:
-    """The sizes raced (the issue's by default; smaller for a quick check)."""
-
-    sizes: tuple[int, ...] = (1_000, 10_000, 100_000, 1_000_000, 10_000_000)
-    json_rows: int = 1_000_000
-    stream_rows: int = 20_000_000
-    parquet_rows: int = 10_000_000
-    text_rows: int = 1_000_000
-    repeat: int = 7
-    big_rows: int = 100_000_000  # Parquet of string ids to a total, for its peak memory (0: none)
-
-    @classmethod
-    def up_to(cls, largest: int, repeat: int) -> Scale:
-        sizes = (*(s for s in cls.sizes if s < largest), largest)
-        return cls(
-            sizes,
-            min(largest, 1_000_000),
-            2 * largest,
-            largest,
-            min(largest, 1_000_000),
-            repeat,
-            10 * largest if largest >= 10_000_000 else 0,
-        )
-
-
-@dataclass
-class Target:
-    """One target: vecloss's figure against a peer's (a ratio) or against a limit."""
-
-    work: str
-    rows: int
-    peer: str
-    vecloss: float
-    peer_value: float | None  # None: an absolute limit (memory, error), no peer
-    unit: str  # "s", "MB" or "rel. error"
-    limit: float | None  # None: not a target, a bound measured beside one
-    ids: str = "-"  # the kind of building ids of the data measured ("-": not about ids)
-
-    @property
-    def value(self) -> float:
-        return self.vecloss if self.peer_value is None else self.vecloss / self.peer_value
-
-    @property
-    def met(self) -> bool | None:
-        return None if self.limit is None else self.value <= self.limit
-
-    def row(self) -> dict[str, Any]:
-        return {**asdict(self), "value": self.value, "met": self.met}
-
-
-def _turns(names: list[str], repeat: int) -> Iterator[str]:
-    """The contenders' turns: at least one round each. Each round starts with the next one
-    (measured: the place alone moves a time by ~10 %), and every other round runs them in
-    reverse, so that no contender always follows the same one (what runs just before can
-    slow a call down: memory handed back, threads winding down)."""
-    for round_ in range(max(repeat, len(names))):
-        order = names if round_ % 2 == 0 else names[::-1]
-        start = (round_ // 2) % len(names)
-        yield from order[start:] + order[:start]
-
-
-def _race(
-    fns: dict[str, Callable[[], Any]], repeat: int
-) -> tuple[dict[str, float], dict[str, Any]]:
-    """Median seconds per call of each function, run in turn; and each one's last answer."""
-    answers = {name: fn() for name, fn in fns.items()}  # warm-up: imports, pools, caches
-    calls = {}
-    for name, fn in fns.items():
-        started = time.perf_counter()
-        fn()
-        once = time.perf_counter() - started
-        calls[name] = max(1, int(SAMPLE_SECONDS / max(once, 1e-7)))
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for name in _turns(list(fns), repeat):
-        fn = fns[name]
-        started = time.perf_counter()
-        for _ in range(calls[name]):
-            fn()
-        times[name].append((time.perf_counter() - started) / calls[name])
-    return {name: statistics.median(t) for name, t in times.items()}, answers
-
-
-def _same(ours: np.ndarray, theirs: np.ndarray, what: str) -> None:
-    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0, err_msg=what)
 
 
 def _accuracy(bar: Any) -> Iterator[Target]:
@@ -187,51 +97,21 @@ def _example() -> Path:
     raise FileNotFoundError(msg)
 
 
-#: Runs a command and reports its wall time and peak memory. Linux carries a process's
-#: peak memory across exec, so a command forked straight from this (large) process would
-#: report this process's size: it is started from this small launcher instead.
-_LAUNCHER = """
-import os, subprocess, sys, time
-started = time.perf_counter()
-proc = subprocess.Popen(sys.argv[1:])
-_, status, usage = os.wait4(proc.pid, 0)
-print(time.perf_counter() - started, usage.ru_maxrss / 1024, file=sys.stderr)
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
-
-def _process(command: Sequence[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak memory (MB) and output of a fresh process running ``command``."""
-    done = subprocess.run(
-        [sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True, check=False
-    )
-    if done.returncode:
-        msg = f"{' '.join(command)} failed ({done.returncode}): {done.stderr}"
-        raise RuntimeError(msg)
-    seconds, peak = done.stderr.splitlines()[-1].split()
-    return float(seconds), float(peak), done.stdout
-
-
-def _cli_command() -> list[str]:
-    script = Path(sys.executable).with_name("vecloss")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "vecloss"]
-
-
 def _command_line(scale: Scale, bar: Any) -> Iterator[Target]:
     bar.set_postfix_str("command line")
     # Bytecode as a wheel install has it (an editable install may have none yet).
     compileall.compile_dir(Path(vecloss.__file__).parent, quiet=1)
     example = _example()
     commands = {
-        "vecloss": [*_cli_command(), "run", str(example)],
+        "vecloss": [*cli_command(), "run", str(example)],
         "python": [sys.executable, "-c", "import polars, pyarrow, numpy"],
     }
     runs: dict[str, list[tuple[float, float, str]]] = {name: [] for name in commands}
     for command in commands.values():
-        _process(command)  # warm the page cache
+        process(command)  # warm the page cache
     for _ in range(max(scale.repeat, 9)):
         for name, command in commands.items():
-            runs[name].append(_process(command))
+            runs[name].append(process(command))
     wall = {name: statistics.median(s for s, _, _ in r) for name, r in runs.items()}
     peak = statistics.median(m for _, m, _ in runs["vecloss"])
     assert "total loss: 517.80" in runs["vecloss"][-1][2], runs["vecloss"][-1][2]
@@ -382,7 +262,7 @@ def _cpu_race(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float
     for fn in fns.values():  # warm-up: imports, pools, compiled kernels
         fn()
     times: dict[str, list[float]] = {name: [] for name in fns}
-    for name in _turns(list(fns), repeat):
+    for name in turns(list(fns), repeat):
         before = used()
         fns[name]()
         times[name].append(used() - before)
@@ -410,11 +290,11 @@ def _json_arrays(scale: Scale, folder: Path, bar: Any) -> Iterator[Target]:
         bar.set_postfix_str(f"JSON array, {layout}")
         path = write_array(folder / "array.json", scale.json_rows, layout, seed=5)
         sql = f"select * from read_json('{path}', format='array')"
-        median, answers = _race(
+        median, answers = race(
             {"vecloss": partial(vecloss.read, path), "duckdb": partial(_arrow, con, sql)},
             max(3, scale.repeat // 2),
         )
-        loads, loaded = _race({"json.load": partial(_json_load, path)}, 2)
+        loads, loaded = race({"json.load": partial(_json_load, path)}, 2)
         ours = answers["vecloss"]
         theirs = pl.from_arrow(answers["duckdb"])
         assert isinstance(theirs, pl.DataFrame)
@@ -430,7 +310,7 @@ def _json_arrays(scale: Scale, folder: Path, bar: Any) -> Iterator[Target]:
             lines = folder / "same.ndjson"
             ours.write_ndjson(lines)
             every = f"select * from read_json('{path}', format='array', sample_size=-1)"
-            bounds, _ = _race(
+            bounds, _ = race(
                 {
                     "duckdb": partial(_arrow, con, sql),
                     "duckdb read_json, types from every row": partial(_arrow, con, every),
@@ -501,7 +381,7 @@ def _streamed(scale: Scale, folder: Path, bar: Any) -> Iterator[Target]:
     for layout in LAYOUTS:
         bar.set_postfix_str(f"JSON array streamed, {layout}")
         path = write_array(folder / "big.json", scale.stream_rows, layout, seed=6)
-        _, peak, printed = _process([*_cli_command(), "run", str(path), "--json"])
+        _, peak, printed = process([*cli_command(), "run", str(path), "--json"])
         result = json.loads(printed)
         assert result["rows"] == scale.stream_rows, result
         totals[layout] = result["total_loss"]
@@ -543,7 +423,7 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
 
     bar.set_postfix_str("Parquet -> total")
     same_work = _same_work(src, columns, query, expr)
-    median, answers = _race(
+    median, answers = race(
         {
             "vecloss": lambda: vecloss.run(src, workers=workers).total_loss,
             "duckdb": lambda: con.sql(total_sql).fetchall()[0][0],
@@ -637,7 +517,7 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
 
     bar.set_postfix_str("Parquet -> Parquet")
     loss_sql = query.replace("select ", "select buildingId, ", 1)
-    median, _ = _race(
+    median, _ = race(
         {
             "vecloss": lambda: vecloss.run(src, fresh("vecloss"), workers=workers).rows,
             "polars": lambda: (
@@ -653,7 +533,7 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
     for name in ("polars", "duckdb"):
         theirs = pl.read_parquet(out[name]).sort("buildingId")
         assert theirs["buildingId"].equals(ours["buildingId"]), name
-        _same(ours["loss"].to_numpy(), theirs["loss"].to_numpy(), name)
+        same(ours["loss"].to_numpy(), theirs["loss"].to_numpy(), name)
     yield Target(
         "Parquet -> per-building Parquet",
         rows,
@@ -709,7 +589,7 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
     }
     for suffix, fns in readers.items():
         bar.set_postfix_str(f"{suffix} -> frame")
-        median, answers = _race(fns, max(3, scale.repeat // 2))
+        median, answers = race(fns, max(3, scale.repeat // 2))
         for name, frame in answers.items():
             if name == KEY_COUNT:  # every line gives each of its keys once
                 assert frame == scale.text_rows * answers["vecloss"].width, frame
