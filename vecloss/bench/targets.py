@@ -47,7 +47,7 @@ import vecloss
 from vecloss.api import validated
 from vecloss.bench.contenders import _duckdb_sql, _polars_expr, _with_jit
 from vecloss.bench.harness import progress
-from vecloss.bench.race import FORMULAS, Scale, Target, turns, cli_command, process, race, same
+from vecloss.bench.race import FORMULAS, Scale, Target, cli_command, process, race, same, turns
 from vecloss.io._stream import file_colons
 from vecloss.kernels.blocks import jit_available
 from vecloss.reference import reference_loss

@@ -47,6 +47,9 @@ SEED = 0x5EED
 #: at 10M); wider ones are sorted (~18 ns per key).
 DENSE = 4
 
+#: Fewer string ids than this are counted by Polars' ``n_unique`` (17 us for 1,000), not hashed.
+SMALL = 4_096
+
 #: From this many ids, :func:`later_duplicates_ahead` checks them on a thread of their own
 #: while the caller computes (below, the hand-over costs more than the overlap saves).
 AHEAD_ROWS = 65_536
@@ -100,7 +103,10 @@ def later_duplicates(ids: pl.Series) -> pl.Series | None:
     if not ids.null_count():
         if ids.dtype.is_integer() and increasing(ids):
             return None
-        if distinct_keys(id_keys(ids)):
+        if not ids.dtype.is_integer() and ids.len() < SMALL:
+            if ids.n_unique() == ids.len():  # (Polars' hash has a fixed cost of ~0.1 ms)
+                return None
+        elif distinct_keys(id_keys(ids)):
             return None
     mask = ~ids.is_first_distinct() & ids.is_not_null()
     return mask if mask.any() else None
