@@ -199,3 +199,41 @@ def test_skip_mode_gives_the_same_rows_and_rejects_at_every_batch_size(
     later = expected_later(list(ids))
     kept = [i for k, i in enumerate(ids) if i is not None and not later[k] and not bad[k]]
     assert outcomes[0][0] == kept
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_fail_mode_streamed_names_a_repeat_across_batches(tmp_path: Path, suffix: str) -> None:
+    # the ids of a run in fail mode are checked once, at the end; a repeat found then is
+    # named as the batch-by-batch check names it
+    frame = vecloss.portfolio(5_000, seed=4)
+    dirty = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 4_321)
+        .then(pl.lit(frame["buildingId"][7]))
+        .otherwise(pl.col("buildingId"))
+        .alias("buildingId")
+    )
+    source = tmp_path / f"p{suffix}"
+    dirty.write_csv(source) if suffix == ".csv" else dirty.write_parquet(source)
+    output = tmp_path / "out.parquet"
+    with pytest.raises(vecloss.ValidationError, match=str(frame["buildingId"][7])) as caught:
+        vecloss.run(source, output, batch_rows=1_000)
+    failures = caught.value.failures
+    assert failures["reason"].to_list() == ["duplicate_id"]
+    assert failures["count"].to_list() == [1]
+    assert not output.exists()
+
+
+def test_a_hash_collision_across_batches_is_no_repeat_in_fail_mode(
+    weak_hash: None, tmp_path: Path
+) -> None:
+    # every few string ids share a 3-bit key: the check at the end suspects repeats, the
+    # exact pass finds none, and the first pass's output stands, whole
+    frame = vecloss.portfolio(3_000, seed=5)
+    source, output = tmp_path / "p.parquet", tmp_path / "out.parquet"
+    frame.write_parquet(source)
+    summary = vecloss.run(source, output, batch_rows=700)
+    assert summary.rows == 3_000
+    written = pl.read_parquet(output)
+    assert written["buildingId"].to_list() == frame["buildingId"].to_list()
+    expected = vecloss.losses(frame)["loss"]
+    assert written["loss"].equals(expected)

@@ -23,12 +23,12 @@ from typing import Any, Literal, get_args
 
 import polars as pl
 
-from vecloss.checks.ids import DeferredIds
+from vecloss.checks.ids import DeferredIds, SeenIds
 from vecloss.checks.log import FailureLog
 from vecloss.exceptions import PercentageWarning, UsageError, ValidationError
 from vecloss.io.database import is_database_uri, safe_uri, same_table
 from vecloss.io.sink import Sink, check_targets, open_sink
-from vecloss.io.source import Source, frame_source, open_source
+from vecloss.io.source import Part, Source, frame_source, open_source
 from vecloss.kernels import Kernel
 from vecloss.kernels.blocks import use_jit
 from vecloss.progress import progress_bar
@@ -40,6 +40,7 @@ from vecloss.run.worker import (
     DEFAULT_BATCH_ROWS,
     Job,
     PartResult,
+    checked_batches,
     largest,
     process_part,
     repeats_across,
@@ -307,11 +308,12 @@ def execute(
                 # any repeat fails the run: the ids are checked once, at the end
                 deferred = DeferredIds(rows=src.rows)
             results = (executor if deferred is None else InProcess(seen=deferred)).map(calls, bar)
-            if deferred is not None and deferred.repeated():
-                results = executor.map(calls, None)  # again, exactly: every repeat named
-        log = FailureLog()
-        for result in results:
-            log.merge(result.log)
+        if deferred is not None and deferred.repeated():
+            log = exact_log(parts, job)  # every repeat named (none: a hash collision)
+        else:
+            log = FailureLog()
+            for result in results:
+                log.merge(result.log)
         if executor.staged:
             across = repeats_across(results, job)
             log.merge(across)
@@ -328,6 +330,18 @@ def execute(
             sink.discard()
         raise
     return results
+
+
+def exact_log(parts: Sequence[Part], job: Job) -> FailureLog:
+    """Every part's batches checked again in order, ids looked up batch by batch: the failures
+    of a run in fail mode whose one check at the end found a repeated key. (Only the log is
+    made: in fail mode a repeat fails the run, and a hash collision that is no repeat leaves
+    the first pass's results as they are.)"""
+    log, seen = FailureLog(), SeenIds()
+    for part in parts:
+        for batch, _ in checked_batches(part, job, seen):
+            log.add(batch.rejected)
+    return log
 
 
 def _absolute(path: str) -> str:
