@@ -72,15 +72,20 @@ def checked_batches(part: Part, job: Job, seen: Seen | None) -> Iterator[tuple[B
     """Yield every checked batch of a part, with the input row number of its first row."""
     row = part.first_row
     wanted = [*REQUIRED, *job.carry]
+    checked = False
     for batch in iter_part(part, batch_rows=job.batch_rows, columns=wanted):
-        if row == part.first_row:
+        if not checked:
             names = None if set(wanted) <= set(batch.columns) else part.columns()
             check_columns(batch.schema, job.source, carry=job.carry, all_columns=names)
-        checked = check_batch(
+            checked = True
+        result = check_batch(
             batch, job.scenario, job.kernel, row_offset=row, seen=seen, strings=job.strings
         )
-        yield checked, row
+        yield result, row
         row += batch.height
+    if not checked:  # no batch at all (a reader gives none when no asked-for column is there)
+        names = part.columns()
+        check_columns(dict.fromkeys(names, pl.Null()), job.source, carry=job.carry)
 
 
 def usable_batches(

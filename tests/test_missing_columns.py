@@ -1,0 +1,52 @@
+"""A source without the schema's columns is an error on every path, never an empty portfolio
+(hardening D1: a renamed Parquet file used to run as 0 buildings, total 0, exit 0)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import vecloss
+from vecloss.cli import main
+
+
+@pytest.fixture
+def renamed(tmp_path: Path) -> Path:
+    path = tmp_path / "renamed.parquet"
+    pl.DataFrame({"id": [1, 2], "area": [10.0, 20.0]}).write_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run"],
+        ["run", "--on-invalid", "skip", "--rejects", "REJECTS"],
+        ["validate"],
+        ["risk", "--periods", "1000", "--seed", "1"],
+        ["run", "--engine", "dask", "--workers", "1"],
+    ],
+    ids=["run", "skip", "validate", "risk", "dask"],
+)
+def test_a_parquet_file_without_the_columns_is_an_error(
+    renamed: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    if "dask" in argv:
+        pytest.importorskip("distributed")
+    args = [a.replace("REJECTS", str(renamed.with_name("rejects.csv"))) for a in argv]
+    assert main([args[0], str(renamed), *args[1:]]) == 1
+    err = capsys.readouterr().err
+    assert "missing columns buildingId" in err
+    assert "found id, area" in err
+
+
+def test_a_folder_of_such_files_is_an_error(renamed: Path) -> None:
+    folder = renamed.parent / "lake"
+    folder.mkdir()
+    renamed.rename(folder / "a.parquet")
+    with pytest.raises(vecloss.InputError, match="missing columns buildingId"):
+        vecloss.run(folder)
+    with pytest.raises(vecloss.InputError, match="missing columns buildingId"):
+        vecloss.validate(folder)
