@@ -1,5 +1,6 @@
-"""A source without the schema's columns is an error on every path, never an empty portfolio
-(hardening D1: a renamed Parquet file used to run as 0 buildings, total 0, exit 0)."""
+"""Sources that must not run as something else: one without the schema's columns is an error
+on every path, never an empty portfolio (hardening D1: a renamed Parquet file ran as 0
+buildings, total 0, exit 0); a conversion never writes over its input (C5)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,15 @@ def test_a_folder_of_such_files_is_an_error(renamed: Path) -> None:
         vecloss.run(folder)
     with pytest.raises(vecloss.InputError, match="missing columns buildingId"):
         vecloss.validate(folder)
+
+
+def test_convert_never_writes_over_its_input(tmp_path: Path) -> None:
+    # hardening C5: `vecloss convert x.json x.json` rewrote its input in place and exited 0
+    from tests.conftest import EXAMPLE
+
+    source = tmp_path / "x.json"
+    source.write_bytes(EXAMPLE.read_bytes())
+    before = source.read_bytes()
+    assert main(["convert", str(source), str(source)]) == 2
+    assert main(["convert", str(source), str(tmp_path / "." / "x.json")]) == 2
+    assert source.read_bytes() == before
