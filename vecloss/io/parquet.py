@@ -187,9 +187,10 @@ class Writer:
         try:
             register_io_source(frames, schema=schema).sink_parquet(self._path, compression="snappy")
         except BaseException as exc:  # handed to the caller by write() or close()
+            # (nothing waits for the queue: _put gives up within 0.1 s once this is set; a
+            # loop here until the end marker hung when the last flush failed, e.g. on a full
+            # disk, after the marker had been taken)
             self._error = _os_error(exc, self._path)
-            while self._queue.get() is not None:  # let a waiting write() go on to see it
-                pass
 
     def _put(self, item: pl.DataFrame | None) -> None:
         assert self._thread is not None
@@ -217,9 +218,10 @@ class Writer:
     def close(self) -> None:
         if self._thread is None:
             return
-        if self._thread.is_alive():
-            self._queue.put(None)
-        self._thread.join()
+        try:
+            self._put(None)  # (raises the thread's error, if any)
+        finally:
+            self._thread.join()
         if self._error is not None:
             raise self._error
 
