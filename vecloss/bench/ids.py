@@ -124,7 +124,8 @@ def _losses(
 
 _DUCKDB = """
 import sys, duckdb
-con = duckdb.connect(config={"enable_progress_bar": False})
+con = duckdb.connect()
+con.execute("set enable_progress_bar = false")
 print(con.sql(sys.argv[1]).fetchall()[0][0])
 """
 
