@@ -216,20 +216,19 @@ def _quick(repeat: int) -> Iterator[Target]:
     """What ``make run`` prints: the harness's vectorized engine against Polars, realistic."""
     from vecloss.bench.harness import measure_engines
 
-    for _ in range(1):
-        found = measure_engines([1_000, 20_000], ["vectorized", "polars"], repeat=repeat, seed=1)
-        times = {(m.engine, m.size): m.seconds for m in found}
-        for size in (1_000, 20_000):
-            yield Target(
-                "make run's quick comparison (vecloss bench --quick): vectorized",
-                size,
-                "polars",
-                times["vectorized", size],
-                times["polars", size],
-                "s",
-                1.0,
-                STRINGS,
-            )
+    found = measure_engines([1_000, 20_000], ["vectorized", "polars"], repeat=repeat, seed=1)
+    times = {(m.engine, m.size): m.seconds for m in found}
+    for size in (1_000, 20_000):
+        yield Target(
+            "make run's quick comparison (vecloss bench --quick): vectorized",
+            size,
+            "polars",
+            times["vectorized", size],
+            times["polars", size],
+            "s",
+            1.0,
+            STRINGS,
+        )
 
 
 def measure_id_targets(scale: Scale, folder: Path, bar: Any) -> Iterator[Target]:
