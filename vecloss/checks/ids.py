@@ -33,6 +33,7 @@ __all__ = [
     "SeenIds",
     "distinct_keys",
     "id_keys",
+    "in_ranges",
     "increasing",
     "later_duplicates",
     "later_duplicates_ahead",
@@ -151,6 +152,24 @@ def rises(values: np.ndarray, previous: int | None = None) -> bool:
     return bool(np.all(values[1:] > values[:-1]))
 
 
+def in_ranges(keys: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
+    """Which keys lie in one of ``ranges`` (disjoint inclusive ``(low, high)``, sorted)."""
+    found = np.zeros(len(keys), dtype=bool)
+    if ranges:
+        lows, highs = (np.array(side, dtype=np.int64) for side in zip(*ranges, strict=True))
+        index = np.searchsorted(lows, keys, side="right") - 1
+        inside = index >= 0
+        found[inside] = keys[inside] <= highs[index[inside]]
+    return found
+
+
+def _scratch(owner: object) -> Path:
+    """A new temporary folder, removed with ``owner`` (or at exit)."""
+    folder = Path(tempfile.mkdtemp(prefix="vecloss-ids-"))
+    weakref.finalize(owner, shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 class _Earlier:
     """The string ids of earlier batches, to confirm a key seen again: in memory up to
     ``budget`` bytes, then in Arrow IPC files of a temporary folder (removed with this
@@ -171,8 +190,7 @@ class _Earlier:
 
     def _spill(self) -> None:
         if self._folder is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="vecloss-ids-"))
-            weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
+            self._folder = _scratch(self)
         path = self._folder / f"{len(self._files):06d}.arrow"
         pl.DataFrame({"id": pl.concat(self._held)}).write_ipc(path)
         self._files.append(path)
@@ -199,9 +217,8 @@ class _KeyLog:
         self._count = 0
         if rows:
             if rows * 8 > budget:
-                folder = Path(tempfile.mkdtemp(prefix="vecloss-ids-"))
-                weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
-                self._buffer = np.memmap(folder / "keys", dtype=np.int64, mode="w+", shape=rows)
+                keys = _scratch(self) / "keys"
+                self._buffer = np.memmap(keys, dtype=np.int64, mode="w+", shape=rows)
             else:
                 self._buffer = np.empty(rows, dtype=np.int64)  # (pages taken only when written)
 
@@ -292,14 +309,7 @@ class SeenIds:
         on a run of 10M)."""
         order = np.argsort(keys)
         ordered = keys[order]
-        found = np.zeros(len(keys), dtype=bool)
-        if self._ranges:
-            lows, highs = (
-                np.array(side, dtype=np.int64) for side in zip(*self._ranges, strict=True)
-            )
-            index = np.searchsorted(lows, ordered, side="right") - 1
-            inside = index >= 0
-            found[inside] = ordered[inside] <= highs[index[inside]]
+        found = in_ranges(ordered, self._ranges)
         for run in self._runs:
             pos = np.searchsorted(run, ordered).clip(max=len(run) - 1)
             found |= run[pos] == ordered
@@ -377,12 +387,7 @@ class DeferredIds:
     def _repeated_in(keys: np.ndarray, ranges: list[tuple[int, int]]) -> bool:
         if not distinct_keys(keys, in_place=True):
             return True
-        if not ranges or not len(keys):
-            return False
-        lows, highs = (np.array(side, dtype=np.int64) for side in zip(*ranges, strict=True))
-        index = np.searchsorted(lows, keys, side="right") - 1
-        inside = index >= 0
-        return bool(np.any(keys[inside] <= highs[index[inside]]))
+        return bool(np.any(in_ranges(keys, ranges)))
 
 
 #: What a run carries across batches: exact lookups, or (fail mode) one check at the end.
