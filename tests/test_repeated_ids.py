@@ -8,6 +8,7 @@ collision tests weaken the hash to 3 bits, so that almost every pair of ids coll
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -237,3 +238,29 @@ def test_a_hash_collision_across_batches_is_no_repeat_in_fail_mode(
     assert written["buildingId"].to_list() == frame["buildingId"].to_list()
     expected = vecloss.losses(frame)["loss"]
     assert written["loss"].equals(expected)
+
+
+@pytest.mark.parametrize("batch_rows", [1, 100])
+def test_ids_past_two_to_the_63_are_checked_like_any_other(tmp_path: Path, batch_rows: int) -> None:
+    # hardening U2: a JSON id of 2**63 or more (a 128-bit integer column) was an internal error
+    big = [2**63, 2**70, 2**63]
+    rows = [
+        {
+            "buildingId": i,
+            "floor_area": 10,
+            "construction_cost": 5,
+            "hazard_probability": 0.1,
+            "inflation_rate": 0.01,
+        }
+        for i in big
+    ]
+    source = tmp_path / "big.json"
+    source.write_text(json.dumps(rows))
+    rejects = tmp_path / "r.csv"
+    summary = vecloss.run(source, batch_rows=batch_rows, on_invalid="skip", rejects=rejects)
+    assert summary.rows == 2
+    table = pl.read_csv(rejects, infer_schema=False)
+    assert table["row"].to_list() == ["3"]
+    assert table["reason"].to_list() == ["buildingId: duplicate_id"]
+    with pytest.raises(vecloss.ValidationError, match=str(2**63)):
+        vecloss.run(source, batch_rows=batch_rows)

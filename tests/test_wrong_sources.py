@@ -1,6 +1,7 @@
 """Sources that must not run as something else: one without the schema's columns is an error
 on every path, never an empty portfolio (hardening D1: a renamed Parquet file ran as 0
-buildings, total 0, exit 0); a conversion never writes over its input (C5)."""
+buildings, total 0, exit 0); a conversion never writes over its input (C5); a column asked for
+that a frame lacks is vecloss's own error (U3)."""
 
 from __future__ import annotations
 
@@ -63,3 +64,11 @@ def test_convert_never_writes_over_its_input(tmp_path: Path) -> None:
     assert main(["convert", str(source), str(source)]) == 2
     assert main(["convert", str(source), str(tmp_path / "." / "x.json")]) == 2
     assert source.read_bytes() == before
+
+
+@pytest.mark.parametrize("asked", [{"keep": ["nope"]}, {"by": "nope"}])
+def test_a_frame_without_a_column_asked_for_is_a_vecloss_error(asked: dict[str, object]) -> None:
+    # hardening U3: vecloss.run(frame, keep=["nope"]) raised Polars' ColumnNotFoundError
+    frame = vecloss.portfolio(10, seed=1)
+    with pytest.raises(vecloss.InputError, match="missing column nope; found buildingId"):
+        vecloss.run(frame, **asked)  # type: ignore[arg-type]

@@ -57,9 +57,10 @@ AHEAD_ROWS = 65_536
 
 
 def id_keys(ids: pl.Series) -> np.ndarray:
-    """The ids (no nulls) as int64 keys: integers as themselves (UInt64 by their bits), any
-    other kind as a 64-bit hash, equal for equal ids (and, rarely, for unequal ones)."""
-    if ids.dtype.is_integer():
+    """The ids (no nulls) as int64 keys: integers of 64 bits or fewer as themselves (UInt64
+    by their bits), any other kind (strings, 128-bit integers) as a 64-bit hash, equal for
+    equal ids (and, rarely, for unequal ones)."""
+    if exact_keys(ids):
         if ids.dtype == pl.UInt64:
             return ids.to_numpy().view(np.int64)
         return ids.cast(pl.Int64).to_numpy()
@@ -67,8 +68,9 @@ def id_keys(ids: pl.Series) -> np.ndarray:
 
 
 def exact_keys(ids: pl.Series) -> bool:
-    """Whether :func:`id_keys` of such ids are equal only for equal ids."""
-    return ids.dtype.is_integer()
+    """Whether :func:`id_keys` of such ids are equal only for equal ids: integers of 64 bits or
+    fewer (a JSON reader gives 128-bit integers for ids past 2**63)."""
+    return ids.dtype.is_integer() and ids.dtype not in (pl.Int128, pl.UInt128)
 
 
 def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
@@ -102,9 +104,9 @@ def later_duplicates(ids: pl.Series) -> pl.Series | None:
     if ids.len() < 2:
         return None
     if not ids.null_count():
-        if ids.dtype.is_integer() and increasing(ids):
+        if exact_keys(ids) and increasing(ids):
             return None
-        if not ids.dtype.is_integer() and ids.len() < SMALL:
+        if not exact_keys(ids) and ids.len() < SMALL:
             if ids.n_unique() == ids.len():  # (Polars' hash has a fixed cost of ~0.1 ms)
                 return None
         elif distinct_keys(id_keys(ids)):
@@ -124,8 +126,8 @@ def later_duplicates_ahead(ids: pl.Series) -> Future[pl.Series | None] | None:
     few ids, or integers whose first ones increase (the kernel then checks their order)."""
     if ids.len() < AHEAD_ROWS:
         return None
-    if ids.dtype.is_integer() and not ids.null_count():
-        head = ids.head(64).cast(pl.Int64).to_numpy()
+    if exact_keys(ids) and not ids.null_count():
+        head = id_keys(ids.head(64))
         if rises(head):
             return None
     return _thread().submit(later_duplicates, ids)

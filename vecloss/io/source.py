@@ -271,8 +271,10 @@ def iter_part(
     part: Part, *, batch_rows: int, columns: Sequence[str] | None = None
 ) -> Iterator[pl.DataFrame]:
     """Stream one part in batches, the next one read ahead while this one is used."""
-    if part.frame is not None:
-        yield from slices(part.frame if columns is None else part.frame.select(columns), batch_rows)
+    if part.frame is not None:  # (the columns that are there: the caller names any missing)
+        frame = part.frame
+        kept = frame if columns is None else frame.select(c for c in columns if c in frame.columns)
+        yield from slices(kept, batch_rows)
         return
     batches = _iter_part(part, batch_rows=batch_rows, columns=columns)
     if part.query is None and format_of(part.path) is parquet:
