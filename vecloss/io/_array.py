@@ -130,6 +130,10 @@ class _Rewrite:
         np.bitwise_xor(piece, marks, out=piece)
 
 
+#: UTF-8's byte-order mark, which some editors write first: skipped, as Polars' CSV reader does.
+BOM = b"\xef\xbb\xbf"
+
+
 def ndjson_blocks(path: Path, what: str, block_bytes: int) -> Iterator[Block]:
     """Yield the array's objects as NDJSON, one block at a time, cut after a guessed comma.
 
@@ -156,6 +160,8 @@ def ndjson_blocks(path: Path, what: str, block_bytes: int) -> Iterator[Block]:
             returns = buf.find(b"\r", held, n) >= 0
             found = rewrite(a, held, returns=returns)
             if not opened:
+                if not held and buf.startswith(BOM):  # a byte-order mark (hardening U6)
+                    a[: len(BOM)] = SPACE
                 start = _first_solid(a)
                 if start == n and not last:
                     held = held_colons = 0  # only whitespace so far

@@ -3,8 +3,11 @@ arrays in blocks."""
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import io
 import itertools
+import json
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -15,7 +18,7 @@ import polars as pl
 
 from vecloss.exceptions import InputError
 from vecloss.io._ahead import WorkAhead, read_ahead
-from vecloss.io._array import COLON, PASS_BYTES, Careful, count_byte, ndjson_blocks, restore
+from vecloss.io._array import BOM, COLON, PASS_BYTES, Careful, count_byte, ndjson_blocks, restore
 from vecloss.io._errors import reading, unreadable
 from vecloss.schema import ID, NUMERIC, REQUIRED
 
@@ -144,11 +147,12 @@ def check_keys(
     """
     if every_key_once(colons(data) if counted is None else counted, parsed):
         return True
+    escaped = _escaped_keys(data)
     for name in REQUIRED:
         key = f'"{name}"'.encode()
-        if _keys(data, key) <= parsed.height:
+        if _keys(data, key) + escaped[name] <= parsed.height:
             continue
-        where = _repeated_row(data, key)
+        where = _repeated_row(data, key, name)
         row = f"row {first_row + where}" if where is not None else "an object"
         msg = (
             f"{path}: {row} gives the key {name!r} more than once; hint: keep one value per "
@@ -164,11 +168,29 @@ def _keys(data: bytes | bytearray, quoted: bytes) -> int:
     return data.count(quoted + b":") + data.count(quoted + b" :")
 
 
-def _repeated_row(data: bytes | bytearray, key: bytes) -> int | None:
+#: A key spelled with a ``\\uXXXX`` escape (``"hazard_probabilit\\u0079":``), which JSON
+#: readers decode before they compare keys.
+_ESCAPED_KEY = re.compile(rb'"((?:[^"\\\n]|\\.)*?\\u[0-9A-Fa-f]{4}(?:[^"\\\n]|\\.)*?)"\s*:')
+
+
+def _escaped_keys(data: bytes | bytearray) -> collections.Counter[str]:
+    """How many times each key written with an escape is given, by its decoded name
+    (hardening D5: a repeat through an escape is a repeat). One regex search of the block,
+    and a step per escaped key only, which files seldom have."""
+    found: collections.Counter[str] = collections.Counter()
+    if b"\\u" not in data:
+        return found
+    for match in _ESCAPED_KEY.finditer(data):
+        with contextlib.suppress(ValueError):
+            found[json.loads(b'"' + match.group(1) + b'"')] += 1
+    return found
+
+
+def _repeated_row(data: bytes | bytearray, key: bytes, name: str) -> int | None:
     """The 0-based row of the first object that repeats ``key`` (the error path only)."""
     objects = (line for line in bytes(data).split(b"\n") if line.strip(b" \t\r,[]"))
     for index, line in enumerate(objects):  # one step per row, only once a repeat is known
-        if _keys(line, key) > 1:
+        if _keys(line, key) + _escaped_keys(line)[name] > 1:
             return index
     return None
 
@@ -187,6 +209,8 @@ def _line_chunks(path: Path) -> Iterator[bytearray]:
     module = sys.modules[__name__]
     with path.open("rb") as file:
         pending = bytearray()
+        if file.read(len(BOM)) != BOM:  # a byte-order mark is skipped (hardening U6)
+            file.seek(0)
         while True:
             searched = len(pending)
             pending += file.read(module.BLOCK_BYTES)  # amortised growth: linear in a long line

@@ -9,6 +9,7 @@ those whose process is gone (:func:`sweep`), never another live run's.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import shutil
@@ -39,9 +40,24 @@ def folder_mode() -> int:
     return 0o777 & ~_umask()
 
 
+#: Bytes of a target's name kept in its staged names: with the rest (``.``, ``.vecloss-PID-``,
+#: 8 random characters, ``.tmp``) they stay within the 255 bytes a file name may have.
+NAME_BYTES = 200
+
+
+def _stem(target: Path) -> str:
+    """``target``'s name, or for a long one (hardening C3) its first bytes and a digest."""
+    name = target.name
+    raw = name.encode()
+    if len(raw) <= NAME_BYTES:
+        return name
+    digest = hashlib.blake2b(raw, digest_size=4).hexdigest()
+    return raw[: NAME_BYTES - 9].decode(errors="ignore") + "~" + digest
+
+
 def stage_prefix(target: Path) -> str:
     """The name prefix of this process's staged files and folders beside ``target``."""
-    return f".{target.name}.vecloss-{os.getpid()}-"
+    return f".{_stem(target)}.vecloss-{os.getpid()}-"
 
 
 def _alive(pid: int) -> bool:
@@ -56,7 +72,7 @@ def _alive(pid: int) -> bool:
 
 def sweep(target: Path) -> None:
     """Remove the staged files and folders beside ``target`` left by runs that were killed."""
-    pattern = re.compile(rf"\.{re.escape(target.name)}\.vecloss-(\d+)-")
+    pattern = re.compile(rf"\.{re.escape(_stem(target))}\.vecloss-(\d+)-")
     with contextlib.suppress(OSError):
         for entry in target.parent.iterdir():
             found = pattern.match(entry.name)
@@ -80,6 +96,8 @@ class AtomicPath:
 
     def __init__(self, target: str | os.PathLike[str]) -> None:
         self.target = Path(target)
+        if self.target.is_symlink():  # write the file it points to; the link stays (C4)
+            self.target = Path(os.path.realpath(self.target))
         folder = self.target.parent
         folder.mkdir(parents=True, exist_ok=True)
         sweep(self.target)

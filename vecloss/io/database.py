@@ -28,6 +28,7 @@ __all__ = [
     "DatabaseOutput",
     "check_driver",
     "check_exists",
+    "check_file",
     "connect",
     "is_database_uri",
     "iter_batches",
@@ -47,8 +48,11 @@ def is_database_uri(source: object) -> bool:
 
 
 def safe_uri(uri: str) -> str:
-    """The URI without its password (``user:password@`` or ``password=``), for messages."""
-    masked = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", uri)
+    """The URI without its password (``user:password@`` or ``password=``), for messages.
+
+    The password runs to the last ``@`` before the query: one holding a raw ``@`` is masked
+    whole (hardening C7)."""
+    masked = re.sub(r"://([^:/@]+):[^?#]*@", r"://\1:***@", uri)
     return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", masked)
 
 
@@ -68,6 +72,20 @@ LOCK_SECONDS = 30
 def sqlite_path(uri: str) -> Path:
     """The file of ``sqlite:///relative.db`` or ``sqlite:////absolute/path.db`` (SQLAlchemy's)."""
     return Path(uri.removeprefix("sqlite:///"))
+
+
+def check_file(uri: str) -> None:
+    """A SQLite output must be a file: an in-memory database (``:memory:``, or a SQLite
+    ``file:`` URI, which the driver may open in memory) keeps nothing (hardening D6)."""
+    if not uri.startswith("sqlite://"):
+        return
+    name = uri.removeprefix("sqlite:///") if uri.startswith("sqlite:///") else ""
+    if name in ("", ":memory:") or name.startswith("file:"):  # (sqlite:// is SQLAlchemy's memory)
+        msg = (
+            f"{safe_uri(uri)}: not a database file (an in-memory database keeps nothing once "
+            "the run ends); hint: name a file, e.g. sqlite:///losses.db"
+        )
+        raise UsageError(msg)
 
 
 def check_exists(uri: str) -> None:
@@ -224,6 +242,7 @@ class DatabaseOutput:
 
     def __init__(self, uri: str, table: str) -> None:
         self.schema, self.name = _parts(table)  # checks the name
+        check_file(uri)
         check_driver(uri)
         self.uri, self.table = uri, table
         self._conn: Any = None

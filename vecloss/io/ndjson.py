@@ -9,6 +9,7 @@ from typing import IO
 
 import polars as pl
 
+from vecloss.io._array import BOM
 from vecloss.io._errors import reading, unreadable
 from vecloss.io._stream import every_key_once, file_colons, stream_line_blocks
 
@@ -30,17 +31,25 @@ def read(path: Path) -> pl.DataFrame:
     with reading(path, WHAT):
         if path.stat().st_size == 0:
             raise unreadable(path, WHAT, "the file is empty")
-        with ThreadPoolExecutor(1, thread_name_prefix="vecloss-count") as pool:
-            counting = pool.submit(file_colons, path)
-            try:  # types from the first 100 lines (fast), or from all when a later one differs
-                frame = pl.read_ndjson(path)
-            except pl.exceptions.ComputeError:
-                frame = pl.read_ndjson(path, infer_schema_length=None)
-            colons = counting.result()
+        with path.open("rb") as file:
+            marked = file.read(len(BOM)) == BOM  # Polars' reader refuses a byte-order mark
+    if marked:
+        return _by_blocks(path, pl.DataFrame())
+    with reading(path, WHAT), ThreadPoolExecutor(1, thread_name_prefix="vecloss-count") as pool:
+        counting = pool.submit(file_colons, path)
+        try:  # types from the first 100 lines (fast), or from all when a later one differs
+            frame = pl.read_ndjson(path)
+        except pl.exceptions.ComputeError:
+            frame = pl.read_ndjson(path, infer_schema_length=None)
+        colons = counting.result()
     if every_key_once(colons, frame):
         return frame
+    return _by_blocks(path, frame)
+
+
+def _by_blocks(path: Path, empty: pl.DataFrame) -> pl.DataFrame:
     frames = list(iter_batches(path, batch_rows=1 << 62))
-    return pl.concat(frames, how="diagonal_relaxed") if frames else frame
+    return pl.concat(frames, how="diagonal_relaxed") if frames else empty
 
 
 def iter_batches(

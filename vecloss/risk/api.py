@@ -34,7 +34,7 @@ from vecloss.risk.measures import moments, sample_tail
 from vecloss.risk.result import EP_TYPES, RiskResult
 from vecloss.risk.tally import Collected, RiskJob, Simulated, TallyPart, new_state, tally_part
 from vecloss.run.executors import Dask, Executor, InProcess
-from vecloss.run.runner import check_options, execute
+from vecloss.run.runner import check_options, execute, whole
 from vecloss.run.worker import DEFAULT_BATCH_ROWS, Job
 from vecloss.scenario import Formula, Scenario
 from vecloss.schema import ID, REQUIRED
@@ -123,6 +123,7 @@ def _tally(
         )
     check_targets(src.files, None, rejects)
     rej = open_sink(rejects) if rejects is not None else None
+    workers = whole(workers, "workers")
     executor: Executor = Dask(workers, scheduler) if engine == "dask" else InProcess()
     job = replace(job, run=run_job)
     results: list[TallyPart] = execute(
@@ -179,7 +180,7 @@ def _prepare(
     )
     run_job = Job(
         scenario,
-        batch_rows=int(batch_rows),  # type: ignore[call-overload]
+        batch_rows=whole(batch_rows, "batch rows") or DEFAULT_BATCH_ROWS,
         keep=(shared_by,) if isinstance(shared_by, str) else (),
         by=by,  # type: ignore[arg-type]
         on_invalid=on_invalid,

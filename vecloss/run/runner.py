@@ -13,6 +13,7 @@ the source and sinks opened before any batch is read or any file is made.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 import warnings
 from collections.abc import Sequence
@@ -47,20 +48,24 @@ from vecloss.run.worker import (
 )
 from vecloss.scenario import Formula, Rates, Scenario, Years
 
-__all__ = ["ENGINES", "Engine", "OnInvalid", "check_options", "execute", "run"]
+__all__ = ["ENGINES", "Engine", "OnInvalid", "check_options", "execute", "run", "whole"]
 
 #: ``--engine``: a kernel, or ``dask`` (the vectorized kernel on the Dask executor).
 Engine = Literal["vectorized", "loop", "threads", "processes", "dask"]
 ENGINES: tuple[str, ...] = get_args(Engine)
 OnInvalid = Literal["fail", "skip"]
+#: The columns a run computes (``loss``; ``years`` and ``discount_rate`` for a grid).
+COMPUTED = ("loss", "years", "discount_rate")
 
 
-def _whole(value: object, name: str, *, optional: bool) -> None:
+def whole(value: object, name: str, *, optional: bool = True) -> int | None:
+    """``value`` as an ``int`` >= 1 (any integer type, NumPy's too; hardening U8), or None."""
     if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         msg = f"{name} must be a whole number >= 1, got {value!r}"
         raise UsageError(msg)
+    return int(value)
 
 
 def check_options(
@@ -78,9 +83,9 @@ def check_options(
     if engine not in ENGINES:
         msg = f"unknown engine {engine!r}; hint: choose one of {', '.join(ENGINES)}"
         raise UsageError(msg)
-    _whole(workers, "workers", optional=True)
-    _whole(chunk_size, "chunk size", optional=True)
-    _whole(batch_rows, "batch rows", optional=True)
+    whole(workers, "workers")
+    whole(chunk_size, "chunk size")
+    whole(batch_rows, "batch rows")
     if on_invalid not in ("fail", "skip"):
         msg = f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}"
         raise UsageError(msg)
@@ -90,6 +95,14 @@ def check_options(
     if by is not None and not isinstance(by, str):
         msg = f"by must be a column name, got {by!r}"
         raise UsageError(msg)
+    named = [("keep", c) for c in keep] + ([("by", by)] if by is not None else [])  # type: ignore[attr-defined]
+    for option, column in named:
+        if column in COMPUTED:  # hardening C8: never the input's column silently dropped
+            msg = (
+                f"{option} {column!r}: {column} is a column vecloss writes, so an input column "
+                f"of that name can be neither kept nor grouped by; hint: rename it in the input"
+            )
+            raise UsageError(msg)
 
 
 def run(
@@ -163,6 +176,8 @@ def run(
         keep=keep,
         by=by,
     )
+    workers, chunk_size = whole(workers, "workers"), whole(chunk_size, "chunk size")
+    batch_rows = whole(batch_rows, "batch rows")
     in_memory = not isinstance(source, str | Path)
     if in_memory:
         from vecloss.api import to_polars  # the API layer's frame conversion
@@ -190,9 +205,10 @@ def run(
         raise UsageError(msg)
     name = "vectorized" if engine == "dask" else engine
     kernel = Kernel(name, workers, chunk_size, jit=name == "vectorized" and use_jit(src.rows))
-    if isinstance(top, bool) or not isinstance(top, int) or top < 0:
+    if isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 0:
         msg = f"top must be a whole number >= 0, got {top!r}"
         raise UsageError(msg)
+    top = int(top)
     hold = on_invalid == "skip" and rejects is None
     if batch_rows is None:  # a grid keeps one loss column per pair: fewer rows at a time
         batch_rows = max(SUM_BLOCK, DEFAULT_BATCH_ROWS // len(scenario.pairs))

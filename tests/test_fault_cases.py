@@ -1,0 +1,217 @@
+"""The numbered cases of the second hardening pass: each test names its case (D: silent wrong
+results and lost data, H: hangs, U: unclear messages and exit codes, C: the rest) and fails on
+the code before its fix."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import vecloss
+from tests.conftest import EXAMPLE
+from vecloss.exceptions import InputError, UsageError
+
+CLI = [sys.executable, "-m", "vecloss"]
+HEADER = "buildingId,floor_area,construction_cost,hazard_probability,inflation_rate"
+ROW = {
+    "buildingId": 1,
+    "floor_area": 2000,
+    "construction_cost": 1200,
+    "hazard_probability": 0.1,
+    "inflation_rate": 0.02,
+}
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, check=False, cwd=cwd, timeout=120
+    )
+
+
+# -- D3: an id is never rewritten -------------------------------------------------------------
+
+
+def test_d3_csv_ids_keep_their_leading_zeros(tmp_path: Path) -> None:
+    path = tmp_path / "zeros.csv"
+    path.write_text(f'{HEADER}\n"00123",2000,1200,0.1,0.02\n007,1500,1300,0.2,0.04\n')
+    frame = vecloss.read(path)
+    assert frame["buildingId"].to_list() == ["00123", "007"]
+    out = vecloss.losses(frame)
+    assert out["buildingId"].to_list() == ["00123", "007"]
+    streamed = _cli("run", "zeros.csv", "-o", "-", "--format", "csv", cwd=tmp_path)
+    assert streamed.returncode == 0, streamed.stderr
+    assert [line.split(",")[0] for line in streamed.stdout.splitlines()] == [
+        "buildingId",
+        "00123",
+        "007",
+    ]
+
+
+def test_d3_007_and_7_are_two_buildings(tmp_path: Path) -> None:
+    path = tmp_path / "two.csv"
+    path.write_text(f"{HEADER}\n007,1500,1300,0.2,0.04\n7,1500,1300,0.2,0.04\n")
+    assert vecloss.validate(path).valid
+    for batch in ("1", "100"):
+        done = _cli("run", "two.csv", "--batch-rows", batch, "--json", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["rows"] == 2
+
+
+@pytest.mark.parametrize("text", ["+7", "-0", "0012", " 12"])
+def test_d3_whole_ids_are_read_as_numbers_only_when_written_as_such(text: str) -> None:
+    from vecloss.io.csv import whole_ids
+
+    assert whole_ids(pl.Series([text, "5"])) is None
+    canonical = whole_ids(pl.Series(["0", "-5", "9223372036854775807", None]))
+    assert canonical is not None
+    assert canonical.to_list() == [0, -5, 2**63 - 1, None]
+
+
+def test_d3_a_streamed_file_whose_later_ids_change_form_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    path.write_text(f"{HEADER}\n1,1500,1300,0.2,0.04\n2,1500,1300,0.2,0.04\n007,1,1,0.1,0.0\n")
+    done = _cli("run", "late.csv", "--batch-rows", "2", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "row 3 has the id '007'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert vecloss.read(path)["buildingId"].to_list() == ["1", "2", "007"]  # whole: as text
+
+
+# -- D4, D5: a column or key given twice ---------------------------------------------------
+
+
+def test_d4_a_csv_column_given_twice_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "twice.csv"
+    path.write_text(f"{HEADER},floor_area\n1,2000,1200,0.1,0.02,5\n")
+    for command in ("run", "validate"):
+        done = _cli(command, "twice.csv", cwd=tmp_path)
+        assert done.returncode == 1
+        assert "gives the column 'floor_area' more than once (columns 2 and 6)" in done.stderr
+    with pytest.raises(InputError, match="more than once"):
+        vecloss.read(path)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".ndjson"])
+def test_d5_a_key_repeated_through_an_escape_is_an_error(tmp_path: Path, suffix: str) -> None:
+    line = json.dumps(ROW)[:-1] + ', "hazard_probabilit\\u0079": 0.5}'
+    path = tmp_path / f"escaped{suffix}"
+    path.write_text(f"[{line}]" if suffix == ".json" else line + "\n")
+    with pytest.raises(InputError, match="row 1 gives the key 'hazard_probability' more than"):
+        vecloss.read(path)
+    done = _cli("run", path.name, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "more than once" in done.stderr
+
+
+def test_d5_a_key_spelled_with_an_escape_once_is_fine(tmp_path: Path) -> None:
+    line = json.dumps(ROW).replace("hazard_probability", "hazard_probabilit\\u0079")
+    path = tmp_path / "once.ndjson"
+    path.write_text(line + "\n" + json.dumps(ROW | {"buildingId": 2, "note": "x"}) + "\n")
+    frame = vecloss.read(path)  # (a key only one line gives: the careful path)
+    assert frame["hazard_probability"].to_list() == [0.1, 0.1]
+
+
+# -- D6: a database in memory keeps nothing --------------------------------------------------
+
+
+@pytest.mark.parametrize("uri", ["sqlite:///:memory:", "sqlite:///file:x?mode=memory", "sqlite://"])
+def test_d6_an_in_memory_sqlite_output_is_refused(tmp_path: Path, uri: str) -> None:
+    pytest.importorskip("adbc_driver_sqlite")
+    done = _cli("run", str(EXAMPLE), "-o", uri, "--output-table", "t", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "not a database file" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- U6: a byte-order mark -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".json", ".ndjson", ".csv"])
+def test_u6_a_byte_order_mark_is_accepted(tmp_path: Path, suffix: str) -> None:
+    frame = vecloss.read(EXAMPLE)
+    plain = tmp_path / f"plain{suffix}"
+    {".json": frame.write_json, ".ndjson": frame.write_ndjson, ".csv": frame.write_csv}[suffix](
+        plain
+    )
+    marked = tmp_path / f"marked{suffix}"
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    assert vecloss.read(marked).equals(vecloss.read(plain))
+    for batch in ("2", "1000"):
+        done = _cli("run", marked.name, "--batch-rows", batch, "--json", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["rows"] == frame.height
+
+
+# -- U8: NumPy integers are whole numbers ------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["workers", "batch_rows", "chunk_size", "top"])
+def test_u8_numpy_integers_are_whole_numbers(option: str) -> None:
+    summary = vecloss.run(EXAMPLE, **{option: np.int64(2)})  # type: ignore[arg-type]
+    assert summary.rows == 5
+    if option in ("workers", "batch_rows"):
+        risk = vecloss.risk(vecloss.read(EXAMPLE), periods=np.int64(1000), **{option: np.int64(2)})
+        assert risk.rows == 5
+    with pytest.raises(UsageError, match="whole number"):
+        vecloss.run(EXAMPLE, **{option: 2.0})  # type: ignore[arg-type]
+
+
+def test_u8_risk_batch_rows_none_is_the_default() -> None:
+    assert vecloss.risk(vecloss.read(EXAMPLE), periods=1000, batch_rows=None).rows == 5  # type: ignore[arg-type]
+
+
+# -- C3, C4: long names and links ------------------------------------------------------------
+
+
+def test_c3_a_legal_long_file_name_can_be_written(tmp_path: Path) -> None:
+    name = "a" * 240 + ".csv"  # 244 bytes: legal; its staged name must stay within 255
+    done = _cli("run", str(EXAMPLE), "-o", name, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert pl.read_csv(tmp_path / name).height == 5
+
+
+def test_c4_an_output_through_a_link_keeps_the_link(tmp_path: Path) -> None:
+    (tmp_path / "real.csv").write_text("old\n")
+    (tmp_path / "link.csv").symlink_to("real.csv")
+    done = _cli("run", str(EXAMPLE), "-o", "link.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "link.csv").is_symlink()
+    assert pl.read_csv(tmp_path / "real.csv").height == 5
+
+
+# -- C7: passwords -----------------------------------------------------------------------------
+
+
+def test_c7_a_password_with_a_raw_at_sign_is_masked_whole() -> None:
+    from vecloss.io.database import safe_uri
+
+    shown = safe_uri("postgresql://bob:p@ss@w0rd@db.example:5432/risk?sslmode=require")
+    assert shown == "postgresql://bob:***@db.example:5432/risk?sslmode=require"
+    assert "ss" not in shown.split("@")[0]
+
+
+# -- C8: a loss column in the input ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", [{"keep": ["loss"]}, {"by": "loss"}])
+def test_c8_an_input_loss_column_is_neither_kept_nor_grouped_silently(
+    option: dict[str, object],
+) -> None:
+    frame = vecloss.read(EXAMPLE).with_columns(loss=pl.lit(7.0))
+    with pytest.raises(UsageError, match="loss is a column vecloss writes"):
+        vecloss.run(frame, **option)  # type: ignore[arg-type]
+
+
+def test_c8_on_the_command_line(tmp_path: Path) -> None:
+    vecloss.read(EXAMPLE).with_columns(loss=pl.lit(7.0)).write_parquet(tmp_path / "l.parquet")
+    for args in (["--keep", "loss"], ["--group-by", "loss"]):
+        done = _cli("run", "l.parquet", *args, cwd=tmp_path)
+        assert done.returncode == 2
+        assert "rename it in the input" in done.stderr
