@@ -5,6 +5,8 @@ the code before its fix."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -215,3 +217,135 @@ def test_c8_on_the_command_line(tmp_path: Path) -> None:
         done = _cli("run", "l.parquet", *args, cwd=tmp_path)
         assert done.returncode == 2
         assert "rename it in the input" in done.stderr
+
+
+# -- D7: every destination checked before the work; all published or none --------------------
+
+
+def test_d7_a_bad_second_risk_output_fails_before_the_simulation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import vecloss.cli as cli
+
+    def never(*_: object) -> None:
+        pytest.fail("the simulation ran before the destinations were checked")
+
+    monkeypatch.setattr(cli, "_risk_result", never)
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "ep.csv").write_text("old\n")
+    args = ["risk", str(EXAMPLE), "-o", str(tmp_path / "ep.csv")]
+    assert cli.main([*args, "--aal", str(tmp_path / "afile" / "aal.csv")]) == 1
+    assert "a part of the path is a file" in capsys.readouterr().err
+    assert (tmp_path / "ep.csv").read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "ep.csv"]
+
+
+def test_d7_risk_outputs_appear_together_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import vecloss.cli as cli
+    import vecloss.io.csv as csv_io
+
+    real_close = csv_io.Writer.close
+
+    def close(self: csv_io.Writer) -> None:  # the second file's last flush meets a full disk
+        real_close(self)
+        if "aal" in str(self._file.name):
+            raise OSError(28, "No space left on device", str(tmp_path / "aal.csv"))
+
+    monkeypatch.setattr(csv_io.Writer, "close", close)
+    (tmp_path / "ep.csv").write_text("old\n")
+    args = ["risk", str(EXAMPLE), "--periods", "1000", "--return-periods", "10,100"]
+    args += ["-o", str(tmp_path / "ep.csv"), "--aal", str(tmp_path / "aal.csv")]
+    assert cli.main(args) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert (tmp_path / "ep.csv").read_text() == "old\n"  # the first output not published alone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ep.csv"]
+
+
+def test_d7_run_output_waits_for_its_rejects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import vecloss.cli as cli
+    import vecloss.io.csv as csv_io
+
+    real_close = csv_io.Writer.close
+
+    def close(self: csv_io.Writer) -> None:
+        real_close(self)
+        if "rejects" in str(self._file.name):
+            raise OSError(28, "No space left on device", str(tmp_path / "rejects.csv"))
+
+    monkeypatch.setattr(csv_io.Writer, "close", close)
+    dirty = tmp_path / "dirty.csv"
+    dirty.write_text(f"{HEADER}\n1,2000,1200,0.1,0.02\n2,2000,1200,7,0.02\n")
+    out, rejects = tmp_path / "out.csv", tmp_path / "rejects.csv"
+    args = ["run", str(dirty), "-o", str(out), "--on-invalid", "skip", "--rejects", str(rejects)]
+    assert cli.main(args) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dirty.csv"]
+
+
+# -- D8: a folder output is swapped in one step -----------------------------------------------
+
+
+def _folder_run(tmp_path: Path, seed: int) -> None:
+    from tests.conftest import generate
+
+    generate(1_000, tmp_path / "in.parquet", seed=seed)
+    vecloss.run(tmp_path / "in.parquet", f"{tmp_path}/out/", batch_rows=300)
+
+
+def test_d8_a_folder_output_is_replaced_without_a_moment_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vecloss.io import atomic
+
+    if atomic._renameat2() is None:
+        pytest.skip("no renameat2 on this system: the fallback is tested below")
+    _folder_run(tmp_path, 1)
+    first = pl.read_parquet(tmp_path / "out")
+    real_replace = Path.replace
+
+    def replace(self: Path, target: str | os.PathLike[str]) -> Path:
+        assert Path(target) != tmp_path / "out", "the folder was renamed away, then back"
+        return real_replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", replace)
+    _folder_run(tmp_path, 2)
+    second = pl.read_parquet(tmp_path / "out")
+    assert not second.equals(first)
+    assert second.height == 1_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet", "out"]
+
+
+def test_d8_a_signal_between_the_two_renames_waits_for_the_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vecloss.io import atomic
+
+    _folder_run(tmp_path, 1)
+    monkeypatch.setattr(atomic, "_renameat2", lambda: None)  # the portable path
+    real_replace = Path.replace
+    delivered: list[int] = []
+
+    def replace(self: Path, target: str | os.PathLike[str]) -> Path:
+        done = real_replace(self, target)
+        if Path(self) == tmp_path / "out":  # the old folder moved aside: now the signal
+            os.kill(os.getpid(), signal.SIGTERM)
+        return done
+
+    def handler(signum: int, _: object) -> None:
+        delivered.append(signum)
+        assert (tmp_path / "out").is_dir(), "the signal came while there was no folder"
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "replace", replace)
+    before = signal.signal(signal.SIGTERM, handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _folder_run(tmp_path, 2)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert delivered == [signal.SIGTERM]
+    assert pl.read_parquet(tmp_path / "out").height == 1_000

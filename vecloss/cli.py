@@ -19,7 +19,7 @@ import traceback
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import polars as pl
 
@@ -30,6 +30,9 @@ from vecloss.io.convert import convert
 from vecloss.io.source import open_source
 from vecloss.run.runner import run
 from vecloss.run.summary import Summary
+
+if TYPE_CHECKING:
+    from vecloss.risk import RiskResult
 
 __all__ = ["console", "main"]
 
@@ -156,7 +159,6 @@ def _run(args: argparse.Namespace) -> int:
 
 def _risk(args: argparse.Namespace) -> int:
     from vecloss.io.sink import Output, check_targets
-    from vecloss.risk import RETURN_PERIODS, risk
 
     outputs = {"output": args.output, "aal": args.aal, "ylt": args.ylt}
     if args.ylt and args.exact:
@@ -165,7 +167,32 @@ def _risk(args: argparse.Namespace) -> int:
     src = open_source(args.input, table=args.table, query=args.query)
     check_targets(src.files, rejects=args.rejects, **outputs)
     files = {k: Output(v) for k, v in outputs.items() if v is not None}  # suffixes checked
-    result = risk(
+    with contextlib.ExitStack() as staged:
+        for output in files.values():  # every destination tried before the simulation (D7)
+            staged.enter_context(output)
+        result = _risk_result(args)
+        tables = {"output": result.ep, "aal": result.aal, "ylt": result.ylt}
+        for kind, output in files.items():
+            table = tables[kind]
+            if table is not None:
+                output.write(table)
+        for output in files.values():  # all written, then all published (on leaving)
+            output.finish()
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    _print_risk(result)
+    for kind, output in files.items():
+        print(f"wrote {kind if kind != 'output' else 'EP table'} to {output.target}")
+    if result.rejected:
+        print(f"rejected: {result.rejected:,} rows, written to {args.rejects}")
+    return 0
+
+
+def _risk_result(args: argparse.Namespace) -> RiskResult:
+    from vecloss.risk import RETURN_PERIODS, risk
+
+    return risk(
         args.input,
         periods=args.periods,
         seed=args.seed,
@@ -186,15 +213,9 @@ def _risk(args: argparse.Namespace) -> int:
         table=args.table,
         query=args.query,
     )
-    tables = {"output": result.ep, "aal": result.aal, "ylt": result.ylt}
-    for kind, output in files.items():
-        table = tables[kind]
-        if table is not None:
-            with output as out:
-                out.write(table)
-    if args.json:
-        print(json.dumps(result.to_dict()))
-        return 0
+
+
+def _print_risk(result: RiskResult) -> None:
     with pl.Config(
         tbl_hide_dataframe_shape=True,
         tbl_hide_column_data_types=True,
@@ -206,11 +227,6 @@ def _risk(args: argparse.Namespace) -> int:
         print(result.aal)
         print("loss at each return period (OEP: largest event of a year; AEP: the year's total):")
         print(result.curves())
-    for kind, output in files.items():
-        print(f"wrote {kind if kind != 'output' else 'EP table'} to {output.target}")
-    if result.rejected:
-        print(f"rejected: {result.rejected:,} rows, written to {args.rejects}")
-    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ import polars as pl
 
 from vecloss.exceptions import UsageError
 from vecloss.io._ahead import WriteBehind
-from vecloss.io.atomic import AtomicPath, folder_mode, stage_prefix, sweep
+from vecloss.io.atomic import AtomicPath, exchange, folder_mode, stage_prefix, sweep
 from vecloss.io.database import DatabaseOutput, is_database_uri, safe_uri
 from vecloss.io.formats import format_of
 
@@ -88,25 +88,42 @@ class Output:
         if self._header is None:
             self._header = empty.clear()
 
+    def finish(self) -> None:
+        """Write the rest and close the staged file, without publishing it yet: outputs that
+        must appear together are all finished first, then published (hardening D7)."""
+        if self._atomic is None or self._writer is None:
+            return
+        writer, self._writer = self._writer, None
+        try:
+            if not self.written and self._header is not None:
+                writer.write(self._header)
+            writer.close()
+        except BaseException:
+            self._atomic.abort()
+            self._atomic = None
+            raise
+
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if self._atomic is None:
             return
-        if self._writer is None or exc_type is not None:  # failed or stopped: drop it all
+        if exc_type is not None:  # failed or stopped: drop it all
             if self._writer is not None:
                 self._writer.abandon()
             self._atomic.abort()
             return
-        try:
-            if exc_type is None and not self.written and self._header is not None:
-                self._writer.write(self._header)
-            self._writer.close()
-        except BaseException:
-            self._atomic.abort()
-            raise
-        if exc_type is None:
-            self._atomic.commit()
-        else:
-            self._atomic.abort()
+        self.finish()
+        self._atomic.commit()
+
+
+@contextlib.contextmanager
+def _unless_done(output: Output) -> Iterator[Output]:
+    """``output`` entered, and on an error left (dropped); on success left open."""
+    output.__enter__()
+    try:
+        yield output
+    except BaseException as exc:
+        output.__exit__(type(exc), exc, None)
+        raise
 
 
 @dataclass(frozen=True)
@@ -135,7 +152,8 @@ class Sink(Protocol):
     stages: bool  # whether parts can write staged files of their own (run elsewhere)
 
     def part(self, index: int, *, staged: bool) -> PartWriter: ...
-    def publish(self, staged: Sequence[Path]) -> None: ...
+    def finish(self, staged: Sequence[Path]) -> None: ...
+    def publish(self) -> None: ...
     def discard(self) -> None: ...
 
 
@@ -190,18 +208,28 @@ class FileSink:
             self._output.__enter__()
         return PartWriter(shared=self._output)
 
-    def publish(self, staged: Sequence[Path]) -> None:
-        if self._output is not None:
-            output, self._output = self._output, None
-            output.__exit__(None, None, None)
+    def finish(self, staged: Sequence[Path]) -> None:
+        """The whole file written (the shared one closed, or the staged parts joined), not
+        yet in place: :meth:`publish` renames it."""
         if staged:
             import pyarrow.parquet as pq
 
-            with Output(self.target) as out:
+            if self._output is not None:  # (parts run in turn and staged: not both)
+                self._output.__exit__(RuntimeError, None, None)
+            self._output = Output(self.target)
+            with _unless_done(self._output) as out:
                 out.header(pl.DataFrame(pl.from_arrow(pq.read_schema(staged[0]).empty_table())))
                 for path in staged:
                     for batch in pq.ParquetFile(path).iter_batches(batch_size=1_000_000):
                         out.write(pl.DataFrame(pl.from_arrow(batch)))
+            self._staging.discard()
+        if self._output is not None:
+            self._output.finish()
+
+    def publish(self) -> None:
+        if self._output is not None:
+            output, self._output = self._output, None
+            output.__exit__(None, None, None)
         self._staging.discard()
 
     def discard(self) -> None:
@@ -234,24 +262,27 @@ class FolderSink:
                 )
                 raise UsageError(msg)
         self._staging = _Staging(self.folder)
+        self._staged: list[Path] = []
 
     def part(self, index: int, *, staged: bool) -> PartWriter:
         del staged  # a folder's parts are always files of their own
         return PartWriter(path=self._staging.path(index))
 
-    def publish(self, staged: Sequence[Path]) -> None:
-        """The staged parts, renamed in order, replace the folder in two renames."""
+    def finish(self, staged: Sequence[Path]) -> None:
+        self._staged = list(staged)
+
+    def publish(self) -> None:
+        """The staged parts, renamed in order, replace the folder."""
+        staged, self._staged = self._staged, []
         fresh = _staging_folder(self.folder)
         for index, part in enumerate(staged):
             part.replace(fresh / f"part-{index:05d}.parquet")
         fresh.chmod(folder_mode())
-        old = None
-        if self.folder.exists():  # a unique name: a stale one never blocks a later run
-            old = Path(tempfile.mkdtemp(prefix=stage_prefix(self.folder), dir=self.folder.parent))
-            self.folder.replace(old)
-        fresh.replace(self.folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        if self.folder.exists():  # one atomic swap: at no moment is there no folder (D8)
+            exchange(fresh, self.folder)
+            shutil.rmtree(fresh, ignore_errors=True)  # (the old folder, under the staged name)
+        else:
+            fresh.replace(self.folder)
         self._staging.discard()
 
     def discard(self) -> None:
@@ -277,8 +308,10 @@ class TableSink:
             self._open = True
         return PartWriter(shared=self._output)
 
-    def publish(self, staged: Sequence[Path]) -> None:
-        del staged
+    def finish(self, staged: Sequence[Path]) -> None:
+        del staged  # (the rows are in the transaction, committed by publish)
+
+    def publish(self) -> None:
         if self._open:
             self._open = False
             self._output.__exit__(None, None, None)

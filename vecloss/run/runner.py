@@ -337,10 +337,16 @@ def execute(
                 raise _unskippable(src.name, log)  # noqa: TRY301 (the sinks are discarded below)
         if log and job.on_invalid == "fail":
             raise log.error(src.name)  # noqa: TRY301
-        if out is not None:
-            out.publish([r.output for r in results if r.output is not None])
-        if rej is not None:
-            rej.publish([r.rejects for r in results if r.rejects is not None])
+        pending = {
+            out: [r.output for r in results if r.output is not None],
+            rej: [r.rejects for r in results if r.rejects is not None],
+        }
+        for sink, paths in pending.items():  # every file finished, then all published
+            if sink is not None:
+                sink.finish(paths)
+        for sink in pending:
+            if sink is not None:
+                sink.publish()
     except BaseException:
         for sink in sinks:
             sink.discard()
