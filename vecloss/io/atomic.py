@@ -138,14 +138,14 @@ def _signals_held() -> Iterator[None]:
         return
     came: list[int] = []
     held = (signal.SIGINT, signal.SIGTERM)
-    before = {sig: signal.signal(sig, lambda sig, _: came.append(sig)) for sig in held}
+    before = {sig: signal.signal(sig, lambda got, _: came.append(got)) for sig in held}
     try:
         yield
     finally:
         for sig, handler in before.items():
             signal.signal(sig, handler)
-        for sig in came[:1]:
-            signal.raise_signal(sig)
+        for got in came[:1]:
+            signal.raise_signal(got)
 
 
 class AtomicPath:
