@@ -349,3 +349,75 @@ def test_d8_a_signal_between_the_two_renames_waits_for_the_second(
         signal.signal(signal.SIGTERM, before)
     assert delivered == [signal.SIGTERM]
     assert pl.read_parquet(tmp_path / "out").height == 1_000
+
+
+# -- U7, C1, C2: standard output, early Ctrl-C, kill -9 during -o - ------------------------------
+
+
+def test_u7_a_closed_standard_output_is_a_message(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*CLI, "run", str(EXAMPLE), "-o", "-", "--format", "csv"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=120,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert done.returncode == 1
+    assert "standard output is closed" in done.stderr
+    assert "internal error" not in done.stderr
+
+
+#: Ctrl-C while a library loads, on cue: an import hook sends SIGINT when ``{module}`` is
+#: first imported, then runs the command as its script does.
+_EARLY = """
+import importlib.abc, os, signal, sys
+class Cue(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+sys.meta_path.insert(0, Cue())
+sys.argv = ["vecloss", "run", {example!r}]
+from vecloss_console import console
+console()
+"""
+
+
+@pytest.mark.parametrize("module", ["vecloss.cli", "polars", "numpy._core._multiarray_umath"])
+def test_c1_ctrl_c_while_the_command_loads_is_an_interruption(tmp_path: Path, module: str) -> None:
+    script = _EARLY.format(module=module, example=str(EXAMPLE))
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip() == "vecloss: interrupted"
+
+
+def test_c2_a_stale_standard_output_staging_is_swept(tmp_path: Path) -> None:
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    stale = tmp_path / f"vecloss-stdout-{gone}-abc"
+    stale.mkdir()
+    (stale / "stdout.csv").write_text("left by a run killed with -9")
+    mine = tmp_path / f"vecloss-stdout-{os.getpid()}-abc"  # a live process's: kept
+    mine.mkdir()
+    other = tmp_path / "vecloss-notes"  # not vecloss's scratch: kept
+    other.mkdir()
+    done = subprocess.run(
+        [*CLI, "run", str(EXAMPLE), "-o", "-", "--format", "csv"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, other.name])

@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import traceback
 import warnings
@@ -26,6 +25,7 @@ import polars as pl
 from vecloss.bench.contenders import CONTENDERS
 from vecloss.cli_options import DEFAULT_SIZES, PREVIEW_ROWS, build_parser
 from vecloss.exceptions import Terminated, UsageError, VeclossError, require
+from vecloss.io.atomic import scratch_folder
 from vecloss.io.convert import convert
 from vecloss.io.source import open_source
 from vecloss.run.runner import run
@@ -105,6 +105,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.format is not None and not to_stdout:
         msg = "--format goes with -o - (standard output); a file's format follows its suffix"
         raise UsageError(msg)
+    if to_stdout and (sys.stdout is None or sys.stdout.closed):  # `>&-` (hardening U7)
+        msg = "-o -: standard output is closed; hint: give it a file or a pipe, or write -o PATH"
+        raise VeclossError(msg)
     if to_stdout and args.format is None:
         msg = "-o - writes to standard output; hint: add --format csv|ndjson|json|parquet"
         raise UsageError(msg)
@@ -113,7 +116,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(msg)
     with contextlib.ExitStack() as stack:
         if to_stdout:
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vecloss-")))
+            folder = scratch_folder("stdout")  # (one a kill -9 left is swept: C2)
+            stack.callback(shutil.rmtree, folder, ignore_errors=True)
             output = str(folder / f"stdout.{args.format}")
         summary = run(
             args.input,
@@ -405,7 +409,11 @@ def console() -> None:
     """The ``vecloss`` command: :func:`main`, then exit. After Ctrl-C or SIGTERM the cleanup
     has run (staging removed) and the process leaves at once: waiting for helper threads
     still decoding or writing could stall the exit."""
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:  # before main's own handling (building the parser): C1
+        print("vecloss: interrupted", file=sys.stderr)
+        code = 130
     if code in (130, 143):
         sys.stdout.flush()
         sys.stderr.flush()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import tempfile
 import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
@@ -26,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from vecloss.chunks import pieces
+from vecloss.io.atomic import scratch_folder
 
 __all__ = [
     "DeferredIds",
@@ -167,7 +167,7 @@ def in_ranges(keys: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
 
 def _scratch(owner: object) -> Path:
     """A new temporary folder, removed with ``owner`` (or at exit)."""
-    folder = Path(tempfile.mkdtemp(prefix="vecloss-ids-"))
+    folder = scratch_folder("ids")
     weakref.finalize(owner, shutil.rmtree, folder, ignore_errors=True)
     return folder
 

@@ -209,11 +209,13 @@ def _line_chunks(path: Path) -> Iterator[bytearray]:
     module = sys.modules[__name__]
     with path.open("rb") as file:
         pending = bytearray()
-        if file.read(len(BOM)) != BOM:  # a byte-order mark is skipped (hardening U6)
-            file.seek(0)
+        first = True
         while True:
             searched = len(pending)
             pending += file.read(module.BLOCK_BYTES)  # amortised growth: linear in a long line
+            if first and pending.startswith(BOM):  # a byte-order mark is skipped (U6)
+                del pending[: len(BOM)]
+            first = False
             if file.tell() >= size:
                 yield pending
                 return

@@ -22,7 +22,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AtomicPath", "exchange", "file_mode", "folder_mode", "stage_prefix", "sweep"]
+__all__ = [
+    "AtomicPath",
+    "exchange",
+    "file_mode",
+    "folder_mode",
+    "scratch_folder",
+    "stage_prefix",
+    "sweep",
+]
 
 
 def _umask() -> int:
@@ -146,6 +154,22 @@ def _signals_held() -> Iterator[None]:
             signal.signal(sig, handler)
         for got in came[:1]:
             signal.raise_signal(got)
+
+
+#: Scratch folders of this package in the system's temporary folder: ``vecloss-KIND-PID-...``.
+_SCRATCH = re.compile(r"vecloss-(?:stdout|ids)-(\d+)-")
+
+
+def scratch_folder(kind: str) -> Path:
+    """A new folder in the system's temporary folder for ``kind`` (``stdout``, ``ids``), named
+    after this process; those of runs killed outright (kill -9) are removed first (C2)."""
+    base = Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for entry in base.iterdir():
+            found = _SCRATCH.match(entry.name)
+            if found is not None and not _alive(int(found.group(1))):
+                shutil.rmtree(entry, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"vecloss-{kind}-{os.getpid()}-", dir=base))
 
 
 class AtomicPath:
