@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from types import FrameType
 
 
 def console() -> None:
@@ -21,7 +22,7 @@ def console() -> None:
     """
     came: list[int] = []
 
-    def note(signum: int, frame: object) -> None:
+    def note(signum: int, frame: FrameType | None) -> None:
         came.append(signum)
         signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt
 
