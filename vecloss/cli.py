@@ -114,12 +114,37 @@ def _run(args: argparse.Namespace) -> int:
     if args.on_invalid == "skip" and args.rejects is None:
         msg = "skip mode needs a rejects file; hint: add --rejects rejects.csv"
         raise UsageError(msg)
+    folder: Path | None = None
     with contextlib.ExitStack() as stack:
         if to_stdout:
             folder = scratch_folder("stdout")  # (one a kill -9 left is swept: C2)
             stack.callback(shutil.rmtree, folder, ignore_errors=True)
             output = str(folder / f"stdout.{args.format}")
-        summary = run(
+        summary = _staged_run(args, output, folder)
+        if to_stdout:
+            try:
+                with Path(output).open("rb") as written:
+                    shutil.copyfileobj(written, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            except BrokenPipeError:  # the reader stopped early (| head): as other tools, quietly
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 0
+    notes = sys.stderr if to_stdout else sys.stdout  # only data on stdout with -o -
+    if args.json:
+        print(json.dumps(summary.to_dict()), file=notes)
+    elif args.output is None or summary.top is not None:
+        _print_table(summary, out=notes)
+    if args.output is not None and not args.json:
+        total = "" if summary.total_loss is None else f"; total loss {_money(summary.total_loss)}"
+        where = "standard output" if to_stdout else summary.output
+        print(f"wrote {summary.output_rows:,} losses to {where}{total}", file=notes)
+    return 0
+
+
+def _staged_run(args: argparse.Namespace, output: str | None, staging: Path | None) -> Summary:
+    """:func:`run` with ``args``; an error on a standard-output staging file names ``-o -``."""
+    try:
+        return run(
             args.input,
             output,
             formula=args.formula,
@@ -141,24 +166,11 @@ def _run(args: argparse.Namespace) -> int:
             query=args.query,
             output_table=args.output_table,
         )
-        if to_stdout:
-            try:
-                with Path(output).open("rb") as written:
-                    shutil.copyfileobj(written, sys.stdout.buffer)
-                sys.stdout.buffer.flush()
-            except BrokenPipeError:  # the reader stopped early (| head): as other tools, quietly
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-                return 0
-    notes = sys.stderr if to_stdout else sys.stdout  # only data on stdout with -o -
-    if args.json:
-        print(json.dumps(summary.to_dict()), file=notes)
-    elif args.output is None or summary.top is not None:
-        _print_table(summary, out=notes)
-    if args.output is not None and not args.json:
-        total = "" if summary.total_loss is None else f"; total loss {_money(summary.total_loss)}"
-        where = "standard output" if to_stdout else summary.output
-        print(f"wrote {summary.output_rows:,} losses to {where}{total}", file=notes)
-    return 0
+    except OSError as exc:
+        if staging is None or not str(exc.filename or "").startswith(str(staging)):
+            raise
+        where = f"-o - (staged in {staging})"
+        raise OSError(exc.errno, exc.strerror, where) from exc
 
 
 def _risk(args: argparse.Namespace) -> int:
@@ -374,6 +386,8 @@ _OS_HINTS = {
     errno.ENAMETOOLONG: "the name is too long: use a shorter one",
     errno.ENOENT: "check the path",
     errno.EEXIST: "a part of the path is a file, not a folder",
+    errno.EFBIG: "the file passes a size limit (ulimit -f, or the file system's): write a "
+    "smaller output (a grid in several runs, a folder output/) or somewhere else",
 }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pyarrow as pa
 
 from vecloss.exceptions import InputError, VeclossError
 
-__all__ = ["fit_schema", "reading", "unreadable"]
+__all__ = ["fit_schema", "os_error", "reading", "unreadable", "writing"]
 
 
 def unreadable(path: str | Path, what: str, exc: BaseException | str) -> InputError:
@@ -62,3 +64,31 @@ def reading(path: str | Path, what: str) -> Iterator[None]:
         raise
     except BaseException as exc:  # Polars' Rust panics derive from BaseException only
         raise unreadable(path, what, exc) from exc
+
+
+#: How Polars (``(os error 28)``) and Arrow (``[errno 28]``) report the system's error code.
+_CODE = re.compile(r"\(os error (\d+)\)|\[errno (\d+)\]", re.IGNORECASE)
+
+
+def os_error(exc: BaseException, path: str | Path) -> BaseException:
+    """``exc`` as the :class:`OSError` it was, naming ``path`` (the destination the user gave,
+    not a staged name: hardening U5); any other exception as it is."""
+    code = exc.errno if isinstance(exc, OSError) else None
+    if code is None:
+        found = _CODE.search(str(exc))
+        if found is None:
+            return exc
+        code = int(found.group(1) or found.group(2))
+    return OSError(code, os.strerror(code), str(path))
+
+
+@contextlib.contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Any library's report of a failed write, as the system's error on ``path``."""
+    try:
+        yield
+    except Exception as exc:
+        mapped = os_error(exc, path)
+        if mapped is exc:
+            raise
+        raise mapped from exc

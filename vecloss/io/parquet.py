@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import queue
-import re
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -13,7 +11,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pyarrow as pa
 
-from vecloss.io._errors import fit_schema, reading
+from vecloss.io._errors import fit_schema, os_error, reading
 
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
@@ -190,7 +188,7 @@ class Writer:
             # (nothing waits for the queue: _put gives up within 0.1 s once this is set; a
             # loop here until the end marker hung when the last flush failed, e.g. on a full
             # disk, after the marker had been taken)
-            self._error = _os_error(exc, self._path)
+            self._error = os_error(exc, self._path)
 
     def _put(self, item: pl.DataFrame | None) -> None:
         assert self._thread is not None
@@ -228,12 +226,3 @@ class Writer:
 
 def _arrow(schema: pl.Schema | None) -> pa.Schema:
     return pl.DataFrame(schema=schema).to_arrow().schema
-
-
-def _os_error(exc: BaseException, path: Path) -> BaseException:
-    """Polars' report of a failed write as the OSError it was (``... (os error 28)``)."""
-    found = re.search(r"\(os error (\d+)\)", str(exc))
-    if found is None:
-        return exc
-    code = int(found.group(1))
-    return OSError(code, os.strerror(code), str(path))

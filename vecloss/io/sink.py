@@ -28,6 +28,7 @@ import polars as pl
 
 from vecloss.exceptions import UsageError
 from vecloss.io._ahead import WriteBehind
+from vecloss.io._errors import writing
 from vecloss.io.atomic import AtomicPath, exchange, folder_mode, stage_prefix, sweep
 from vecloss.io.database import DatabaseOutput, is_database_uri, safe_uri
 from vecloss.io.formats import format_of
@@ -59,8 +60,9 @@ class Output:
     no batch comes (so that an empty result is still a valid file).
     """
 
-    def __init__(self, target: str | Path) -> None:
+    def __init__(self, target: str | Path, *, shown: str | None = None) -> None:
         self.target = Path(target)
+        self.shown = shown or str(target)  # the destination named in errors (U5)
         self._module = format_of(self.target, output=True)
         self._atomic: AtomicPath | None = None
         self._writer: WriteBehind | None = None
@@ -68,9 +70,11 @@ class Output:
         self.written = False
 
     def __enter__(self) -> Output:
-        self._atomic = AtomicPath(self.target)
+        with writing(self.shown):
+            self._atomic = AtomicPath(self.target)
         try:
-            self._writer = WriteBehind(self._module.Writer(self._atomic.path))
+            with writing(self.shown):
+                self._writer = WriteBehind(self._module.Writer(self._atomic.path))
         except BaseException:  # a signal (or an error) between the two: no file left behind
             self._atomic.abort()
             raise
@@ -80,7 +84,8 @@ class Output:
         if self._writer is None:
             msg = "write to an Output inside its with-block"
             raise RuntimeError(msg)
-        self._writer.write(frame)
+        with writing(self.shown):
+            self._writer.write(frame)
         self.written = True
 
     def header(self, empty: pl.DataFrame) -> None:
@@ -95,9 +100,10 @@ class Output:
             return
         writer, self._writer = self._writer, None
         try:
-            if not self.written and self._header is not None:
-                writer.write(self._header)
-            writer.close()
+            with writing(self.shown):
+                if not self.written and self._header is not None:
+                    writer.write(self._header)
+                writer.close()
         except BaseException:
             self._atomic.abort()
             self._atomic = None
@@ -112,7 +118,8 @@ class Output:
             self._atomic.abort()
             return
         self.finish()
-        self._atomic.commit()
+        with writing(self.shown):
+            self._atomic.commit()
 
 
 @contextlib.contextmanager
@@ -132,6 +139,7 @@ class PartWriter:
 
     path: Path | None = None
     shared: Any = None
+    shown: str | None = None  # the destination the user gave, for errors
 
     @contextlib.contextmanager
     def open(self) -> Iterator[Any]:
@@ -139,7 +147,7 @@ class PartWriter:
         if self.shared is not None:
             yield self.shared
         elif self.path is not None:
-            with Output(self.path) as out:
+            with Output(self.path, shown=self.shown) as out:
                 yield out
         else:
             yield None
@@ -202,7 +210,7 @@ class FileSink:
 
     def part(self, index: int, *, staged: bool) -> PartWriter:
         if staged:
-            return PartWriter(path=self._staging.path(index))
+            return PartWriter(path=self._staging.path(index), shown=self.target)
         if self._output is None:
             self._output = Output(self.target)  # known to discard() before it is entered
             self._output.__enter__()
@@ -266,7 +274,7 @@ class FolderSink:
 
     def part(self, index: int, *, staged: bool) -> PartWriter:
         del staged  # a folder's parts are always files of their own
-        return PartWriter(path=self._staging.path(index))
+        return PartWriter(path=self._staging.path(index), shown=self.target)
 
     def finish(self, staged: Sequence[Path]) -> None:
         self._staged = list(staged)
