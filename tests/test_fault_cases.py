@@ -421,3 +421,41 @@ def test_c2_a_stale_standard_output_staging_is_swept(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, other.name])
+
+
+# -- C6: one id type across a folder's output parts --------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ["vectorized", "dask"])
+def test_c6_folder_parts_from_ids_of_several_widths_read_back_as_one(
+    tmp_path: Path, engine: str
+) -> None:
+    if engine == "dask":
+        pytest.importorskip("distributed")
+    frame = vecloss.read(EXAMPLE)
+    (tmp_path / "in").mkdir()
+    frame.head(2).write_parquet(tmp_path / "in" / "a.parquet")
+    narrow = frame.tail(3).with_columns(pl.col("buildingId").cast(pl.Int32))
+    narrow.write_parquet(tmp_path / "in" / "b.parquet")
+    wide = frame.with_columns(pl.col("buildingId").cast(pl.UInt64) + 2**63)  # beyond Int64
+    wide.write_parquet(tmp_path / "in" / "c.parquet")
+    out = f"{tmp_path}/out/"
+    vecloss.run(tmp_path / "in", out, engine=engine, workers=2)  # type: ignore[arg-type]
+    back = pl.read_parquet(out)  # failed: Int32 != Int64 across the parts
+    assert back.height == 10
+    assert sorted(back["buildingId"].to_list()) == [1, 2, 3, 4, 5] + [
+        2**63 + i for i in range(1, 6)
+    ]
+
+
+# -- C9: exact risk of enormous losses ----------------------------------------------------------
+
+
+def test_c9_an_exact_deviation_of_losses_near_1e300_is_finite() -> None:
+    small = vecloss.read(EXAMPLE)
+    huge = small.with_columns(pl.col("construction_cost") * 1e290)
+    exact = vecloss.risk(small, exact=True).aal
+    scaled = vecloss.risk(huge, exact=True).aal
+    assert np.isfinite(scaled["sd_loss"][0])  # was inf: the variance passed float64's range
+    assert scaled["sd_loss"][0] == pytest.approx(exact["sd_loss"][0] * 1e290, rel=1e-12)
+    assert scaled["mean_loss"][0] == pytest.approx(exact["mean_loss"][0] * 1e290, rel=1e-12)

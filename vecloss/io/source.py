@@ -53,6 +53,7 @@ class Part:
     rows: int | None
     query: str | None = None  # a database part: ``path`` is the URI
     frame: pl.DataFrame | None = field(default=None, compare=False, repr=False)  # in memory
+    id_type: pl.DataType | None = None  # the ids cast to it: one type across a folder's files
 
     def columns(self) -> list[str]:
         """Every column name of the part's source."""
@@ -71,6 +72,7 @@ class Source:
     query: str | None = None
     file_rows: tuple[int | None, ...] = ()
     frame: pl.DataFrame | None = field(default=None, compare=False, repr=False)  # in memory
+    id_type: pl.DataType | None = None  # the files' common integer id type, where they differ
 
     @property
     def is_database(self) -> bool:
@@ -100,7 +102,7 @@ class Source:
         for name, rows in zip(self.files, self.file_rows, strict=True):
             path = Path(name)
             if part_rows is None or format_of(path) is not parquet:
-                parts.append(Part(name, None, 0, first_row, rows))
+                parts.append(Part(name, None, 0, first_row, rows, id_type=self.id_type))
                 first_row += rows or 0
                 continue
             meta = parquet.read_metadata(path)
@@ -111,11 +113,18 @@ class Source:
                 file_row += meta.row_group(index).num_rows
                 if file_row - start >= part_rows or index == meta.num_row_groups - 1:
                     parts.append(
-                        Part(name, tuple(groups), start, first_row + start, file_row - start)
+                        Part(
+                            name,
+                            tuple(groups),
+                            start,
+                            first_row + start,
+                            file_row - start,
+                            id_type=self.id_type,
+                        )
                     )
                     groups, start = [], file_row
             if meta.num_row_groups == 0:
-                parts.append(Part(name, None, 0, first_row, 0))
+                parts.append(Part(name, None, 0, first_row, 0, id_type=self.id_type))
             first_row += meta.num_rows
         return parts
 
@@ -160,32 +169,41 @@ def open_source(
         if not path.exists():
             msg = f"{path}: no such file; hint: check the path"
             raise InputError(msg)
-    if len(files) > 1:
-        _one_id_type(files, str(source))
+    id_type = _one_id_type(files, str(source)) if len(files) > 1 else None
     rows = tuple(_count_rows(path) for path in files)
-    return Source(str(source), tuple(str(p) for p in files), None, rows)
+    return Source(str(source), tuple(str(p) for p in files), None, rows, id_type=id_type)
 
 
-def _id_kind(path: Path) -> str | None:
+def _id_type(path: Path) -> pa.DataType | None:
     schema = parquet.read_schema(path)
-    if ID not in schema.names:
-        return None  # reported as a missing column when the file is read
-    kind = schema.field(ID).type
-    if pa.types.is_integer(kind):
-        return "integer"
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
-        return "string"
-    return str(kind)
+    return schema.field(ID).type if ID in schema.names else None  # (missing: said when read)
 
 
-def _one_id_type(files: Sequence[Path], source: str) -> None:
+def _is_text(kind: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
+    )
+
+
+def _one_id_type(files: Sequence[Path], source: str) -> pl.DataType | None:
     """One id type per run: files of a folder that disagree would make ``1`` and ``"1"``
-    two buildings, and output parts of different schemas."""
+    two buildings. Integer ids of different widths or signs are read as the type that holds
+    them all (Int32 and Int64: Int64; Int64 and UInt64: Int128), returned here, so that every
+    output part has one schema (hardening C6); None when the files agree."""
     kinds: dict[str, list[str]] = {}
+    integers: set[pa.DataType] = set()
     for path in files:
-        kind = _id_kind(path)
-        if kind is not None:
-            kinds.setdefault(kind, []).append(path.name)
+        kind = _id_type(path)
+        if kind is None:
+            continue
+        if pa.types.is_integer(kind):
+            integers.add(kind)
+            name = "integer"
+        elif _is_text(kind):
+            name = "string"
+        else:
+            name = str(kind)
+        kinds.setdefault(name, []).append(path.name)
     if len(kinds) > 1:
         found = "; ".join(
             f"{kind} in {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
@@ -196,6 +214,10 @@ def _one_id_type(files: Sequence[Path], source: str) -> None:
             f"file with the same {ID} type"
         )
         raise InputError(msg)
+    if len(integers) < 2:
+        return None
+    empty = [pl.DataFrame(pl.from_arrow(pa.table({ID: pa.array([], kind)}))) for kind in integers]
+    return pl.concat(empty, how="vertical_relaxed").schema[ID]
 
 
 def _count_rows(path: Path) -> int | None:
@@ -277,10 +299,19 @@ def iter_part(
         yield from slices(kept, batch_rows)
         return
     batches = _iter_part(part, batch_rows=batch_rows, columns=columns)
+    if part.id_type is not None:
+        batches = _ids_as(batches, part.id_type)
     if part.query is None and format_of(part.path) is parquet:
         yield from batches  # Parquet decodes the next slices ahead on its own threads
     else:
         yield from read_ahead(batches)
+
+
+def _ids_as(batches: Iterator[pl.DataFrame], kind: pl.DataType) -> Iterator[pl.DataFrame]:
+    for batch in batches:
+        if ID in batch.columns and batch.schema[ID] != kind:
+            batch = batch.with_columns(pl.col(ID).cast(kind))
+        yield batch
 
 
 def _iter_part(

@@ -29,7 +29,7 @@ from vecloss.checks.log import FailureLog
 from vecloss.exceptions import UsageError
 from vecloss.io.sink import check_targets, open_sink
 from vecloss.io.source import frame_source, open_source
-from vecloss.risk.exact import AEP_OUTCOMES, aep, events_of, oep, variance
+from vecloss.risk.exact import AEP_OUTCOMES, aep, deviation, events_of, oep
 from vecloss.risk.measures import moments, sample_tail
 from vecloss.risk.result import EP_TYPES, RiskResult
 from vecloss.risk.tally import Collected, RiskJob, Simulated, TallyPart, new_state, tally_part
@@ -275,8 +275,7 @@ def _exact(state: Collected, rps: np.ndarray) -> tuple[list[Any], np.ndarray, np
     event_group[event] = group
     count = len(labels)
     mean = np.bincount(group, weights=state.column("expected"), minlength=count)
-    var = variance(events, event_group, count)
-    stats = np.column_stack([mean, np.sqrt(var), np.zeros(count)])
+    stats = np.column_stack([mean, deviation(events, event_group, count), np.zeros(count)])
     curves = np.full((count, len(EP_TYPES), len(rps)), np.nan)
     too_big = []
     owner = event_group[events.cell]

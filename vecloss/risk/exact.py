@@ -25,7 +25,7 @@ import polars as pl
 from vecloss.formulas import FloatArray
 from vecloss.risk.measures import distribution_tail
 
-__all__ = ["AEP_OUTCOMES", "Events", "aep", "events_of", "oep", "variance"]
+__all__ = ["AEP_OUTCOMES", "Events", "aep", "deviation", "events_of", "oep"]
 
 AEP_OUTCOMES = 1 << 20
 IntArray = npt.NDArray[np.int64]
@@ -64,18 +64,22 @@ def events_of(cell: IntArray, p: FloatArray, loss: FloatArray) -> Events:
     return Events(cell, atom, p, below, first)
 
 
-def variance(cells: Events, groups: IntArray, count: int) -> FloatArray:
-    """The variance of each group's period loss; ``groups`` maps each cell to its group."""
+def deviation(cells: Events, groups: IntArray, count: int) -> FloatArray:
+    """The standard deviation of each group's period loss; ``groups`` maps each cell to its
+    group. Computed in units of the largest loss, so that a loss near 1e300, whose square
+    is beyond float64, still gives a finite deviation (hardening C9)."""
+    scale = float(np.max(cells.atom)) if len(cells.atom) else 1.0
+    scale = scale if 0.0 < scale < np.inf else 1.0
     mass = cells.level - cells.below
-    mean = np.bincount(cells.cell, weights=mass * cells.atom)
+    atom = cells.atom / scale
+    mean = np.bincount(cells.cell, weights=mass * atom)
     mean_b = mean[cells.cell]
-    spread = np.bincount(cells.cell, weights=mass * (cells.atom - mean_b) ** 2, minlength=len(mean))
+    spread = np.bincount(cells.cell, weights=mass * (atom - mean_b) ** 2, minlength=len(mean))
     none = 1.0 - np.bincount(cells.cell, weights=np.where(cells.first, cells.level, 0.0))
     var_cell = spread + none[: len(spread)] * mean**2
     present = np.unique(cells.cell)
-    return np.asarray(
-        np.bincount(groups[present], weights=var_cell[present], minlength=count), np.float64
-    )
+    var = np.bincount(groups[present], weights=var_cell[present], minlength=count)
+    return np.asarray(np.sqrt(var) * scale, np.float64)
 
 
 def _log_keep(p: FloatArray) -> FloatArray:
