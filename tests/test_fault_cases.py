@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -459,3 +460,61 @@ def test_c9_an_exact_deviation_of_losses_near_1e300_is_finite() -> None:
     assert np.isfinite(scaled["sd_loss"][0])  # was inf: the variance passed float64's range
     assert scaled["sd_loss"][0] == pytest.approx(exact["sd_loss"][0] * 1e290, rel=1e-12)
     assert scaled["mean_loss"][0] == pytest.approx(exact["mean_loss"][0] * 1e290, rel=1e-12)
+
+
+# -- U1: Ctrl-C on a PostgreSQL output ----------------------------------------------------------
+
+
+def test_u1_a_cancelled_driver_call_is_an_interruption() -> None:
+    from vecloss.io.database import DatabaseOutput
+
+    class Status:
+        name = "CANCELLED"
+
+    class DriverError(Exception):
+        status_code = Status()
+
+    output = DatabaseOutput("postgresql://u:p@localhost/db", "losses")
+    error = DriverError("CANCELLED: [libpq] canceling statement due to user request")
+    assert isinstance(output._failure(error), KeyboardInterrupt)
+    assert not isinstance(output._failure(Exception("permission denied")), KeyboardInterrupt)
+
+
+def _copying(uri: str, table: str) -> bool:
+    from vecloss.io.database import connect
+
+    conn = connect(uri)
+    try:
+        cursor = conn.cursor()
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query ILIKE 'COPY%' "
+            f"AND query ILIKE '%{table}%' AND pid <> pg_backend_pid()"
+        )
+        return bool(cursor.fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_u1_ctrl_c_on_a_postgresql_output_is_an_interruption(tmp_path: Path) -> None:
+    pytest.importorskip("adbc_driver_postgresql")
+    from tests.conftest import generate
+    from tests.test_database import postgres_uri
+
+    uri = postgres_uri()
+    big = generate(3_000_000, tmp_path / "big.parquet", seed=5)
+    table = "u1_interrupted"
+    process = subprocess.Popen(
+        [*CLI, "run", str(big), "-o", uri, "--output-table", table, "--batch-rows", "100000"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not _copying(uri, table) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the driver is in a COPY: its own handler takes Ctrl-C
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    if process.returncode == 0:
+        pytest.skip("the run finished before the signal")
+    assert process.returncode == 130, err
+    assert err.strip().endswith("vecloss: interrupted"), err
+    assert "CANCELLED" not in err

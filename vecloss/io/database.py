@@ -233,6 +233,14 @@ def _signals_deferred() -> Iterator[None]:
                 os.kill(os.getpid(), number)
 
 
+def _cancelled(exc: BaseException) -> bool:
+    """Whether ``exc`` is ADBC's report of a call cancelled: the driver manager answers Ctrl-C
+    during a blocking call (PostgreSQL's COPY) by cancelling it, with its own SIGINT handler
+    in place of Python's; no one else cancels vecloss's statements."""
+    status = getattr(exc, "status_code", None)
+    return getattr(status, "name", None) == "CANCELLED" or str(exc).startswith("CANCELLED")
+
+
 class DatabaseOutput:
     """A table written batch by batch and replaced in one transaction.
 
@@ -307,6 +315,8 @@ class DatabaseOutput:
             if isinstance(cause, KeyboardInterrupt):  # Ctrl-C, or SIGTERM (a subclass)
                 return type(cause)()
             cause = cause.__cause__ or cause.__context__
+        if _cancelled(exc):  # the driver's own Ctrl-C handler cancelled the statement (U1)
+            return KeyboardInterrupt()
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         lowered = reason.lower()
         if "locked" in lowered or "lock timeout" in lowered or "deadlock" in lowered:
