@@ -92,3 +92,16 @@ def generate(
         for chunk in iter_portfolio(rows, seed=seed, ids=ids) if rows else [portfolio(0)]:
             out.write(chunk)
     return Path(path)
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[object]:
+    """A Dask cluster of two single-threaded workers in this process, for a test module."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client

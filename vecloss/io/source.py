@@ -54,6 +54,8 @@ class Part:
     query: str | None = None  # a database part: ``path`` is the URI
     frame: pl.DataFrame | None = field(default=None, compare=False, repr=False)  # in memory
     id_type: pl.DataType | None = None  # the ids cast to it: one type across a folder's files
+    # the ids this part shares with the parts before it (parts checked apart: Dask)
+    shared: pl.Series | None = field(default=None, compare=False, repr=False)
 
     def columns(self) -> list[str]:
         """Every column name of the part's source."""

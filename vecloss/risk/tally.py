@@ -207,7 +207,6 @@ class TallyPart:
     log: FailureLog = field(default_factory=FailureLog)
     rejects: Any = None
     output: Any = None
-    ids: Any = None  # parts checked alone are compared by a second pass over their ids
     rejected_rows: pl.DataFrame | None = None  # skip mode without a rejects file
 
 

@@ -26,7 +26,7 @@ import polars as pl
 
 from vecloss.checks.ids import DeferredIds, SeenIds
 from vecloss.checks.log import FailureLog
-from vecloss.exceptions import PercentageWarning, UsageError, ValidationError
+from vecloss.exceptions import PercentageWarning, UsageError
 from vecloss.io.database import is_database_uri, safe_uri, same_table
 from vecloss.io.sink import Sink, check_targets, open_sink
 from vecloss.io.source import Part, Source, frame_source, open_source
@@ -44,7 +44,7 @@ from vecloss.run.worker import (
     checked_batches,
     largest,
     process_part,
-    repeats_across,
+    with_shared_ids,
 )
 from vecloss.scenario import Formula, Rates, Scenario, Years
 
@@ -298,6 +298,7 @@ def execute(
             p if p.query is not None or p.frame is not None else replace(p, path=_absolute(p.path))
             for p in parts
         ]
+        parts = with_shared_ids(parts, job.batch_rows)  # each part checked apart, exactly
     try:
         calls = [
             partial(
@@ -330,11 +331,6 @@ def execute(
             log = FailureLog()
             for result in results:
                 log.merge(result.log)
-        if executor.staged:
-            across = repeats_across(results, job)
-            log.merge(across)
-            if across and job.on_invalid == "skip":
-                raise _unskippable(src.name, log)  # noqa: TRY301 (the sinks are discarded below)
         if log and job.on_invalid == "fail":
             raise log.error(src.name)  # noqa: TRY301
         pending = {
@@ -368,14 +364,6 @@ def exact_log(parts: Sequence[Part], job: Job) -> FailureLog:
 
 def _absolute(path: str) -> str:
     return str(Path(path).absolute())
-
-
-def _unskippable(source: str, log: FailureLog) -> ValidationError:
-    msg = (
-        f"{source}: ids repeat across parts, which the dask engine cannot set aside; "
-        "hint: run with the default engine, which rejects the later rows"
-    )
-    return ValidationError(msg, log.frame())
 
 
 def _block_sums(results: Sequence[PartResult], pairs: int) -> list[list[float]]:

@@ -8,18 +8,18 @@ picklable :class:`PartResult` that the runner combines.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from itertools import pairwise
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from vecloss.checks.columns import check_columns
 from vecloss.checks.ids import Seen, SeenIds
 from vecloss.checks.log import FailureLog
-from vecloss.checks.rules import FAILURES, ROW, reason_text, reject_rows
+from vecloss.checks.rules import FAILURES, ROW, reason_text
 from vecloss.formulas import FloatArray
 from vecloss.io.sink import PartWriter
 from vecloss.io.source import Part, iter_part
@@ -28,7 +28,7 @@ from vecloss.run.batch import Batch, check_batch, loss_table
 from vecloss.run.groups import GroupTotals
 from vecloss.run.total import Total, TotalParts
 from vecloss.scenario import Scenario
-from vecloss.schema import ID, REQUIRED, Reason
+from vecloss.schema import ID, REQUIRED
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
@@ -38,8 +38,8 @@ __all__ = [
     "checked_batches",
     "process_part",
     "rejects_frame",
-    "repeats_across",
     "usable_batches",
+    "with_shared_ids",
 ]
 
 DEFAULT_BATCH_ROWS = 500_000
@@ -88,6 +88,14 @@ def checked_batches(part: Part, job: Job, seen: Seen | None) -> Iterator[tuple[B
         check_columns(dict.fromkeys(names, pl.Null()), job.source, carry=job.carry)
 
 
+def _own(part: Part) -> SeenIds:
+    """The seen ids of a part checked apart: those it shares with the parts before it."""
+    seen = SeenIds()
+    if part.shared is not None and part.shared.len():
+        seen.add(part.shared)
+    return seen
+
+
 def usable_batches(
     part: Part,
     job: Job,
@@ -102,7 +110,7 @@ def usable_batches(
     are to be used, none once fail mode has seen a bad row (reading goes on: the error
     reports the whole source)."""
     headed = False
-    for batch, first_row in checked_batches(part, job, seen if seen is not None else SeenIds()):
+    for batch, first_row in checked_batches(part, job, seen if seen is not None else _own(part)):
         if progress is not None:
             progress.update(batch.valid.height + batch.rejected.height)
         log.add(batch.rejected)
@@ -128,7 +136,6 @@ class PartResult:
     groups: GroupTotals | None = None
     output: Path | None = None
     rejects: Path | None = None
-    ids: tuple[Any, Any, bool] | None = None  # (first, last, strictly increasing) of written ids
     preview: pl.DataFrame | None = None
     top: pl.DataFrame | None = None
     rejected_rows: pl.DataFrame | None = None
@@ -157,14 +164,14 @@ def process_part(
 
     In fail mode a bad row stops the writing but not the reading: the log
     reports the whole source. ``seen`` carries the ids of the parts before
-    (in-process); a Dask part starts its own and the runner compares parts.
+    (in-process); a Dask part starts its own from the ids it shares with them
+    (``Part.shared``, :func:`with_shared_ids`).
     """
     result = PartResult(
         part, output=out.path if out else None, rejects=rejects.path if rejects else None
     )
     totals = [Total(offset=part.file_row) for _ in job.scenario.pairs]
     result.groups = GroupTotals(job.by, job.scenario.pairs) if job.by else None
-    spans = _IdRange() if seen is None else None  # parts checked alone: compared afterwards
     previews: list[pl.DataFrame] = []
     held = HeldRejects() if job.hold_rejects else None
     with (
@@ -187,14 +194,11 @@ def process_part(
                     result.top = largest(result.top, rows, job.top)
             if result.groups is not None:
                 result.groups.add(batch.valid, batch.losses)
-            if spans is not None:
-                spans.add(batch.valid[ID])
             result.rows += batch.valid.height
             result.percent_like += above_one(batch.valid["inflation_rate"])
             for total, loss in zip(totals, batch.losses, strict=True):
                 total.add(_in_place(loss, batch, first_row))
     result.totals = [t.parts() for t in totals]
-    result.ids = None if spans is None else spans.span
     result.preview = pl.concat(previews).head(job.preview_rows) if previews else None
     result.rejected_rows = held.frame() if held is not None else None
     return result
@@ -244,42 +248,53 @@ def _in_place(loss: FloatArray, batch: Batch, first_row: int) -> FloatArray:
     return full
 
 
-class _IdRange:
-    """The first and last id written by a part, and whether they came in increasing order."""
+def with_shared_ids(parts: Sequence[Part], batch_rows: int) -> list[Part]:
+    """``parts``, each with the ids it shares with the parts before it (``Part.shared``), for
+    parts checked apart (Dask): each then starts its seen ids with them, and rejects exactly
+    the rows a run in turn would (an id belongs to the first row that gives it), in skip
+    mode as in fail mode, for a run and for risk alike.
 
-    def __init__(self) -> None:
-        self.span: tuple[Any, Any, bool] | None = None
-
-    def add(self, ids: pl.Series) -> None:
-        if ids.len() == 0:
-            return
-        increasing = bool(ids.is_sorted()) and ids.n_unique() == ids.len()
-        first, last = ids[0], ids[-1]
-        if self.span is None:
-            self.span = (first, last, increasing)
-        else:
-            self.span = (self.span[0], last, self.span[2] and increasing and first > self.span[1])
-
-
-def repeats_across(results: Sequence[PartResult], job: Job) -> FailureLog:
-    """Ids repeated between parts that each checked only their own: a second pass over
-    the id column, skipped when each part's ids increase and the parts follow each other."""
-    spans = [r.ids for r in results if r.ids is not None]
-    log = FailureLog()
-    ordered = all(span[2] for span in spans) and all(
-        later[0] > earlier[1] for earlier, later in pairwise(spans)
-    )
-    if ordered:
-        return log
+    One pass over the id column here, before the work; skipped when Parquet statistics
+    show each part's integer ids above the last part's (sorted ids: nothing can repeat).
+    """
+    if _apart_by_statistics(parts):
+        return list(parts)
     seen = SeenIds()
-    for result in results:
-        for batch in iter_part(result.part, batch_rows=job.batch_rows, columns=[ID]):
-            ids = batch.with_row_index(ROW, offset=result.part.first_row).filter(
-                pl.col(ID).is_not_null()
-            )
-            unique = ids[ID].unique(maintain_order=True)
-            repeats = seen.add(unique)
-            if repeats.any():
-                again = unique.filter(repeats)
-                log.add(reject_rows(ids, ids[ID].is_in(again.implode()), ID, Reason.DUPLICATE_ID))
-    return log
+    marked = []
+    for part in parts:
+        batches = iter_part(part, batch_rows=batch_rows, columns=[ID])
+        columns = [b[ID] for b in batches if ID in b.columns]  # (missing: the part says so)
+        ids = pl.concat(columns).drop_nulls().unique(maintain_order=True) if columns else None
+        shared = ids.filter(seen.add(ids)) if ids is not None and ids.len() else None
+        marked.append(replace(part, shared=shared))
+    return marked
+
+
+def _apart_by_statistics(parts: Sequence[Part]) -> bool:
+    """Whether every part is Parquet whose row groups' integer id statistics put it wholly
+    above the part before it."""
+    import pyarrow.parquet as pq
+
+    last = None
+    for part in parts:
+        if part.query is not None or part.frame is not None or not part.path.endswith(".parquet"):
+            return False
+        meta = pq.ParquetFile(part.path).metadata
+        schema = meta.schema.to_arrow_schema()
+        if ID not in schema.names or not pa.types.is_integer(schema.field(ID).type):
+            return False
+        column = schema.get_field_index(ID)
+        groups = part.row_groups if part.row_groups is not None else range(meta.num_row_groups)
+        low = high = None
+        for group in groups:
+            if meta.row_group(group).num_rows == 0:
+                continue
+            stats = meta.row_group(group).column(column).statistics
+            if stats is None or not stats.has_min_max:
+                return False
+            low = stats.min if low is None else min(low, stats.min)
+            high = stats.max if high is None else max(high, stats.max)
+        if low is not None and last is not None and low <= last:
+            return False
+        last = high if high is not None else last
+    return True
