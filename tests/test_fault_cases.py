@@ -518,3 +518,38 @@ def test_u1_ctrl_c_on_a_postgresql_output_is_an_interruption(tmp_path: Path) -> 
     assert process.returncode == 130, err
     assert err.strip().endswith("vecloss: interrupted"), err
     assert "CANCELLED" not in err
+
+
+# -- the promises of README's "Failure modes" that no numbered case named ------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["-o", "in.csv"], "the output would replace the input"),
+        (["-o", "o.csv", "--on-invalid", "skip", "--rejects", "o.csv"], "are the same path"),
+        (["-o", "full/"], "holds files vecloss did not write"),
+        (["-o", "o.csv", "--rejects", "in.csv", "--on-invalid", "skip"], "would replace the input"),
+    ],
+)
+def test_outputs_that_would_replace_an_input_or_each_other_are_refused_first(
+    tmp_path: Path, args: list[str], words: str
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text(f"{HEADER}\n1,2000,1200,0.1,0.02\n")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "notes.txt").write_text("mine")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    done = _cli("run", "in.csv", *args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert words in done.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    assert source.read_text().startswith(HEADER)
+
+
+def test_a_name_too_long_is_a_message(tmp_path: Path) -> None:
+    done = _cli("run", str(EXAMPLE), "-o", "n" * 300 + ".csv", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "File name too long; hint: the name is too long" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -154,7 +154,9 @@ CSV_HEAD = "buildingId,floor_area,construction_cost,hazard_probability,inflation
 
 
 @pytest.mark.parametrize("engine", ["vectorized", "loop"])
-def test_an_invalid_rows_id_counts_as_seen_at_every_batch_size(tmp_path: Path, engine: str) -> None:
+def test_d2_an_invalid_rows_id_counts_as_seen_at_every_batch_size(
+    tmp_path: Path, engine: str
+) -> None:
     # the first row of id 1 is invalid (no inflation rate); the second repeats its id
     source = tmp_path / "d.csv"
     source.write_text(CSV_HEAD + "1,2000,1200,0.1,\n1,1500,1300,0.2,0.04\n2,100,10,0.1,0.01\n")
@@ -241,7 +243,9 @@ def test_a_hash_collision_across_batches_is_no_repeat_in_fail_mode(
 
 
 @pytest.mark.parametrize("batch_rows", [1, 100])
-def test_ids_past_two_to_the_63_are_checked_like_any_other(tmp_path: Path, batch_rows: int) -> None:
+def test_u2_ids_past_two_to_the_63_are_checked_like_any_other(
+    tmp_path: Path, batch_rows: int
+) -> None:
     # hardening U2: a JSON id of 2**63 or more (a 128-bit integer column) was an internal error
     big = [2**63, 2**70, 2**63]
     rows = [

@@ -32,7 +32,7 @@ def renamed(tmp_path: Path) -> Path:
     ],
     ids=["run", "skip", "validate", "risk", "dask"],
 )
-def test_a_parquet_file_without_the_columns_is_an_error(
+def test_d1_a_parquet_file_without_the_columns_is_an_error(
     renamed: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     if "dask" in argv:
@@ -44,7 +44,7 @@ def test_a_parquet_file_without_the_columns_is_an_error(
     assert "found id, area" in err
 
 
-def test_a_folder_of_such_files_is_an_error(renamed: Path) -> None:
+def test_d1_a_folder_of_such_files_is_an_error(renamed: Path) -> None:
     folder = renamed.parent / "lake"
     folder.mkdir()
     renamed.rename(folder / "a.parquet")
@@ -54,7 +54,7 @@ def test_a_folder_of_such_files_is_an_error(renamed: Path) -> None:
         vecloss.validate(folder)
 
 
-def test_convert_never_writes_over_its_input(tmp_path: Path) -> None:
+def test_c5_convert_never_writes_over_its_input(tmp_path: Path) -> None:
     # hardening C5: `vecloss convert x.json x.json` rewrote its input in place and exited 0
     from tests.conftest import EXAMPLE
 
@@ -67,7 +67,7 @@ def test_convert_never_writes_over_its_input(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("asked", [{"keep": ["nope"]}, {"by": "nope"}])
-def test_a_frame_without_a_column_asked_for_is_a_vecloss_error(asked: dict[str, object]) -> None:
+def test_u3_a_frame_without_a_column_asked_for_is_a_vecloss_error(asked: dict[str, object]) -> None:
     # hardening U3: vecloss.run(frame, keep=["nope"]) raised Polars' ColumnNotFoundError
     frame = vecloss.portfolio(10, seed=1)
     with pytest.raises(vecloss.InputError, match="missing column nope; found buildingId"):
