@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -84,6 +85,17 @@ def test_d3_a_streamed_file_whose_later_ids_change_form_is_an_error(tmp_path: Pa
     assert "row 3 has the id '007'" in done.stderr
     assert "Traceback" not in done.stderr
     assert vecloss.read(path)["buildingId"].to_list() == ["1", "2", "007"]  # whole: as text
+    with pytest.raises(InputError, match="row 3 has the id '007'"):  # in-process, to a file:
+        vecloss.run(path, tmp_path / "o.csv", batch_rows=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["late.csv"]
+    deadline = time.monotonic() + 10  # the writer's thread ends and closes its file: not left
+    while _writers() and time.monotonic() < deadline:  # waiting forever, the file open
+        time.sleep(0.01)
+    assert _writers() == []
+
+
+def _writers() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name == "vecloss-write"]
 
 
 # -- D4, D5: a column or key given twice ---------------------------------------------------

@@ -17,7 +17,7 @@ from vecloss.exceptions import (
     ValidationError,
     VeclossError,
 )
-from vecloss.namespace import loss
+from vecloss.namespace import loss, unchecked_loss
 from vecloss.risk import RiskResult, risk, simulate
 from vecloss.run.runner import run
 from vecloss.run.summary import Summary
@@ -46,5 +46,6 @@ __all__ = [
     "risk",
     "run",
     "simulate",
+    "unchecked_loss",
     "validate",
 ]

@@ -44,8 +44,13 @@ class UsageError(VeclossError, ValueError):
 class ValidationError(InputError):
     """Rows break the schema; ``failures`` holds one row per (reason, column)."""
 
-    def __init__(self, msg: str, failures: pl.DataFrame) -> None:
+    def __init__(self, msg: str, failures: pl.DataFrame | None = None) -> None:
         super().__init__(msg)
+        # (None from the message alone: how Polars re-raises an error from inside an expression)
+        if failures is None:
+            import polars as pl  # (this module is imported before polars: kept light)
+
+            failures = pl.DataFrame()
         self.failures = failures
 
 

@@ -14,24 +14,32 @@ it), and ``lf.vecloss.losses`` the long table, as :func:`vecloss.losses` does.
 
 The expression runs the same NumPy kernel as :func:`vecloss.losses` (the
 compiled one only with ``VECLOSS_JIT=1``: an expression cannot know the size
-of its input up front), but inside an expression there is no validation: a
-null or NaN input gives a NaN loss. Validate first (``vecloss.read``,
-``df.vecloss.losses``) when the data may be dirty.
+of its input up front) and checks the same numeric rules on the way: a row
+that validation would reject never gets a number. By default the query fails
+with a :class:`~vecloss.ValidationError` naming each rule broken, with its rows
+(counted in the batch the expression sees); ``on_invalid="null"`` gives those
+rows a null loss instead (``vecloss.validate(df).rejected`` then says why).
+An expression sees one column at a time, not the whole frame, so repeated ids
+are not its to check: ``df.vecloss.losses()`` checks them.
+:func:`unchecked_loss` is the bare formula, for data already validated.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 
 from vecloss.api import losses
+from vecloss.checks.rules import FAILURES, ROW, split_valid
+from vecloss.exceptions import UsageError, ValidationError
 from vecloss.formulas import INPUTS
-from vecloss.kernels.blocks import use_jit, vectorized_losses
+from vecloss.kernels.blocks import checked_losses, use_jit, vectorized_losses
 from vecloss.scenario import Formula, Rates, Scenario, Years
 from vecloss.schema import ID
 
-__all__ = ["VeclossFrame", "VeclossLazyFrame", "loss"]
+__all__ = ["VeclossFrame", "VeclossLazyFrame", "loss", "unchecked_loss"]
 
 
 def _field(years: int, rate: float) -> str:
@@ -39,27 +47,68 @@ def _field(years: int, rate: float) -> str:
 
 
 def loss(
-    *, formula: Formula = "complex", years: Years = 10, discount_rate: Rates = 0.05
+    *,
+    formula: Formula = "complex",
+    years: Years = 10,
+    discount_rate: Rates = 0.05,
+    on_invalid: Literal["raise", "null"] = "raise",
 ) -> pl.Expr:
-    """An expression for the loss column, from the schema's four numeric columns.
+    """An expression for the loss column, from the schema's four numeric columns, checked.
 
     Elementwise, so it works in ``select``, ``with_columns``, lazily and in
     ``group_by(...).agg(vecloss.loss().sum())``. For a grid, a struct with one
-    Float64 field per (years, discount rate) pair.
+    Float64 field per (years, discount rate) pair. A row that breaks a rule (a null,
+    a probability outside 0-1, an inflation rate of -1 or less, a loss beyond float64)
+    fails the query (``on_invalid="raise"``) or gets a null loss (``"null"``).
+
+    >>> import polars as pl, vecloss
+    >>> df = pl.DataFrame({"floor_area": [2000.0, 10.0], "construction_cost": [1200.0, 5.0],
+    ...                    "hazard_probability": [0.1, 7.0], "inflation_rate": [0.02, 0.0]})
+    >>> df.select(vecloss.loss(on_invalid="null").round(2))["loss"].to_list()
+    [76.68, None]
     """
+    if on_invalid not in ("raise", "null"):
+        msg = f"on_invalid must be 'raise' or 'null', got {on_invalid!r}"
+        raise UsageError(msg)
+    return _expression(formula, years, discount_rate, check=on_invalid)
+
+
+def unchecked_loss(
+    *, formula: Formula = "complex", years: Years = 10, discount_rate: Rates = 0.05
+) -> pl.Expr:
+    """The bare formula as an expression, without the checks of :func:`loss`: for data
+    already validated (``vecloss.read`` validates). A null or NaN input gives NaN, a
+    probability of 7 a loss seven times too large; nothing is said."""
+    return _expression(formula, years, discount_rate, check=None)
+
+
+def _expression(formula: Formula, years: Years, discount_rate: Rates, check: str | None) -> pl.Expr:
     scenario = Scenario.parse(formula, years, discount_rate)
     jit = use_jit(None)
 
-    def one(columns: tuple[Any, ...], t: int, d: float) -> Any:
-        return vectorized_losses(
-            columns, formula=scenario.formula, years=t, discount_rate=d, jit=jit
-        )
+    def one(inputs: pl.Series, columns: tuple[Any, ...], t: int, d: float) -> pl.Series:
+        if check is None:
+            values = vectorized_losses(
+                columns, formula=scenario.formula, years=t, discount_rate=d, jit=jit
+            )
+            return pl.Series(_field(t, d), values, dtype=pl.Float64)
+        named = dict(zip(INPUTS, columns, strict=True))
+        checked = checked_losses(named, formula=scenario.formula, years=t, discount_rate=d, jit=jit)
+        column = pl.Series(_field(t, d), checked.loss, dtype=pl.Float64)
+        if checked.ok:  # (every rule checked block by block, in cache, as the kernel ran)
+            return column
+        broken = _breaks_a_rule(columns) | ~np.isfinite(checked.loss)
+        if not broken.any():  # (-0.0, which the fast check sends here, is fine)
+            return column
+        if check == "raise":
+            raise _broken(inputs.struct.unnest(), broken)
+        return column.set(pl.Series(broken), None)
 
     def apply(inputs: pl.Series) -> pl.Series:
         columns = tuple(inputs.struct.field(name).to_numpy() for name in INPUTS)
         if not scenario.grid:
-            return pl.Series("loss", one(columns, *scenario.single), dtype=pl.Float64)
-        fields = [pl.Series(_field(t, d), one(columns, t, d)) for t, d in scenario.pairs]
+            return one(inputs, columns, *scenario.single).alias("loss")
+        fields = [one(inputs, columns, t, d) for t, d in scenario.pairs]
         return pl.struct(fields, eager=True).alias("loss")
 
     dtype = (
@@ -72,6 +121,52 @@ def loss(
         .map_batches(apply, return_dtype=dtype, is_elementwise=True)
         .alias("loss")
     )
+
+
+def _breaks_a_rule(columns: tuple[Any, ...]) -> Any:
+    """Rows that break a numeric rule of the schema (a null is NaN here: not finite)."""
+    named = dict(zip(INPUTS, columns, strict=True))
+    bad = np.zeros(len(columns[0]), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for values in columns:
+            bad |= ~np.isfinite(values)
+        bad |= ~(named["floor_area"] > 0)
+        bad |= ~(named["construction_cost"] >= 0)
+        p = named["hazard_probability"]
+        bad |= ~((p >= 0) & (p <= 1))
+        bad |= ~(named["inflation_rate"] > -1)
+    return bad
+
+
+def _broken(frame: pl.DataFrame, broken: Any) -> ValidationError:
+    """The error for rows of an expression's batch that break a rule: each rule and its first
+    rows (an expression has no ids: rows are counted in the batch, from 1)."""
+    numbered = frame.with_row_index(ROW, offset=1).with_columns(
+        pl.Series(ID, np.arange(1, frame.height + 1))
+    )
+    checked = split_valid(numbered.filter(pl.Series(broken)), strings=False)
+    failures = checked.rejected.select(
+        ROW, pl.col(FAILURES).explode().struct.field("column", "code")
+    ).select(ROW, rule=pl.format("{}: {}", "column", "code"))
+    if failures.height == 0:  # every rule held: the loss itself passed float64's range
+        failures = numbered.filter(pl.Series(broken)).select(ROW, rule=pl.lit("loss: overflow"))
+    lines = [
+        f"  {rule}, {len(rows):,} row{'s' if len(rows) > 1 else ''}: "
+        + ", ".join(f"row {r}" for r in rows[:5])
+        + (", ..." if len(rows) > 5 else "")
+        for rule, rows in failures.group_by("rule", maintain_order=True)
+        .agg(pl.col(ROW))
+        .iter_rows()
+    ]
+    count = int(np.count_nonzero(broken))
+    msg = (
+        f"vecloss.loss(): {count:,} row{'s' if count > 1 else ''} of the batch "
+        f"{'break' if count > 1 else 'breaks'} the schema\n"
+        + "\n".join(lines)
+        + "\nhint: vecloss.validate(df) names them by id; vecloss.loss(on_invalid='null') "
+        "gives them a null loss"
+    )
+    return ValidationError(msg)
 
 
 @pl.api.register_dataframe_namespace("vecloss")

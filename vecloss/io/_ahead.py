@@ -147,14 +147,19 @@ class WriteBehind:
         self._thread.start()
 
     def _drain(self) -> None:
-        while (frame := self._queue.get()) is not None:
-            if self._abandoned.is_set():
-                return
-            if self._error is None:  # after a failure, drop the rest so that write() never blocks
-                try:
-                    self._writer.write(frame)
-                except BaseException as exc:  # handed to the caller
-                    self._error = exc
+        try:
+            while (frame := self._queue.get()) is not None:
+                if self._abandoned.is_set():
+                    return
+                if self._error is None:  # after a failure, drop the rest: write() never blocks
+                    try:
+                        self._writer.write(frame)
+                    except BaseException as exc:  # handed to the caller
+                        self._error = exc
+        finally:
+            if self._abandoned.is_set():  # the wrapped writer's file closed, not left to GC
+                with contextlib.suppress(BaseException):
+                    self._writer.close()
 
     def write(self, frame: pl.DataFrame) -> None:
         if self._error is not None:
@@ -163,8 +168,11 @@ class WriteBehind:
 
     def abandon(self) -> None:
         """Stop without waiting (a failed or interrupted run): the thread drops what is queued
-        and ends; nothing here blocks, even if an interruption broke the queue's lock."""
+        and ends, closing the wrapped writer; nothing here blocks, even if an interruption
+        broke the queue's lock."""
         self._abandoned.set()
+        with contextlib.suppress(queue.Full):  # (full: the thread is busy, and sees the flag next)
+            self._queue.put_nowait(None)
 
     def close(self) -> None:
         self._queue.put(None)

@@ -119,7 +119,7 @@ def iter_batches(
     integers: bool | None = None  # whether the ids are Int64: the first batch decides
     done = 0
     for batch in stream_typed_then_text(scan, path, WHAT, batch_rows=batch_rows, columns=columns):
-        if ID in batch.columns and batch.height:
+        if ID in batch.columns and batch[ID].null_count() < batch.height:  # (some id to judge)
             numbers = whole_ids(batch[ID]) if integers is not False else None
             if integers is None:
                 integers = numbers is not None
