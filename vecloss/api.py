@@ -100,7 +100,10 @@ class Frame:
             return kept.with_columns(column) if "loss" in kept.columns else kept.hstack([column])
         if self.kind.startswith("pyarrow"):
             kept = data if rows is None else data.take(pa.array(rows))
-            return kept.append_column("loss", pa.array(loss, pa.float64()))
+            column = pa.array(loss, pa.float64())
+            if "loss" in kept.schema.names:  # replaced, as Polars and pandas do: never two
+                return kept.set_column(kept.schema.get_field_index("loss"), "loss", column)
+            return kept.append_column("loss", column)
         kept = data if rows is None else data.iloc[rows]
         return kept.assign(loss=loss)  # pandas: the index and every dtype as they came
 
@@ -109,8 +112,12 @@ class Frame:
         if self.kind == "pyarrow-table":
             return result.to_arrow()
         if self.kind == "pyarrow-batch":
-            table = result.to_arrow()
-            return pa.RecordBatch.from_arrays(table.combine_chunks().columns, schema=table.schema)
+            table = result.to_arrow().combine_chunks()
+            arrays = [
+                column.chunk(0) if column.num_chunks else pa.array([], column.type)
+                for column in table.columns
+            ]
+            return pa.RecordBatch.from_arrays(arrays, schema=table.schema)
         if self.kind == "pandas":
             return result.to_pandas()
         return result
