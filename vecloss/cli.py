@@ -101,34 +101,36 @@ STDOUT = ("-", "/dev/stdout")
 
 def _run(args: argparse.Namespace) -> int:
     to_stdout = args.output in STDOUT
+    from_stdin = args.input == "-"
     output = args.output
-    if args.format is not None and not to_stdout:
-        msg = "--format goes with -o - (standard output); a file's format follows its suffix"
+    if args.format is not None and not (to_stdout or from_stdin):
+        msg = "--format goes with - (standard input or output); a file's format follows its suffix"
         raise UsageError(msg)
     if to_stdout and (sys.stdout is None or sys.stdout.closed):  # `>&-` (hardening U7)
         msg = "-o -: standard output is closed; hint: give it a file or a pipe, or write -o PATH"
         raise VeclossError(msg)
-    if to_stdout and args.format is None:
-        msg = "-o - writes to standard output; hint: add --format csv|ndjson|json|parquet"
+    if from_stdin and args.format is None:
+        msg = "- reads standard input; hint: name its format: --format csv|ndjson|json|parquet"
         raise UsageError(msg)
     if args.on_invalid == "skip" and args.rejects is None:
         msg = "skip mode needs a rejects file; hint: add --rejects rejects.csv"
         raise UsageError(msg)
     folder: Path | None = None
     with contextlib.ExitStack() as stack:
-        if to_stdout:
+        if to_stdout or from_stdin:
             folder = scratch_folder("stdout")  # (one a kill -9 left is swept: C2)
             stack.callback(shutil.rmtree, folder, ignore_errors=True)
-            output = str(folder / f"stdout.{args.format}")
+        if from_stdin:
+            assert folder is not None
+            args.input = str(folder / f"stdin.{args.format}")
+            with Path(args.input).open("wb") as copy:  # (a file: every reader can stream it)
+                shutil.copyfileobj(sys.stdin.buffer, copy)
+        if to_stdout:
+            assert folder is not None
+            output = str(folder / f"stdout.{args.format or 'csv'}")  # CSV, as csvkit and DuckDB
         summary = _staged_run(args, output, folder)
         if to_stdout:
-            try:
-                with Path(output).open("rb") as written:
-                    shutil.copyfileobj(written, sys.stdout.buffer)
-                sys.stdout.buffer.flush()
-            except BrokenPipeError:  # the reader stopped early (| head): as other tools, quietly
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-                return 0
+            _copy_to_stdout(Path(output))
     notes = sys.stderr if to_stdout else sys.stdout  # only data on stdout with -o -
     if args.json:
         print(json.dumps(summary.to_dict()), file=notes)
@@ -139,6 +141,25 @@ def _run(args: argparse.Namespace) -> int:
         where = "standard output" if to_stdout else summary.output
         print(f"wrote {summary.output_rows:,} losses to {where}{total}", file=notes)
     return 0
+
+
+def _copy_to_stdout(path: Path) -> None:
+    """The staged file onto standard output (a reader that stops early: see :func:`main`)."""
+    with path.open("rb") as written:
+        shutil.copyfileobj(written, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+
+
+def _stdout_gone() -> bool:
+    """Whether standard output is a pipe whose reader has gone (``| head``): poll tells."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), 0)
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def _staged_run(args: argparse.Namespace, output: str | None, staging: Path | None) -> Summary:
@@ -156,7 +177,7 @@ def _staged_run(args: argparse.Namespace, output: str | None, staging: Path | No
             batch_rows=args.batch_rows,
             on_invalid=args.on_invalid,
             rejects=args.rejects,
-            preview_rows=0 if args.json or args.output else PREVIEW_ROWS,
+            preview_rows=0 if args.json or args.output or args.top else PREVIEW_ROWS,
             top=args.top or 0,
             progress=sys.stderr.isatty(),
             keep=args.keep,
@@ -181,9 +202,16 @@ def _risk(args: argparse.Namespace) -> int:
         msg = "--ylt needs a simulation; hint: drop --exact or --ylt"
         raise UsageError(msg)
     src = open_source(args.input, table=args.table, query=args.query)
-    check_targets(src.files, rejects=args.rejects, **outputs)
-    files = {k: Output(v) for k, v in outputs.items() if v is not None}  # suffixes checked
-    with contextlib.ExitStack() as staged:
+    to_stdout = args.output in STDOUT
+    check_targets(src.files, rejects=args.rejects, **(outputs | {"output": None}))
+    with contextlib.ExitStack() as scratch, contextlib.ExitStack() as staged:
+        if to_stdout:  # the EP table as CSV on standard output, the notes on standard error
+            folder = scratch_folder("stdout")
+            scratch.callback(shutil.rmtree, folder, ignore_errors=True)
+            outputs["output"] = str(folder / "ep.csv")
+        else:
+            check_targets(src.files, rejects=args.rejects, **outputs)
+        files = {k: Output(v) for k, v in outputs.items() if v is not None}  # suffixes checked
         for output in files.values():  # every destination tried before the simulation (D7)
             staged.enter_context(output)
         result = _risk_result(args)
@@ -194,14 +222,19 @@ def _risk(args: argparse.Namespace) -> int:
                 output.write(table)
         for output in files.values():  # all written, then all published (on leaving)
             output.finish()
+        staged.close()  # all published; then the EP table copied out, before its folder goes
+        if to_stdout:
+            _copy_to_stdout(Path(outputs["output"]))
+    notes = sys.stderr if to_stdout else sys.stdout
     if args.json:
-        print(json.dumps(result.to_dict()))
+        print(json.dumps(result.to_dict()), file=notes)
         return 0
-    _print_risk(result)
+    _print_risk(result, out=notes)
     for kind, output in files.items():
-        print(f"wrote {kind if kind != 'output' else 'EP table'} to {output.target}")
+        where = "standard output" if to_stdout and kind == "output" else output.target
+        print(f"wrote {kind if kind != 'output' else 'EP table'} to {where}", file=notes)
     if result.rejected:
-        print(f"rejected: {result.rejected:,} rows, written to {args.rejects}")
+        print(f"rejected: {result.rejected:,} rows, written to {args.rejects}", file=notes)
     return 0
 
 
@@ -231,7 +264,7 @@ def _risk_result(args: argparse.Namespace) -> RiskResult:
     )
 
 
-def _print_risk(result: RiskResult) -> None:
+def _print_risk(result: RiskResult, *, out: TextIO) -> None:
     with pl.Config(
         tbl_hide_dataframe_shape=True,
         tbl_hide_column_data_types=True,
@@ -239,10 +272,13 @@ def _print_risk(result: RiskResult) -> None:
         float_precision=2,
         tbl_rows=50,
     ):
-        print(f"average annual loss ({result.method}):")
-        print(result.aal)
-        print("loss at each return period (OEP: largest event of a year; AEP: the year's total):")
-        print(result.curves())
+        print(f"average annual loss ({result.method}):", file=out)
+        print(result.aal, file=out)
+        print(
+            "loss at each return period (OEP: largest event of a year; AEP: the year's total):",
+            file=out,
+        )
+        print(result.curves(), file=out)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -454,6 +490,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vecloss: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        if not _stdout_gone():
+            raise
+        # the reader of standard output stopped early (| head), as other tools: quietly, 0
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:  # the file system said no: a user's problem, not a bug
         if args.verbose:
             traceback.print_exc()

@@ -103,7 +103,8 @@ def _names(text: str) -> list[str]:
     return names
 
 
-def _add_model_options(parser: argparse.ArgumentParser) -> None:
+def _add_model_options(parser: argparse.ArgumentParser, *, grid: bool = True) -> None:
+    """``--formula``, ``--years``, ``--discount-rate``; lists make a grid where ``grid``."""
     parser.add_argument(
         "--formula",
         choices=FORMULAS,
@@ -111,20 +112,21 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         help="complex: C * exp(i * A / 1000) * p / (1 + d)**T; simple: C * (1 + i)**T * p / "
         "(1 + d)**T (default: complex)",
     )
+    every = "; a list like {} runs every pair" if grid else "; one value (one scenario)"
     parser.add_argument(
         "--years",
         type=_years,
         default=10,
-        metavar="N[,N...]",
-        help="horizon T in years; a list like 10,30 runs every pair (default: 10)",
+        metavar="N[,N...]" if grid else "N",
+        help=f"horizon T in years{every.format('10,30')} (default: 10)",
     )
     parser.add_argument(
         "--discount-rate",
         type=_rate,
         default=0.05,
-        metavar="R[,R...]",
-        help="annual discount rate d as a fraction (0.05 is 5%%); a list like 0.03,0.05 runs "
-        "every pair (default: 0.05)",
+        metavar="R[,R...]" if grid else "R",
+        help="annual discount rate d as a fraction (0.05 is 5%%)"
+        f"{every.format('0.03,0.05')} (default: 0.05)",
     )
 
 
@@ -217,9 +219,12 @@ def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="COLUMN",
         help="buildings with the same value share one draw per period (one event)",
     )
-    _add_model_options(p)
+    _add_model_options(p, grid=False)
     p.add_argument(
-        "-o", "--output", metavar="PATH", help="write the EP table here (format by suffix)"
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="write the EP table here (format by suffix; - for standard output, as CSV)",
     )
     p.add_argument("--aal", metavar="PATH", help="write the AAL table here")
     p.add_argument("--ylt", metavar="PATH", help="write the year-loss table here (simulated)")
@@ -257,19 +262,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "input",
         metavar="INPUT",
-        help="portfolio file (.json .ndjson .csv .parquet .arrow ...), folder, glob or database",
+        help="portfolio file (.json .ndjson .csv .parquet .arrow ...), folder, glob or database;"
+        " - for standard input (with --format)",
     )
     p.add_argument(
         "-o",
         "--output",
         metavar="OUTPUT",
         help="write buildingId, loss here (format by suffix; a folder/ for Parquet parts; "
-        "- for standard output with --format)",
+        "- for standard output, CSV unless --format says otherwise)",
     )
     p.add_argument(
         "--format",
         choices=["csv", "ndjson", "json", "parquet"],
-        help="the format of -o - (standard output)",
+        help="the format of - (standard input as INPUT, or standard output as -o -)",
     )
     p.add_argument(
         "--top", type=_positive, default=None, metavar="N", help="show the N largest losses"

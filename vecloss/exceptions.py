@@ -64,8 +64,25 @@ class PercentageWarning(UserWarning):
 
 
 def needs_extra(what: str, extra: str) -> UsageError:
-    """The error for a feature whose optional dependencies are not installed."""
-    return UsageError(f"{what} needs the {extra} extra; hint: pip install 'vecloss[{extra}]'")
+    """The error for a feature whose optional dependencies are not installed. The hint names
+    the extra's packages themselves, a command that works however vecloss was installed
+    (``pip install 'vecloss[dask]'`` fails for an install from a clone: no such distribution
+    on the index)."""
+    packages = " ".join(f"'{p}'" for p in extra_requirements(extra)) or f"'vecloss[{extra}]'"
+    return UsageError(f"{what} needs the {extra} extra; hint: pip install {packages}")
+
+
+def extra_requirements(extra: str) -> list[str]:
+    """The requirements of one of vecloss's extras, as installed metadata lists them."""
+    import importlib.metadata
+    import re
+
+    try:
+        declared = importlib.metadata.requires("vecloss") or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    marker = re.compile(rf"""extra\s*==\s*["']{re.escape(extra)}["']""")
+    return [r.split(";")[0].strip() for r in declared if ";" in r and marker.search(r)]
 
 
 def require(module: str, what: str, extra: str) -> None:
