@@ -27,17 +27,7 @@ def _cli(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.Comple
 @pytest.mark.parametrize("extra", [["-o", "-"], ["-o", "-", "--format", "ndjson"]])
 def test_a_reader_that_stops_early_ends_the_run_quietly(tmp_path: Path, extra: list[str]) -> None:
     source = generate(300_000, tmp_path / "p.parquet", seed=1)
-    with subprocess.Popen(
-        [*CLI, "run", str(source), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    ) as process:
-        out, err = process.stdout, process.stderr
-        assert out is not None
-        assert err is not None
-        assert len(out.read(50)) == 50  # as `| head -c 50` does
-        out.close()
-        error = err.read().decode()
-        assert process.wait(timeout=120) == 0, error
-    assert error == ""
+    assert _reader_stops([*CLI, "run", str(source), *extra], after=50) == (0, "")  # head -c 50
 
 
 def test_standard_output_defaults_to_csv(tmp_path: Path) -> None:
@@ -106,13 +96,18 @@ def test_a_reader_gone_before_the_summary_ends_the_run_quietly(
     tmp_path: Path, extra: list[str]
 ) -> None:
     source = generate(100_000, tmp_path / "p.parquet", seed=1)
-    with subprocess.Popen(
-        [*CLI, "run", str(source), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    ) as process:
+    # (a reader gone before anything came: was exit 1, "Broken pipe; hint: check the path")
+    assert _reader_stops([*CLI, "run", str(source), *extra], after=0) == (0, "")
+
+
+def _reader_stops(command: list[str], *, after: int) -> tuple[int, str]:
+    """Run ``command``, read ``after`` bytes of its output and close the pipe, as ``head``
+    does; its exit code and standard error."""
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
         out, err = process.stdout, process.stderr
         assert out is not None
         assert err is not None
-        out.close()  # `| head -3` that has already had its lines
+        assert len(out.read(after)) == after
+        out.close()
         error = err.read().decode()
-        assert process.wait(timeout=120) == 0, error  # was 1, "Broken pipe; hint: ..."
-    assert error == ""
+        return process.wait(timeout=120), error
