@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -17,7 +17,7 @@ from vecloss.checks.log import FailureLog
 from vecloss.checks.rules import ROW, column_ok, split_valid
 from vecloss.chunks import pieces
 from vecloss.exceptions import PercentageWarning, UsageError
-from vecloss.io.source import frame_source, open_source, read_source
+from vecloss.io.source import frame_source, iter_part, open_source, read_source, text_ids
 from vecloss.kernels import KERNELS, Kernel
 from vecloss.kernels.blocks import use_jit
 from vecloss.progress import progress_bar
@@ -78,7 +78,13 @@ def read(source: str | Path) -> pl.DataFrame:
     if src.is_database:
         msg = f"{src.name}: read() takes files; hint: vecloss.run(uri, table=...) streams a table"
         raise UsageError(msg)
-    frames = [read_source(path) for path in src.files]
+    if src.hive:  # a partitioned folder: each file with its keys as columns
+        frames = [
+            pl.concat(list(iter_part(part, batch_rows=1 << 62)), how="vertical_relaxed")
+            for part in src.parts()
+        ]
+    else:
+        frames = [read_source(path) for path in src.files]
     return validated(frames[0] if len(frames) == 1 else pl.concat(frames), src.name)
 
 
@@ -124,6 +130,13 @@ class Frame:
 
 
 def to_polars(data: Any, what: str = "losses()") -> Frame:
+    """``data`` as a :class:`Frame`; ids stored as categories (pandas ``category``, Polars
+    ``Categorical``, Arrow dictionaries) are read as the strings they stand for."""
+    given = _to_polars(data, what)
+    return replace(given, polars=text_ids(given.polars))
+
+
+def _to_polars(data: Any, what: str) -> Frame:
     if isinstance(data, pl.DataFrame):
         return Frame(data, "polars", data)
     if isinstance(data, pl.LazyFrame):

@@ -301,7 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--keep", type=_columns, default=[], metavar="COL,COL", help="carry input columns out"
     )
-    p.add_argument("--group-by", metavar="COLUMN", help="totals, counts and mean loss per group")
+    p.add_argument(
+        "--by",
+        "--group-by",
+        dest="group_by",
+        metavar="COLUMN",
+        help="totals, counts and mean loss per group (by= in Python; --group-by also works)",
+    )
     _add_database_options(p)
     p.add_argument(
         "--output-table", metavar="NAME", help="with a database -o: the table to (re)place"

@@ -9,9 +9,13 @@ small picklable spec).
 
 from __future__ import annotations
 
+import itertools
+import re
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -56,12 +60,14 @@ class Part:
     id_type: pl.DataType | None = None  # the ids cast to it: one type across a folder's files
     # the ids this part shares with the parts before it (parts checked apart: Dask)
     shared: pl.Series | None = field(default=None, compare=False, repr=False)
+    hive: tuple[tuple[str, Any], ...] = ()  # partition keys from the path: key=value folders
 
     def columns(self) -> list[str]:
         """Every column name of the part's source."""
         if self.frame is not None:
             return self.frame.columns
-        return all_columns(self.path, self.query)
+        names = all_columns(self.path, self.query)
+        return [*names, *(key for key, _ in self.hive if key not in names)]
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class Source:
     file_rows: tuple[int | None, ...] = ()
     frame: pl.DataFrame | None = field(default=None, compare=False, repr=False)  # in memory
     id_type: pl.DataType | None = None  # the files' common integer id type, where they differ
+    hive: dict[str, tuple[tuple[str, Any], ...]] = field(default_factory=dict, compare=False)
 
     @property
     def is_database(self) -> bool:
@@ -103,8 +110,9 @@ class Source:
         first_row = 1
         for name, rows in zip(self.files, self.file_rows, strict=True):
             path = Path(name)
+            hive = self.hive.get(name, ())
             if part_rows is None or format_of(path) is not parquet:
-                parts.append(Part(name, None, 0, first_row, rows, id_type=self.id_type))
+                parts.append(Part(name, None, 0, first_row, rows, id_type=self.id_type, hive=hive))
                 first_row += rows or 0
                 continue
             meta = parquet.read_metadata(path)
@@ -122,11 +130,12 @@ class Source:
                             first_row + start,
                             file_row - start,
                             id_type=self.id_type,
+                            hive=hive,
                         )
                     )
                     groups, start = [], file_row
             if meta.num_row_groups == 0:
-                parts.append(Part(name, None, 0, first_row, 0, id_type=self.id_type))
+                parts.append(Part(name, None, 0, first_row, 0, id_type=self.id_type, hive=hive))
             first_row += meta.num_rows
         return parts
 
@@ -166,6 +175,7 @@ def open_source(
         msg = "--table and --query go with a database source (sqlite:///..., postgresql://...)"
         raise UsageError(msg)
     files = expand(source)
+    hive = hive_keys(files, _root(source)) if len(files) > 1 or Path(source).is_dir() else {}
     for path in files:
         format_of(path)
         if not path.exists():
@@ -173,7 +183,7 @@ def open_source(
             raise InputError(msg)
     id_type = _one_id_type(files, str(source)) if len(files) > 1 else None
     rows = tuple(_count_rows(path) for path in files)
-    return Source(str(source), tuple(str(p) for p in files), None, rows, id_type=id_type)
+    return Source(str(source), tuple(str(p) for p in files), None, rows, id_type=id_type, hive=hive)
 
 
 def _id_type(path: Path) -> pa.DataType | None:
@@ -238,11 +248,11 @@ def read_source(source: str | Path, *, columns: Sequence[str] | None = None) -> 
         raise InputError(msg)
     if module in (parquet, ipc):
         frame: pl.DataFrame = module.read(path, columns=columns)
-        return frame
+        return text_ids(frame)
     frame = module.read(path)
     if columns is not None:
         frame = frame.select([c for c in columns if c in frame.columns])
-    return frame
+    return text_ids(frame)
 
 
 def iter_batches(
@@ -265,14 +275,70 @@ def iter_batches(
 
 
 GLOB_CHARS = frozenset("*?[")
+_PARTITION = re.compile(r"^([^=]+)=(.*)$")
+
+
+def _visible(relative: Path) -> bool:
+    """Not hidden (``.staging``) nor a writer's own (``_SUCCESS``, ``_temporary``)."""
+    return not any(part.startswith((".", "_")) for part in relative.parts)
+
+
+def _root(source: str | Path) -> Path:
+    """Where partition folders start: the folder itself, or a glob's fixed leading part."""
+    text = str(source)
+    if not GLOB_CHARS & set(text):
+        return Path(source)
+    parts = Path(text).parts
+    fixed = list(itertools.takewhile(lambda p: not GLOB_CHARS & set(p), parts))
+    return Path(*fixed) if fixed else Path()
+
+
+def hive_keys(files: Sequence[Path], root: Path) -> dict[str, tuple[tuple[str, Any], ...]]:
+    """Each file's partition keys, from its ``key=value`` folders below ``root`` (Hive's
+    layout, which Polars, pyarrow, DuckDB and Spark write), as columns: a key whose values
+    are all whole numbers is Int64, any other String; ``__HIVE_DEFAULT_PARTITION__`` is null.
+    Files that disagree on the keys are an error."""
+    raw: dict[str, list[tuple[str, str]]] = {}
+    for path in files:
+        try:
+            folders = path.parent.relative_to(root).parts
+        except ValueError:
+            folders = ()
+        matches = [m for m in map(_PARTITION.match, folders) if m is not None]
+        raw[str(path)] = [(m.group(1), m.group(2)) for m in matches]
+    keys = {tuple(k for k, _ in pairs) for pairs in raw.values()}
+    if len(keys) > 1:
+        found = " and ".join(sorted("/".join(k) or "(none)" for k in keys))
+        msg = f"{root}: files are partitioned by different keys ({found}); hint: one layout"
+        raise InputError(msg)
+    values: dict[str, list[str]] = {}
+    for pairs in raw.values():
+        for key, value in pairs:
+            values.setdefault(key, []).append(value)
+    whole = {key: all(_whole(v) for v in vs if v != _NULL_PARTITION) for key, vs in values.items()}
+
+    def typed(key: str, value: str) -> Any:
+        if value == _NULL_PARTITION:
+            return None
+        text = urllib.parse.unquote(value)
+        return int(text) if whole[key] else text
+
+    return {name: tuple((k, typed(k, v)) for k, v in pairs) for name, pairs in raw.items()}
+
+
+_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+
+def _whole(text: str) -> bool:
+    return re.fullmatch(r"-?(0|[1-9][0-9]{0,17})", text) is not None
 
 
 def expand(source: str | Path) -> list[Path]:
     """The files of a source: itself, or the sorted Parquet files of a directory or glob."""
     text = str(source)
     path = Path(source)
-    if path.is_dir():
-        files = sorted(path.glob("*.parquet"))
+    if path.is_dir():  # every level, as Polars, pyarrow and DuckDB read a partitioned lake
+        files = sorted(p for p in path.rglob("*.parquet") if _visible(p.relative_to(path)))
         where = f"{path}/"
     elif GLOB_CHARS & set(text):
         anchor = Path(text).anchor or "."
@@ -300,13 +366,40 @@ def iter_part(
         kept = frame if columns is None else frame.select(c for c in columns if c in frame.columns)
         yield from slices(kept, batch_rows)
         return
-    batches = _iter_part(part, batch_rows=batch_rows, columns=columns)
+    batches = _text_ids(_iter_part(part, batch_rows=batch_rows, columns=columns))
+    if part.hive:
+        batches = _with_partitions(batches, part.hive, columns)
     if part.id_type is not None:
         batches = _ids_as(batches, part.id_type)
     if part.query is None and format_of(part.path) is parquet:
         yield from batches  # Parquet decodes the next slices ahead on its own threads
     else:
         yield from read_ahead(batches)
+
+
+def text_ids(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with ids stored as categories (Categorical, Enum: an Arrow dictionary)
+    as the strings they stand for: an id is a value, however it is stored."""
+    if ID in frame.columns and isinstance(frame.schema[ID], pl.Categorical | pl.Enum):
+        return frame.with_columns(pl.col(ID).cast(pl.String))
+    return frame
+
+
+def _text_ids(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    for batch in batches:
+        yield text_ids(batch)
+
+
+def _with_partitions(
+    batches: Iterator[pl.DataFrame], hive: Sequence[tuple[str, Any]], columns: Sequence[str] | None
+) -> Iterator[pl.DataFrame]:
+    """Each batch with the part's partition keys as columns (those asked for)."""
+    for batch in batches:
+        yield batch.with_columns(
+            pl.lit(value, dtype=pl.Int64 if isinstance(value, int) else pl.String).alias(key)
+            for key, value in hive
+            if (columns is None or key in columns) and key not in batch.columns
+        )
 
 
 def _ids_as(batches: Iterator[pl.DataFrame], kind: pl.DataType) -> Iterator[pl.DataFrame]:
