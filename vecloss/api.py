@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -16,7 +15,7 @@ from vecloss.checks.ids import SeenIds, later_duplicates
 from vecloss.checks.log import FailureLog
 from vecloss.checks.rules import ROW, column_ok, split_valid
 from vecloss.chunks import pieces
-from vecloss.exceptions import PercentageWarning, UsageError
+from vecloss.exceptions import PercentageWarning, UsageError, warn
 from vecloss.io.source import frame_source, iter_part, open_source, read_source, text_ids
 from vecloss.kernels import KERNELS, Kernel
 from vecloss.kernels.blocks import use_jit
@@ -47,7 +46,9 @@ def _numbers_ok(frame: pl.DataFrame) -> bool:
     )
 
 
-def validated(frame: pl.DataFrame, source: str = "portfolio") -> pl.DataFrame:
+def validated(
+    frame: pl.DataFrame, source: str = "portfolio", on_invalid: str = "fail"
+) -> pl.DataFrame:
     """``frame`` with its numeric columns as Float64; raise if any row breaks the schema.
 
     A clean frame of numbers without nulls is checked with NumPy reductions (the
@@ -63,17 +64,24 @@ def validated(frame: pl.DataFrame, source: str = "portfolio") -> pl.DataFrame:
     if checked.rejected.height:
         log = FailureLog()
         log.add(checked.rejected)
-        raise log.error(source)
+        _set_aside(log, source, on_invalid)
     return checked.valid.drop(ROW)
 
 
-def read(source: str | Path) -> pl.DataFrame:
+def read(source: str | Path, *, on_invalid: str = "fail") -> pl.DataFrame:
     """Read a portfolio file into a validated Polars DataFrame.
 
     The format follows the suffix (``.json``, ``.ndjson``/``.jsonl``, ``.csv``,
     ``.parquet``, ``.arrow``/``.ipc``/``.feather``). ``buildingId`` keeps its
-    type; the numeric columns become Float64; extra columns are kept.
+    type; the numeric columns become Float64; extra columns are kept. A row that
+    breaks the schema raises :class:`~vecloss.ValidationError` listing every problem
+    (``on_invalid="fail"``), or is left out with a warning giving the count (``"skip"``;
+    :func:`vecloss.validate` returns those rows with their reasons), as in
+    :func:`vecloss.losses`.
     """
+    if on_invalid not in ("fail", "skip"):
+        msg = f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}"
+        raise UsageError(msg)
     src = open_source(source)
     if src.is_database:
         msg = f"{src.name}: read() takes files; hint: vecloss.run(uri, table=...) streams a table"
@@ -85,7 +93,7 @@ def read(source: str | Path) -> pl.DataFrame:
         ]
     else:
         frames = [read_source(path) for path in src.files]
-    return validated(frames[0] if len(frames) == 1 else pl.concat(frames), src.name)
+    return validated(frames[0] if len(frames) == 1 else pl.concat(frames), src.name, on_invalid)
 
 
 @dataclass(frozen=True)
@@ -169,10 +177,9 @@ def _set_aside(log: FailureLog, source: str, on_invalid: str) -> None:
         return
     if on_invalid == "fail":
         raise log.error(source)
-    warnings.warn(
+    warn(
         f"{source}: {log.rows:,} rows set aside (on_invalid='skip'); "
-        "hint: vecloss.validate(data) returns them with their reasons",
-        stacklevel=3,
+        "hint: vecloss.validate(data) returns them with their reasons"
     )
 
 
@@ -180,11 +187,10 @@ def warn_percentages(inflation: pl.Series, source: str) -> None:
     """Warn when inflation rates look like percentages (above 1: over 100 % a year)."""
     count = above_one(inflation)
     if count:
-        warnings.warn(
+        warn(
             f"{source}: {count:,} inflation_rate values are above 1 (over 100 % a year): rates "
             "are fractions; hint: 2 % is 0.02",
             PercentageWarning,
-            stacklevel=3,
         )
 
 

@@ -300,15 +300,13 @@ def _validate(args: argparse.Namespace) -> int:
                     "input": report.input,
                     "rows": report.rows,
                     "valid": report.valid,
-                    "rejected": report.rejected.height,
+                    "rejected": report.bad,
                     "problems": problems.to_dicts(),
                 }
             )
         )
     elif not report.valid:
-        print(
-            f"{report.input}: {report.rejected.height:,} of {report.rows:,} rows break the schema"
-        )
+        print(f"{report.input}: {report.bad:,} of {report.rows:,} rows break the schema")
         print("\n".join(report.log.lines()))
     else:
         print(f"{report.input}: {report.rows:,} rows, no problems")

@@ -89,3 +89,20 @@ def require(module: str, what: str, extra: str) -> None:
     """Raise :func:`needs_extra`'s error unless ``module`` can be imported (nothing is imported)."""
     if importlib.util.find_spec(module) is None:
         raise needs_extra(what, extra)
+
+
+def warn(message: str, category: type[Warning] = UserWarning) -> None:
+    """Warn at the first line outside vecloss that led here (the user's line, in a notebook
+    or a script), whatever the depth of the call inside the package."""
+    import os
+    import sys
+    import warnings
+    from pathlib import Path
+
+    package = str(Path(__file__).resolve().parent) + os.sep
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

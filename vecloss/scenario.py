@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 import numpy as np
 
-from vecloss.exceptions import PercentageWarning, UsageError
+from vecloss.exceptions import PercentageWarning, UsageError, warn
 
 __all__ = ["FORMULAS", "Formula", "Rates", "Scenario", "Years"]
 
@@ -127,11 +126,10 @@ class Scenario:
         rate_values, rates_grid = _values(discount_rate, "discount_rate")
         rates = _unique([_rate(v) for v in rate_values], "discount_rate")
         if any(r > 1 for r in rates):
-            warnings.warn(
+            warn(
                 f"discount_rate {max(rates):g} is above 1 (over 100 % a year): rates are "
                 f"fractions; hint: 5 % is 0.05",
                 PercentageWarning,
-                stacklevel=3,
             )
         return cls(
             str(formula),

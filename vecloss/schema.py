@@ -43,7 +43,12 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column(ID, "id", "present, non-null, unique; type kept as given"),
+    Column(
+        ID,
+        "id",
+        "present, non-null, unique; type kept as given (a CSV id is a number only when "
+        "written as one: `007` stays text)",
+    ),
     Column("floor_area", "float", "finite, > 0", low=0.0, low_open=True),
     Column("construction_cost", "float", "finite, >= 0", low=0.0),
     Column("hazard_probability", "float", "finite, 0 <= p <= 1", low=0.0, high=1.0),

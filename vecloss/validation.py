@@ -26,27 +26,32 @@ class Report:
 
     ``failures``: one row per (reason, column) with ``count``, the first
     ``examples`` (a list) and a ``hint``. ``rejected``: every bad row with its
-    original values, its ``row`` number (from 1) and ``reason``. ``rows`` is
-    every row read; ``rows - rejected.height`` are good.
+    original values, its ``row`` number (from 1) and ``reason`` (a pandas frame for
+    pandas data, else Polars). ``rows`` is every row read; ``rows - bad`` are good.
     """
 
     input: str
     rows: int
     failures: pl.DataFrame = field(repr=False)
-    rejected: pl.DataFrame = field(repr=False)
+    rejected: Any = field(repr=False)
     log: FailureLog = field(default_factory=FailureLog, repr=False)  # the lines the CLI prints
+
+    @property
+    def bad(self) -> int:
+        """How many rows break the schema."""
+        return len(self.rejected)
 
     @property
     def valid(self) -> bool:
         """Whether every row passes."""
-        return self.rejected.height == 0
+        return self.bad == 0
 
     def _headline(self) -> str:
         if self.valid:
             return f"{self.input}: {self.rows:,} rows, no problems"
         return (
-            f"{self.input}: {self.rejected.height:,} of {self.rows:,} rows break the schema "
-            f"({self.failures.height} kinds of problem)"
+            f"{self.input}: {self.bad:,} of {self.rows:,} rows break the schema "
+            f"({self.failures.height} kind{'s' if self.failures.height > 1 else ''} of problem)"
         )
 
     def __repr__(self) -> str:
@@ -59,7 +64,7 @@ class Report:
         parts = [f"<p><b>vecloss validate</b>: {html.escape(self._headline())}</p>"]
         if not self.valid:
             parts += [self.failures._repr_html_(), "<p>First rejected rows</p>"]
-            parts.append(self.rejected.head(10)._repr_html_())
+            parts.append(self.rejected.head(10)._repr_html_())  # (pandas and Polars alike)
         return "".join(parts)
 
 
@@ -81,10 +86,12 @@ def validate(
     """
     scenario = Scenario.parse(formula, years, discount_rate)
     keep: tuple[str, ...] = ()
+    given = None
     if isinstance(data, str | Path):
         src, strings = open_source(data, table=table, query=query), True
     else:  # a frame: its numbers must be numbers; its rejected rows keep every column
-        frame = to_polars(data, "validate()").polars
+        given = to_polars(data, "validate()")
+        frame = given.polars
         src, strings = frame_source(frame), False
         keep = tuple(c for c in frame.columns if c not in REQUIRED)
     job = Job(scenario, source=src.name, keep=keep, on_invalid="skip", strings=strings)
@@ -92,6 +99,9 @@ def validate(
     for part in src.parts():
         for batch, _ in usable_batches(part, job, seen=seen, log=log, rejects=held, progress=None):
             rows += batch.valid.height + batch.rejected.height
-    failures = log.frame().select("reason", "column", "count", "examples", "hint")
     bad = held.frame()
-    return Report(src.name, rows, failures, pl.DataFrame() if bad is None else bad, log)
+    rejected = pl.DataFrame() if bad is None else bad
+    if given is not None and given.kind == "pandas":  # as it came (Arrow tables stay Polars:
+        rejected = given.back(rejected)  # a reject's mixed values need a frame that holds text)
+    # (the columns in the order ValidationError.failures has them)
+    return Report(src.name, rows, log.frame(), rejected, log)

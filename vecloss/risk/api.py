@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -26,7 +25,7 @@ import polars as pl
 
 from vecloss.api import to_polars
 from vecloss.checks.log import FailureLog
-from vecloss.exceptions import UsageError
+from vecloss.exceptions import UsageError, warn
 from vecloss.io.sink import check_targets, open_sink
 from vecloss.io.source import frame_source, open_source
 from vecloss.risk.exact import AEP_OUTCOMES, aep, deviation, events_of, oep
@@ -291,10 +290,9 @@ def _exact(state: Collected, rps: np.ndarray) -> tuple[list[Any], np.ndarray, np
         else:
             curves[g, 2], curves[g, 3] = sums
     if too_big:
-        warnings.warn(
+        warn(
             f"the exact AEP is enumerated up to {AEP_OUTCOMES:,} outcomes; "
-            f"{len(too_big)} group(s) have more and get NaN; hint: simulate instead",
-            stacklevel=3,
+            f"{len(too_big)} group(s) have more and get NaN; hint: simulate instead"
         )
     return labels, stats, curves
 
@@ -409,10 +407,9 @@ def risk(
         query=query,
     )
     if log.rows:
-        warnings.warn(
+        warn(
             f"{name}: {log.rows:,} rows set aside (on_invalid='skip'); "
-            f"the result covers the other {rows:,}",
-            stacklevel=2,
+            f"the result covers the other {rows:,}"
         )
     ylt = None
     if isinstance(state, Collected):

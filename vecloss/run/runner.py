@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import numbers
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
@@ -26,7 +25,7 @@ import polars as pl
 
 from vecloss.checks.ids import DeferredIds, SeenIds
 from vecloss.checks.log import FailureLog
-from vecloss.exceptions import PercentageWarning, UsageError
+from vecloss.exceptions import PercentageWarning, UsageError, warn
 from vecloss.io.database import is_database_uri, safe_uri, same_table
 from vecloss.io.sink import Sink, check_targets, open_sink
 from vecloss.io.source import Part, Source, frame_source, open_source
@@ -242,11 +241,10 @@ def run(
     held = [r.rejected_rows for r in results if r.rejected_rows is not None]
     percent_like = sum(r.percent_like for r in results)
     if percent_like:
-        warnings.warn(
+        warn(
             f"{src.name}: {percent_like:,} inflation_rate values are above 1 (over 100 % a "
             "year): rates are fractions; hint: 2 % is 0.02",
             PercentageWarning,
-            stacklevel=2,
         )
     return Summary(
         input=src.name,

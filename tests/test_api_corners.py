@@ -1,0 +1,96 @@
+"""Corners of the Python API an analyst meets (the analyst's second afternoon, item 9, and the
+warnings that pointed at vecloss's own lines)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import vecloss
+from tests.conftest import EXAMPLE
+
+HEADER = "buildingId,floor_area,construction_cost,hazard_probability,inflation_rate"
+
+
+def test_a_process_pool_from_a_script_without_a_main_guard_is_refused_first(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "noguard.py"
+    script.write_text(
+        "import vecloss\n"
+        f"frame = vecloss.read({str(EXAMPLE)!r})\n"
+        "print('ran')\n"
+        "print(vecloss.losses(frame, engine='processes')['loss'].sum())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 1
+    assert done.stdout == "ran\n"  # once: no worker ran the script again
+    assert 'no if __name__ == "__main__": guard' in done.stderr
+    assert "BrokenProcessPool" not in done.stderr
+    guarded = tmp_path / "guarded.py"
+    guarded.write_text(
+        "import vecloss\n"
+        "if __name__ == '__main__':\n"
+        f"    frame = vecloss.read({str(EXAMPLE)!r})\n"
+        "    print(round(vecloss.losses(frame, engine='processes')['loss'].sum(), 2))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(guarded)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "517.8\n"
+
+
+def test_read_can_set_bad_rows_aside(tmp_path: Path) -> None:
+    path = tmp_path / "dirty.csv"
+    path.write_text(f"{HEADER}\n1,2000,1200,0.1,0.02\n2,2000,1200,7,0.02\n1,5,5,0.1,0.1\n")
+    with pytest.raises(vecloss.ValidationError):
+        vecloss.read(path)
+    with pytest.warns(UserWarning, match="2 rows set aside") as caught:
+        frame = vecloss.read(path, on_invalid="skip")
+    assert frame["buildingId"].to_list() == [1]
+    assert caught[0].filename == __file__  # the warning points at the caller's line
+    with pytest.raises(vecloss.UsageError, match="on_invalid"):
+        vecloss.read(path, on_invalid="drop")
+
+
+def test_the_two_failure_tables_have_one_column_order(tmp_path: Path) -> None:
+    path = tmp_path / "dirty.csv"
+    path.write_text(f"{HEADER}\n1,2000,1200,7,0.02\n")
+    with pytest.raises(vecloss.ValidationError) as caught:
+        vecloss.read(path)
+    assert caught.value.failures.columns == vecloss.validate(path).failures.columns
+
+
+def test_validate_gives_a_pandas_frame_back_for_pandas_data() -> None:
+    data = vecloss.read(EXAMPLE).to_pandas()
+    data.loc[1, "hazard_probability"] = 7.0
+    report = vecloss.validate(data)
+    assert isinstance(report.rejected, pd.DataFrame)
+    assert report.bad == 1
+    assert report.rejected["buildingId"].tolist() == [2]
+    assert "1 of 5 rows break the schema" in repr(report)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda f: vecloss.losses(f.with_columns(inflation_rate=f["inflation_rate"] * 100)),
+        lambda f: vecloss.losses(f, discount_rate=[1.5, 2]),
+        lambda f: vecloss.run(f.with_columns(inflation_rate=f["inflation_rate"] * 100)),
+    ],
+)
+def test_warnings_point_at_the_callers_line(call: object) -> None:
+    frame = vecloss.read(EXAMPLE)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call(frame)  # type: ignore[operator]
+    assert caught
+    assert {w.filename for w in caught} == {__file__}
