@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -28,7 +29,7 @@ from vecloss.run.batch import (
     fast_path_applies,
     loss_table,
 )
-from vecloss.run.groups import GroupTotals
+from vecloss.run.groups import GroupTotals, group_columns
 from vecloss.run.worker import Job, above_one, checked_batches
 from vecloss.scenario import Formula, Rates, Scenario, Years
 from vecloss.schema import ID, NUMERIC
@@ -198,7 +199,12 @@ _SLICE = 1_000_000  # rows per progress step
 
 
 def _checked(
-    frame: pl.DataFrame, scenario: Scenario, kernel: Kernel, *, by: str | None, progress: bool
+    frame: pl.DataFrame,
+    scenario: Scenario,
+    kernel: Kernel,
+    *,
+    by: tuple[str, ...],
+    progress: bool,
 ) -> Batch:
     """The frame checked and computed in one pass, or, with a progress bar, as a one-part
     source in slices (the worker's own checked batches: ids compared across slices)."""
@@ -229,7 +235,8 @@ def losses(
     years: Years = 10,
     discount_rate: Rates = 0.05,
     engine: str = "vectorized",
-    by: str | None = None,
+    by: str | Sequence[str] | None = None,
+    keep: Sequence[str] = (),
     on_invalid: str = "fail",
     progress: bool = False,
 ) -> FrameT:
@@ -252,11 +259,12 @@ def losses(
 
     A sequence for ``years`` or ``discount_rate`` (a list, tuple, range or
     array, even of one value) is a grid: every pair is evaluated and the result
-    is the long table ``buildingId, years, discount_rate, loss`` (pairs
-    years-major, buildings in input order within each pair).
+    is the long table ``buildingId, <keep...>, years, discount_rate, loss`` (pairs
+    years-major, buildings in input order within each pair): ``keep`` names the input
+    columns carried into it (say ``keep=["region"]``, to group it afterwards).
 
-    With ``by`` (an input column), the result is instead one row per group (and
-    pair): ``years, discount_rate, <by>, buildings, total_loss, mean_loss``.
+    With ``by`` (an input column, or a list of them), the result is instead one row per
+    group (and pair): ``years, discount_rate, <by...>, buildings, total_loss, mean_loss``.
 
     ``progress=True`` shows a bar on stderr while the frame is computed in
     slices (the same numbers as in one pass).
@@ -280,8 +288,9 @@ def losses(
         )
         msg = f"losses() has no engine {engine!r}; hint: {hint}"
         raise UsageError(msg)
-    if by is not None and not isinstance(by, str):
-        msg = f"by must be a column name, got {by!r}"
+    groups = group_columns(by)
+    if isinstance(keep, str) or not all(isinstance(c, str) for c in keep):
+        msg = f"keep must be a list of column names, got {keep!r}"
         raise UsageError(msg)
     if on_invalid not in ("fail", "skip"):
         msg = f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}"
@@ -289,25 +298,26 @@ def losses(
     source = "portfolio"
     given = to_polars(data)
     frame = given.polars
-    check_columns(frame.schema, source, carry=[by] if by else [])
+    check_columns(frame.schema, source, carry=[*groups, *keep])
     kernel = Kernel(engine, jit=engine == "vectorized" and use_jit(frame.height, in_memory=True))
-    if by is None and not scenario.grid and not progress:
+    if not groups and not scenario.grid and not progress:
         clean = clean_losses(frame, scenario.formula, *scenario.single, kernel)
         if clean is not None:
             if clean.inflation_above_one:
                 warn_percentages(frame.get_column("inflation_rate"), source)
             return cast("FrameT", given.with_loss(None, clean.loss))
-    batch = _checked(frame, scenario, kernel, by=by, progress=progress)
+    batch = _checked(frame, scenario, kernel, by=groups, progress=progress)
     log = FailureLog()
     log.add(batch.rejected)
     _set_aside(log, source, on_invalid)
     warn_percentages(batch.valid["inflation_rate"], source)
     rows = (batch.valid[ROW].to_numpy() - 1).astype(np.int64) if log else None
-    if by is not None:
-        totals = GroupTotals(by, scenario.pairs)
+    if groups:
+        totals = GroupTotals(groups, scenario.pairs)
         totals.add(batch.valid, batch.losses)
         return cast("FrameT", given.back(totals.frame()))
     if scenario.grid:
-        long = loss_table(batch.valid.select(ID), scenario, batch.losses)
+        carried = [c for c in dict.fromkeys(keep) if c != ID]
+        long = loss_table(batch.valid.select(ID, *carried), scenario, batch.losses)
         return cast("FrameT", given.back(long))
     return cast("FrameT", given.with_loss(rows, batch.losses[0]))

@@ -305,8 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--by",
         "--group-by",
         dest="group_by",
-        metavar="COLUMN",
-        help="totals, counts and mean loss per group (by= in Python; --group-by also works)",
+        type=_columns,
+        metavar="COL[,COL]",
+        help="totals, counts and mean loss per group of these columns (by= in Python; "
+        "--group-by also works)",
     )
     _add_database_options(p)
     p.add_argument(

@@ -26,6 +26,7 @@ are not its to check: ``df.vecloss.losses()`` checks them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -190,21 +191,34 @@ class VeclossLazyFrame:
         self._frame = frame
 
     def losses(
-        self, *, formula: Formula = "complex", years: Years = 10, discount_rate: Rates = 0.05
+        self,
+        *,
+        formula: Formula = "complex",
+        years: Years = 10,
+        discount_rate: Rates = 0.05,
+        keep: Sequence[str] = (),
+        on_invalid: Literal["raise", "null"] = "raise",
     ) -> pl.LazyFrame:
-        """The query plus a ``loss`` column; a grid: the long table, as :func:`vecloss.losses`."""
+        """The query plus a checked ``loss`` column (see :func:`loss`); a grid: the long table
+        ``buildingId, <keep...>, years, discount_rate, loss``, as :func:`vecloss.losses`."""
         scenario = Scenario.parse(formula, years, discount_rate)
+        if isinstance(keep, str):
+            msg = f"keep must be a list of column names, got {keep!r}"
+            raise UsageError(msg)
         if not scenario.grid:
+            t, d = scenario.single
             return self._frame.with_columns(
-                loss(formula=formula, years=scenario.years[0], discount_rate=scenario.rates[0])
+                loss(formula=formula, years=t, discount_rate=d, on_invalid=on_invalid)
             )
+        carried = [pl.col(c) for c in dict.fromkeys(keep) if c != ID]
         return pl.concat(
             [
                 self._frame.select(
                     pl.col(ID),
+                    *carried,
                     years=pl.lit(t, pl.Int64),
                     discount_rate=pl.lit(d, pl.Float64),
-                    loss=loss(formula=formula, years=t, discount_rate=d),
+                    loss=loss(formula=formula, years=t, discount_rate=d, on_invalid=on_invalid),
                 )
                 for t, d in scenario.pairs
             ]

@@ -72,18 +72,19 @@ class FailureLog:
             seen.extend(other.examples[key][: EXAMPLES - len(seen)])
 
     def frame(self) -> pl.DataFrame:
-        """One row per (column, reason): count, the first examples (a list), hint."""
+        """One row per (reason, column): count, the first examples (a list), hint (the
+        order of ``ValidationError.failures`` and ``Report.failures`` alike)."""
         return pl.DataFrame(
             {
-                "column": [k[0] for k in self.counts],
                 "reason": [k[1].code for k in self.counts],
+                "column": [k[0] for k in self.counts],
                 "count": list(self.counts.values()),
                 "examples": [list(self.examples[k]) for k in self.counts],
                 "hint": [k[1].hint for k in self.counts],
             },
             schema={
-                "column": pl.String,
                 "reason": pl.String,
+                "column": pl.String,
                 "count": pl.Int64,
                 "examples": pl.List(pl.String),
                 "hint": pl.String,

@@ -85,6 +85,8 @@ def _columns(by: object, shared_by: object) -> None:
     for name, value in (("by", by), ("shared_by", shared_by)):
         if value is not None and not isinstance(value, str):
             msg = f"{name} must be a column name, got {value!r}"
+            if name == "by":  # (risk groups by one column: its curves and ledger per value)
+                msg += "; hint: risk groups by one column (vecloss.run and losses take several)"
             raise UsageError(msg)
         if value == ID:
             msg = f"{name}={ID!r} makes one group per building; hint: group by a column it shares"
@@ -181,7 +183,7 @@ def _prepare(
         scenario,
         batch_rows=whole(batch_rows, "batch rows") or DEFAULT_BATCH_ROWS,
         keep=(shared_by,) if isinstance(shared_by, str) else (),
-        by=by,  # type: ignore[arg-type]
+        by=(by,) if isinstance(by, str) else (),
         on_invalid=on_invalid,
     )
     return RiskJob(

@@ -1,4 +1,4 @@
-"""Totals, counts and mean loss per group of an input column, batch by batch."""
+"""Totals, counts and mean loss per group of one or more input columns, batch by batch."""
 
 from __future__ import annotations
 
@@ -7,9 +7,25 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from vecloss.exceptions import UsageError
 from vecloss.formulas import FloatArray
 
-__all__ = ["GroupTotals"]
+__all__ = ["GroupTotals", "group_columns"]
+
+
+def group_columns(by: object) -> tuple[str, ...]:
+    """``by`` as a tuple of column names: None, one name, or a sequence of names."""
+    if by is None:
+        return ()
+    if isinstance(by, str):
+        return (by,)
+    if isinstance(by, Sequence) and by and all(isinstance(c, str) for c in by):
+        if len(set(by)) < len(by):
+            msg = f"by names a column twice: {list(by)!r}"
+            raise UsageError(msg)
+        return tuple(by)
+    msg = f"by must be a column name or a list of them, got {by!r}"
+    raise UsageError(msg)
 
 
 class GroupTotals:
@@ -21,8 +37,8 @@ class GroupTotals:
     the portfolio total, its last bits may depend on where batches start).
     """
 
-    def __init__(self, by: str, pairs: Sequence[tuple[int, float]]) -> None:
-        self.by = by
+    def __init__(self, by: str | Sequence[str], pairs: Sequence[tuple[int, float]]) -> None:
+        self.by = list(group_columns(by))
         self.pairs = list(pairs)
         self._partials: list[pl.DataFrame] = []
 
@@ -30,7 +46,7 @@ class GroupTotals:
         """Add the good rows of a batch (with the ``by`` column) and their losses per pair."""
         for (years, rate), loss in zip(self.pairs, losses, strict=True):
             self._partials.append(
-                rows.select(self.by)
+                rows.select(*self.by)
                 .with_columns(loss=pl.Series("loss", loss))
                 .group_by(self.by)
                 .agg(buildings=pl.len(), total_loss=pl.col("loss").sum())
@@ -43,13 +59,13 @@ class GroupTotals:
 
     def frame(self) -> pl.DataFrame:
         """One row per (years, discount rate, group): buildings, total_loss, mean_loss."""
-        keys = ["years", "discount_rate", self.by]
+        keys = ["years", "discount_rate", *self.by]
         if not self._partials:
             return pl.DataFrame(
                 schema={
                     "years": pl.Int64,
                     "discount_rate": pl.Float64,
-                    self.by: pl.String,
+                    **dict.fromkeys(self.by, pl.String),
                     "buildings": pl.UInt32,
                     "total_loss": pl.Float64,
                     "mean_loss": pl.Float64,

@@ -33,7 +33,7 @@ from vecloss.kernels import Kernel
 from vecloss.kernels.blocks import use_jit
 from vecloss.progress import progress_bar
 from vecloss.run.executors import Dask, Executor, InProcess, Work, part_rows_for
-from vecloss.run.groups import GroupTotals
+from vecloss.run.groups import GroupTotals, group_columns
 from vecloss.run.summary import Summary
 from vecloss.run.total import SUM_BLOCK, file_block_sums
 from vecloss.run.worker import (
@@ -91,10 +91,7 @@ def check_options(
     if isinstance(keep, str) or not all(isinstance(c, str) for c in keep):  # type: ignore[attr-defined]
         msg = f"keep must be a list of column names, got {keep!r}"
         raise UsageError(msg)
-    if by is not None and not isinstance(by, str):
-        msg = f"by must be a column name, got {by!r}"
-        raise UsageError(msg)
-    named = [("keep", c) for c in keep] + ([("by", by)] if by is not None else [])  # type: ignore[attr-defined]
+    named = [("keep", c) for c in keep] + [("by", c) for c in group_columns(by)]  # type: ignore[attr-defined]
     for option, column in named:
         if column in COMPUTED:  # hardening C8: never the input's column silently dropped
             msg = (
@@ -121,7 +118,7 @@ def run(
     top: int = 0,
     progress: bool = False,
     keep: Sequence[str] = (),
-    by: str | None = None,
+    by: str | Sequence[str] | None = None,
     scheduler: Any = None,
     table: str | None = None,
     query: str | None = None,
@@ -149,8 +146,8 @@ def run(
     without a ``rejects`` file the summary holds them (``rejected_rows``).
     ``top`` keeps the ``top`` largest losses (``Summary.top``). ``progress``
     shows a bar on stderr. ``keep`` carries input columns into the output;
-    ``by`` adds totals, counts and mean loss per group of that input column to
-    the summary (``groups``).
+    ``by`` (an input column, or a list of them) adds totals, counts and mean loss
+    per group to the summary (``groups``).
 
     ``engine`` is a kernel (``vectorized``, or a baseline ``loop``, ``threads``,
     ``processes``), or ``dask``: the vectorized kernel with the parts of the
@@ -217,7 +214,7 @@ def run(
         src.name,
         batch_rows,
         tuple(keep),
-        by,
+        group_columns(by),
         on_invalid,
         preview_rows,
         top,
@@ -228,7 +225,7 @@ def run(
         src, job, executor, partial(process_part, job=job), out, rej, progress=progress
     )
     totals = [math.fsum(sums) for sums in _block_sums(results, len(scenario.pairs))]
-    groups = GroupTotals(by, scenario.pairs) if by else None
+    groups = GroupTotals(job.by, scenario.pairs) if job.by else None
     for result in results:
         if groups is not None and result.groups is not None:
             groups.merge(result.groups)

@@ -54,7 +54,7 @@ class Job:
     source: str = "portfolio"
     batch_rows: int = DEFAULT_BATCH_ROWS
     keep: tuple[str, ...] = ()
-    by: str | None = None
+    by: tuple[str, ...] = ()  # the group columns
     on_invalid: str = "fail"
     preview_rows: int = 0
     top: int = 0  # keep the largest losses (0: none)
@@ -63,8 +63,8 @@ class Job:
 
     @property
     def carry(self) -> list[str]:
-        """The input columns read besides the schema's: kept ones and the group column."""
-        extra = [*self.keep, *([self.by] if self.by else [])]
+        """The input columns read besides the schema's: kept ones and the group columns."""
+        extra = [*self.keep, *self.by]
         return [c for c in dict.fromkeys(extra) if c not in REQUIRED]
 
 
