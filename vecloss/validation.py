@@ -12,6 +12,7 @@ import polars as pl
 from vecloss.api import to_polars
 from vecloss.checks.ids import SeenIds
 from vecloss.checks.log import FailureLog
+from vecloss.display import html_table
 from vecloss.io.source import frame_source, open_source
 from vecloss.run.worker import HeldRejects, Job, usable_batches
 from vecloss.scenario import Formula, Rates, Scenario, Years
@@ -63,8 +64,11 @@ class Report:
     def _repr_html_(self) -> str:
         parts = [f"<p><b>vecloss validate</b>: {html.escape(self._headline())}</p>"]
         if not self.valid:
-            parts += [self.failures._repr_html_(), "<p>First rejected rows</p>"]
-            parts.append(self.rejected.head(10)._repr_html_())  # (pandas and Polars alike)
+            parts += [html_table(self.failures, total=["count"]), "<p>First rejected rows</p>"]
+            rejected = self.rejected
+            if not isinstance(rejected, pl.DataFrame):  # (pandas data: shown the same way)
+                rejected = pl.from_pandas(rejected)
+            parts.append(html_table(rejected, rows=10))
         return "".join(parts)
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import polars as pl
 
+from vecloss.display import html_table
+
 __all__ = ["EP_TYPES", "RiskResult"]
 
 #: The EP table's curves, named as OasisLMF's ORD output (EPType 1-4).
@@ -85,6 +87,7 @@ class RiskResult:
     def _repr_html_(self) -> str:
         return (
             f"<p><b>vecloss risk</b>: {html.escape(self._title())}</p>"
-            f"<p>Average annual loss</p>{self.aal._repr_html_()}"
-            f"<p>Exceedance curves (loss at each return period)</p>{self.curves()._repr_html_()}"
+            f"<p>Average annual loss</p>{html_table(self.aal)}"
+            "<p>Exceedance curves (loss at each return period)</p>"
+            f"{html_table(self.curves(), money=(), rows=50)}"
         )

@@ -8,6 +8,8 @@ from typing import Any
 
 import polars as pl
 
+from vecloss.display import html_table
+
 __all__ = ["Summary"]
 
 _TOTALS_SCHEMA = {"years": pl.Int64, "discount_rate": pl.Float64, "total_loss": pl.Float64}
@@ -102,12 +104,13 @@ class Summary:
         parts = [f"<p><b>vecloss run</b>: {html.escape(self._headline())}</p>"]
         if self.grid:
             parts.append("<p>Total loss: years (rows) by discount rate (columns)</p>")
-            parts.append(self.matrix._repr_html_())
+            parts.append(html_table(self.matrix, money=self.matrix.columns[1:]))
         if self.groups.height:
-            parts += ["<p>By group</p>", self.groups._repr_html_()]
+            total = [] if self.grid else ["buildings", "total_loss"]
+            parts += ["<p>By group</p>", html_table(self.groups, total=total)]
         for title, frame in (("Largest losses", self.top), ("First rows", self.preview)):
             if frame is not None and frame.height:
-                parts += [f"<p>{title}</p>", frame._repr_html_()]
+                parts += [f"<p>{title}</p>", html_table(frame)]
         if self.rejected_rows is not None and self.rejected_rows.height:
-            parts += ["<p>Rejected rows</p>", self.rejected_rows.head(10)._repr_html_()]
+            parts += ["<p>Rejected rows</p>", html_table(self.rejected_rows, rows=10)]
         return "".join(parts)
