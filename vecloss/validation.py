@@ -61,6 +61,12 @@ class Report:
         with pl.Config(tbl_hide_dataframe_shape=True, fmt_str_lengths=60, tbl_width_chars=120):
             return f"Report({self._headline()})\n{self.failures}"
 
+    def plot(self, *, ax: Any = None, **options: Any) -> Any:
+        """Rows per broken rule (see :func:`vecloss.plots.plot_report`); returns the Axes."""
+        from vecloss.plots import plot_report
+
+        return plot_report(self, ax=ax, **options)
+
     def _repr_html_(self) -> str:
         parts = [f"<p><b>vecloss validate</b>: {html.escape(self._headline())}</p>"]
         if not self.valid:

@@ -84,6 +84,12 @@ class RiskResult:
         with pl.Config(tbl_hide_dataframe_shape=True, tbl_rows=20):
             return f"{head}\naal:\n{self.aal}\nep (wide):\n{self.curves()}"
 
+    def plot(self, *, ax: Any = None, **options: Any) -> Any:
+        """The EP curves (see :func:`vecloss.plots.plot_risk`); returns the matplotlib Axes."""
+        from vecloss.plots import plot_risk
+
+        return plot_risk(self, ax=ax, **options)
+
     def _repr_html_(self) -> str:
         return (
             f"<p><b>vecloss risk</b>: {html.escape(self._title())}</p>"

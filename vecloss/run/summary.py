@@ -100,6 +100,12 @@ class Summary:
                 lines.append(str(self.matrix))
         return "\n".join(lines)
 
+    def plot(self, *, ax: Any = None, **options: Any) -> Any:
+        """The grid, groups or largest losses (:func:`vecloss.plots.plot_summary`): the Axes."""
+        from vecloss.plots import plot_summary
+
+        return plot_summary(self, ax=ax, **options)
+
     def _repr_html_(self) -> str:
         parts = [f"<p><b>vecloss run</b>: {html.escape(self._headline())}</p>"]
         if self.grid:

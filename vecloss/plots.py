@@ -1,0 +1,151 @@
+"""Pictures from the result objects: ``RiskResult.plot()``, ``Summary.plot()``,
+``Report.plot()``. matplotlib is an extra (``notebooks`` or ``bench``), imported here only,
+when a plot is asked for; each function draws on ``ax`` (or a new figure) and returns it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from vecloss.exceptions import UsageError, require
+
+if TYPE_CHECKING:
+    from vecloss.risk.result import RiskResult
+    from vecloss.run.summary import Summary
+    from vecloss.validation import Report
+
+__all__ = ["plot_report", "plot_risk", "plot_summary"]
+
+#: z of a two-sided 95 % interval.
+_Z = 1.959963984540054
+
+
+def _axes(ax: Any) -> Any:
+    if ax is not None:
+        return ax
+    require("matplotlib", "plot()", "notebooks")
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=(7, 4.2), layout="constrained")  # (labels never cut)
+    return ax
+
+
+def _money(ax: Any, axis: str = "y") -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    formatter = FuncFormatter(lambda v, _: f"{v:,.0f}")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+
+
+def empirical_curve(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return periods, losses and a 95 % band for each rank of ``losses`` (one per period):
+    the k-th largest of N is the loss at N/k years; its band, the order statistics
+    k -+ z sqrt(N q (1 - q)) with q = k/N (the binomial count of periods above it)."""
+    n = len(losses)
+    ordered = np.sort(losses)[::-1]
+    ranks = np.arange(1, n + 1)
+    q = ranks / n
+    spread = _Z * np.sqrt(n * q * (1 - q))
+    low = np.clip(np.ceil(ranks + spread).astype(int), 1, n) - 1  # more periods above: lower
+    high = np.clip(np.floor(ranks - spread).astype(int), 1, n) - 1
+    return n / ranks, ordered, ordered[low], ordered[high]
+
+
+def plot_risk(
+    result: RiskResult, *, ax: Any = None, curves: tuple[str, ...] = ("OEP", "AEP")
+) -> Any:
+    """The EP curves on a log return-period axis. Simulated: the whole empirical curve from
+    the year-loss table with a 95 % band (order statistics), the chosen return periods
+    marked; exact: the curves at the return periods. One line per group with ``by``."""
+    ax = _axes(ax)
+    by = result.by or ""
+    groups: list[Any] = result.aal[by].to_list() if by else [None]
+    for group in groups:
+        label = "" if group is None else f"{group}: "
+        ep = result.ep if not by else result.ep.filter(pl.col(by) == group)
+        for curve in curves:
+            points = ep.filter(pl.col("ep_type") == curve).sort("return_period")
+            ylt = result.ylt
+            if ylt is not None and ylt.height:
+                rows = ylt if not by else ylt.filter(pl.col(by) == group)
+                column = "loss" if curve == "AEP" else "max_event_loss"
+                rp, loss, low, high = empirical_curve(rows[column].to_numpy())
+                keep = rp >= 1
+                (line,) = ax.plot(rp[keep], loss[keep], label=f"{label}{curve}")
+                ax.fill_between(rp[keep], low[keep], high[keep], alpha=0.2, color=line.get_color())
+                ax.plot(points["return_period"], points["loss"], "o", color=line.get_color(), ms=4)
+            else:
+                ax.plot(points["return_period"], points["loss"], "o-", label=f"{label}{curve}")
+    ax.set_xscale("log")
+    ax.set_xlabel("return period (years)")
+    ax.set_ylabel("loss")
+    ax.set_ylim(bottom=0)
+    _money(ax)
+    band = "" if result.exact else " (shaded: 95 % interval of the simulated curve)"
+    ax.set_title(f"exceedance curves, {result.method}{band}", fontsize=9)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_summary(summary: Summary, *, ax: Any = None) -> Any:
+    """A grid's total loss as a years x discount-rate heat map, annotated; or, with ``by``,
+    the total loss per group (bars, largest first); or the largest losses (``top``)."""
+    if summary.grid:
+        ax = _axes(ax)
+        matrix = summary.matrix
+        values = matrix.drop(matrix.columns[0]).to_numpy()
+        image = ax.imshow(values, cmap="viridis", aspect="auto", vmin=0)
+        ax.set_xticks(range(values.shape[1]), matrix.columns[1:])
+        ax.set_yticks(range(values.shape[0]), [str(v) for v in matrix[matrix.columns[0]]])
+        ax.set_xlabel("discount rate")
+        ax.set_ylabel("years")
+        for (i, j), value in np.ndenumerate(values):
+            ax.text(j, i, f"{value:,.0f}", ha="center", va="center", color="w", fontsize=8)
+        ax.figure.colorbar(image, ax=ax, label="total loss")
+        why = (
+            "\n(complex formula: the horizon enters only through the discount, so the loss "
+            "falls as the years grow)"
+            if summary.formula == "complex"
+            else ""
+        )
+        ax.set_title(f"total loss, {summary.formula} formula{why}", fontsize=9)
+        return ax
+    if summary.groups.height:
+        ax = _axes(ax)
+        by = [c for c in summary.groups.columns if c not in _GROUP_FIGURES]
+        table = summary.groups.sort("total_loss")
+        labels = [" / ".join(str(v) for v in row) for row in table.select(by).iter_rows()]
+        ax.barh(labels, table["total_loss"].to_numpy())
+        ax.set_xlabel("total loss")
+        ax.set_xlim(left=0)
+        _money(ax, "x")
+        ax.set_title(f"total loss by {', '.join(by)}", fontsize=9)
+        return ax
+    if summary.top is not None and summary.top.height:
+        ax = _axes(ax)
+        top = summary.top.sort("loss")
+        ax.barh([str(v) for v in top["buildingId"]], top["loss"].to_numpy())
+        ax.set_xlabel("loss")
+        ax.set_xlim(left=0)
+        _money(ax, "x")
+        ax.set_title(f"the {top.height} largest losses", fontsize=9)
+        return ax
+    msg = "nothing to plot: a single total; hint: run with by=..., top=N or a grid of years"
+    raise UsageError(msg)
+
+
+_GROUP_FIGURES = ("years", "discount_rate", "buildings", "total_loss", "mean_loss")
+
+
+def plot_report(report: Report, *, ax: Any = None) -> Any:
+    """The rows that break each rule (bars, most first)."""
+    ax = _axes(ax)
+    failures = report.failures.sort("count")
+    labels = [f"{c}: {r}" for c, r in failures.select("column", "reason").iter_rows()]
+    ax.barh(labels, failures["count"].to_numpy())
+    ax.set_xlabel("rows")
+    ax.set_xlim(left=0)
+    ax.set_title(f"{report.bad:,} of {report.rows:,} rows break the schema", fontsize=9)
+    return ax
