@@ -33,8 +33,7 @@ run: $(STAMP)
 	$(BIN)/vecloss bench --quick
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -rA
-	$(BIN)/python -m pytest --nbmake notebooks -p no:logging
+	$(BIN)/python -m pytest -rA  # (tests/test_notebooks.py runs the notebooks)
 	$(MAKE) test-core
 
 test-core: $(CORE_STAMP)

@@ -60,8 +60,9 @@ def test_the_band_holds_the_curve_and_narrows_with_periods() -> None:
 def test_summary_plot_draws_the_grid_the_groups_or_the_top(frame: pl.DataFrame) -> None:
     grid = vecloss.run(frame, years=[10, 30], discount_rate=[0.03, 0.05])
     ax = grid.plot()
-    shown = [t.get_text() for t in ax.texts]
-    assert shown == [f"{v:,.0f}" for v in grid.matrix.drop("years").to_numpy().ravel()]
+    shown = [t.get_text() for t in ax.texts]  # in the unit the title names
+    assert "(millions)" in ax.get_title()
+    assert shown == [f"{v / 1e6:,.0f}" for v in grid.matrix.drop("years").to_numpy().ravel()]
     groups = vecloss.run(frame, by="region").plot()
     assert len(groups.patches) == 8
     top = vecloss.run(frame, top=5).plot()

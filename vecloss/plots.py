@@ -4,19 +4,17 @@ when a plot is asked for; each function draws on ``ax`` (or a new figure) and re
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from vecloss.exceptions import UsageError, require
 
-if TYPE_CHECKING:
-    from vecloss.risk.result import RiskResult
-    from vecloss.run.summary import Summary
-    from vecloss.validation import Report
-
 __all__ = ["plot_report", "plot_risk", "plot_summary"]
+
+# (RiskResult, Summary and Report are typed Any here: they import this module to plot, and
+# importing them back, even for typing, would make a cycle)
 
 #: z of a two-sided 95 % interval.
 _Z = 1.959963984540054
@@ -32,11 +30,23 @@ def _axes(ax: Any) -> Any:
     return ax
 
 
-def _money(ax: Any, axis: str = "y") -> None:
+def _unit(largest: float) -> tuple[float, str]:
+    """A divisor and its word for money up to ``largest``: tick labels stay short."""
+    for divisor, word in ((1e9, "billions"), (1e6, "millions"), (1e3, "thousands")):
+        if largest >= 10 * divisor:
+            return divisor, word
+    return 1.0, ""
+
+
+def _money(ax: Any, axis: str = "y", label: str = "loss") -> None:
+    """Money ticks on ``axis``, in the unit its range calls for, said in the axis label."""
     from matplotlib.ticker import FuncFormatter
 
-    formatter = FuncFormatter(lambda v, _: f"{v:,.0f}")
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    low, high = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    divisor, word = _unit(max(abs(low), abs(high)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v / divisor:,.0f}"))
+    target.set_label_text(f"{label} ({word})" if word else label)
 
 
 def empirical_curve(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -53,9 +63,7 @@ def empirical_curve(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return n / ranks, ordered, ordered[low], ordered[high]
 
 
-def plot_risk(
-    result: RiskResult, *, ax: Any = None, curves: tuple[str, ...] = ("OEP", "AEP")
-) -> Any:
+def plot_risk(result: Any, *, ax: Any = None, curves: tuple[str, ...] = ("OEP", "AEP")) -> Any:
     """The EP curves on a log return-period axis. Simulated: the whole empirical curve from
     the year-loss table with a 95 % band (order statistics), the chosen return periods
     marked; exact: the curves at the return periods. One line per group with ``by``."""
@@ -80,7 +88,6 @@ def plot_risk(
                 ax.plot(points["return_period"], points["loss"], "o-", label=f"{label}{curve}")
     ax.set_xscale("log")
     ax.set_xlabel("return period (years)")
-    ax.set_ylabel("loss")
     ax.set_ylim(bottom=0)
     _money(ax)
     band = "" if result.exact else " (shaded: 95 % interval of the simulated curve)"
@@ -89,7 +96,7 @@ def plot_risk(
     return ax
 
 
-def plot_summary(summary: Summary, *, ax: Any = None) -> Any:
+def plot_summary(summary: Any, *, ax: Any = None) -> Any:
     """A grid's total loss as a years x discount-rate heat map, annotated; or, with ``by``,
     the total loss per group (bars, largest first); or the largest losses (``top``)."""
     if summary.grid:
@@ -101,16 +108,21 @@ def plot_summary(summary: Summary, *, ax: Any = None) -> Any:
         ax.set_yticks(range(values.shape[0]), [str(v) for v in matrix[matrix.columns[0]]])
         ax.set_xlabel("discount rate")
         ax.set_ylabel("years")
+        middle = float(np.nanmax(values)) / 2
+        divisor, word = _unit(float(np.nanmax(values)))
         for (i, j), value in np.ndenumerate(values):
-            ax.text(j, i, f"{value:,.0f}", ha="center", va="center", color="w", fontsize=8)
-        ax.figure.colorbar(image, ax=ax, label="total loss")
+            shade = "black" if value > middle else "white"  # dark on the light cells
+            text = f"{value / divisor:,.0f}"
+            ax.text(j, i, text, ha="center", va="center", color=shade, fontsize=9)
+        bar = ax.figure.colorbar(image, ax=ax)
+        _money(bar.ax, "y", "total loss")
         why = (
-            "\n(complex formula: the horizon enters only through the discount, so the loss "
-            "falls as the years grow)"
+            "\nthe horizon enters only through the discount: the loss falls as the years grow"
             if summary.formula == "complex"
             else ""
         )
-        ax.set_title(f"total loss, {summary.formula} formula{why}", fontsize=9)
+        unit = f" ({word})" if word else ""
+        ax.set_title(f"total loss{unit}, {summary.formula} formula{why}", fontsize=9)
         return ax
     if summary.groups.height:
         ax = _axes(ax)
@@ -118,16 +130,14 @@ def plot_summary(summary: Summary, *, ax: Any = None) -> Any:
         table = summary.groups.sort("total_loss")
         labels = [" / ".join(str(v) for v in row) for row in table.select(by).iter_rows()]
         ax.barh(labels, table["total_loss"].to_numpy())
-        ax.set_xlabel("total loss")
         ax.set_xlim(left=0)
-        _money(ax, "x")
+        _money(ax, "x", "total loss")
         ax.set_title(f"total loss by {', '.join(by)}", fontsize=9)
         return ax
     if summary.top is not None and summary.top.height:
         ax = _axes(ax)
         top = summary.top.sort("loss")
         ax.barh([str(v) for v in top["buildingId"]], top["loss"].to_numpy())
-        ax.set_xlabel("loss")
         ax.set_xlim(left=0)
         _money(ax, "x")
         ax.set_title(f"the {top.height} largest losses", fontsize=9)
@@ -139,7 +149,7 @@ def plot_summary(summary: Summary, *, ax: Any = None) -> Any:
 _GROUP_FIGURES = ("years", "discount_rate", "buildings", "total_loss", "mean_loss")
 
 
-def plot_report(report: Report, *, ax: Any = None) -> Any:
+def plot_report(report: Any, *, ax: Any = None) -> Any:
     """The rows that break each rule (bars, most first)."""
     ax = _axes(ax)
     failures = report.failures.sort("count")

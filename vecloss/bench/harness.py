@@ -12,7 +12,7 @@ import math
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -118,8 +118,13 @@ def measure_engines(
     years: int = 10,
     discount_rate: float = 0.05,
     seed: int = 0,
+    budgets: Mapping[str, float] | None = None,
 ) -> list[Measurement]:
-    """Measure every engine at every size on the same seeded portfolios."""
+    """Measure every engine at every size on the same seeded portfolios.
+
+    An engine whose next size is predicted to take more than its budget (``budgets[name]``,
+    else ``budget``) seconds is extrapolated there instead of run; a run repeats as often as
+    its budget allows, up to ``repeat`` times."""
     engines = list(engines)
     model = {"formula": formula, "years": years, "discount_rate": discount_rate}
     results: list[Measurement] = []
@@ -131,7 +136,8 @@ def measure_engines(
             bar.set_postfix_str(f"{name} @ {size:,}")
             run = make_contender(name, workers=workers, **model)  # type: ignore[arg-type]
             predicted = last[name][1] * size / last[name][0] if name in last else 0.0
-            if predicted > budget:
+            allowed = (budgets or {}).get(name, budget)
+            if predicted > allowed:
                 results.append(
                     Measurement(
                         name,
@@ -149,7 +155,7 @@ def measure_engines(
                 continue
             if predicted < 1.0:
                 run(frame)  # warm-up: imports, pools, caches
-            repeats = max(1, min(repeat, int(budget / max(predicted, 1e-9))))
+            repeats = max(1, min(repeat, int(allowed / max(predicted, 1e-9))))
             times, loss, peak = _time(functools.partial(run, frame), repeats, slow=predicted >= 0.5)
             checked = "n/a (floor)" if loss is None else check_losses(frame, loss, **model)  # type: ignore[arg-type]
             median = statistics.median(times)
