@@ -247,7 +247,7 @@ def _risk_result(args: argparse.Namespace) -> RiskResult:
         seed=args.seed,
         exact=args.exact,
         return_periods=args.return_periods or RETURN_PERIODS,
-        by=args.by,
+        by=args.by[0] if args.by and len(args.by) == 1 else args.by,
         shared_by=args.shared_by,
         formula=args.formula,
         years=args.years,

@@ -213,7 +213,12 @@ def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="R,R",
         help="years between exceedances (default: 10,50,100,250,500)",
     )
-    p.add_argument("--by", metavar="COLUMN", help="one AAL and set of curves per group")
+    p.add_argument(
+        "--by",
+        type=_columns,
+        metavar="COL[,COL]",
+        help="one AAL and set of curves per group of these columns",
+    )
     p.add_argument(
         "--shared-by",
         metavar="COLUMN",

@@ -68,16 +68,21 @@ def plot_risk(result: Any, *, ax: Any = None, curves: tuple[str, ...] = ("OEP", 
     the year-loss table with a 95 % band (order statistics), the chosen return periods
     marked; exact: the curves at the return periods. One line per group with ``by``."""
     ax = _axes(ax)
-    by = result.by or ""
-    groups: list[Any] = result.aal[by].to_list() if by else [None]
+    by = result.group_columns
+    groups: list[Any] = list(result.aal.select(by).iter_rows()) if by else [None]
     for group in groups:
-        label = "" if group is None else f"{group}: "
-        ep = result.ep if not by else result.ep.filter(pl.col(by) == group)
+        label = "" if group is None else " / ".join(str(v) for v in group) + ": "
+        match = (
+            pl.lit(True)
+            if group is None
+            else pl.all_horizontal(pl.col(c) == v for c, v in zip(by, group, strict=True))
+        )
+        ep = result.ep.filter(match)
         for curve in curves:
             points = ep.filter(pl.col("ep_type") == curve).sort("return_period")
             ylt = result.ylt
             if ylt is not None and ylt.height:
-                rows = ylt if not by else ylt.filter(pl.col(by) == group)
+                rows = ylt.filter(match)
                 column = "loss" if curve == "AEP" else "max_event_loss"
                 rp, loss, low, high = empirical_curve(rows[column].to_numpy())
                 keep = rp >= 1

@@ -33,6 +33,7 @@ from vecloss.risk.measures import moments, sample_tail
 from vecloss.risk.result import EP_TYPES, RiskResult
 from vecloss.risk.tally import Collected, RiskJob, Simulated, TallyPart, new_state, tally_part
 from vecloss.run.executors import Dask, Executor, InProcess
+from vecloss.run.groups import group_columns
 from vecloss.run.runner import check_options, execute, whole
 from vecloss.run.worker import DEFAULT_BATCH_ROWS, Job
 from vecloss.scenario import Formula, Scenario
@@ -81,16 +82,17 @@ def _return_periods(value: object, periods: int | None) -> np.ndarray:
     return rps
 
 
-def _columns(by: object, shared_by: object) -> None:
-    for name, value in (("by", by), ("shared_by", shared_by)):
-        if value is not None and not isinstance(value, str):
-            msg = f"{name} must be a column name, got {value!r}"
-            if name == "by":  # (risk groups by one column: its curves and ledger per value)
-                msg += "; hint: risk groups by one column (vecloss.run and losses take several)"
-            raise UsageError(msg)
+def _columns(by: object, shared_by: object) -> tuple[str, ...]:
+    """The group columns (``by``: a name or a list of names), ``shared_by`` checked too."""
+    if shared_by is not None and not isinstance(shared_by, str):
+        msg = f"shared_by must be a column name, got {shared_by!r}"
+        raise UsageError(msg)
+    groups = group_columns(by)
+    for name, value in [*(("by", c) for c in groups), ("shared_by", shared_by)]:
         if value == ID:
             msg = f"{name}={ID!r} makes one group per building; hint: group by a column it shares"
             raise UsageError(msg)
+    return groups
 
 
 def _tally(
@@ -167,7 +169,7 @@ def _prepare(
     if engine not in ("vectorized", "dask"):
         msg = f"risk has no engine {engine!r}; hint: choose vectorized or dask"
         raise UsageError(msg)
-    _columns(by, shared_by)
+    groups = _columns(by, shared_by)
     path = isinstance(data, str | Path)
     if path and on_invalid == "skip" and rejects is None:
         msg = "skip mode on a file needs a rejects file; hint: rejects='rejects.csv'"
@@ -183,7 +185,7 @@ def _prepare(
         scenario,
         batch_rows=whole(batch_rows, "batch rows") or DEFAULT_BATCH_ROWS,
         keep=(shared_by,) if isinstance(shared_by, str) else (),
-        by=(by,) if isinstance(by, str) else (),
+        by=groups,
         on_invalid=on_invalid,
     )
     return RiskJob(
@@ -191,14 +193,19 @@ def _prepare(
         periods=_whole(periods, "periods", 1, 1 << 31),
         seed=_whole(seed, "seed", 0, _SEED_LIMIT),
         exact=exact,
-        by=by,  # type: ignore[arg-type]
+        by=groups,
         shared_by=shared_by,  # type: ignore[arg-type]
     )
 
 
 def _order(labels: list[Any]) -> np.ndarray:
+    """The order of the groups' values (tuples for several columns: column by column)."""
     if len(labels) <= 1:
         return np.arange(len(labels))
+    if isinstance(labels[0], tuple):
+        names = [f"c{k}" for k in range(len(labels[0]))]
+        frame = pl.DataFrame(labels, schema=names, orient="row")
+        return frame.with_row_index("at").sort(names, nulls_last=True)["at"].to_numpy()
     return pl.Series("label", labels).arg_sort(nulls_last=True).to_numpy()
 
 
@@ -216,19 +223,21 @@ def _groups_of(cells: list[Any]) -> tuple[np.ndarray, list[Any]]:
 
 
 def _frames(
-    by: str | None,
+    by: tuple[str, ...],
     labels: list[Any],
     table: dict[str, np.ndarray],
     repeat: int,
 ) -> pl.DataFrame:
     columns: list[pl.Series] = []
-    if by is not None:
-        columns.append(pl.Series(by, labels).gather(np.repeat(np.arange(len(labels)), repeat)))
+    at = np.repeat(np.arange(len(labels)), repeat)
+    for k, name in enumerate(by):
+        values = labels if len(by) == 1 else [label[k] for label in labels]
+        columns.append(pl.Series(name, values).gather(at))
     return pl.DataFrame([*columns, *(pl.Series(k, v) for k, v in table.items())])
 
 
 def _ep_frame(
-    by: str | None, labels: list[Any], curves: np.ndarray, rps: np.ndarray
+    by: tuple[str, ...], labels: list[Any], curves: np.ndarray, rps: np.ndarray
 ) -> pl.DataFrame:
     """``curves`` of shape (groups, 4 ep types, return periods) as the long EP table."""
     groups = len(labels)
@@ -249,7 +258,7 @@ def _simulated(
 ) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Group values, period losses, largest event losses, AAL moments and EP curves."""
     ledger = state.ledger
-    if not ledger.cells.labels and state.job.by is None:  # no buildings: one empty portfolio
+    if not ledger.cells.labels and not state.job.by:  # no buildings: one empty portfolio
         ledger.rows_for(np.zeros(1, np.uint64), [(0, None, None)])
     group, labels = _groups_of(ledger.cells.labels)
     total, largest = ledger.grouped(
@@ -304,7 +313,7 @@ def simulate(
     *,
     periods: int = DEFAULT_PERIODS,
     seed: int = 0,
-    by: str | None = None,
+    by: str | Sequence[str] | None = None,
     shared_by: str | None = None,
     formula: Formula = "complex",
     years: int = 10,
@@ -350,7 +359,7 @@ def risk(
     seed: int | None = None,
     exact: bool = False,
     return_periods: Sequence[float] = RETURN_PERIODS,
-    by: str | None = None,
+    by: str | Sequence[str] | None = None,
     shared_by: str | None = None,
     formula: Formula = "complex",
     years: int = 10,
@@ -367,6 +376,7 @@ def risk(
 ) -> RiskResult:
     """Average annual loss and exceedance curves, simulated (seeded) or exact.
 
+    ``by`` (a column or a list of them) gives one AAL and set of curves per group.
     Returns a :class:`RiskResult`: ``aal`` (``[by], mean_loss, sd_loss,
     std_error``), ``ep`` (``[by], ep_type, return_period, loss`` with ``ep_type``
     in ``OEP``, ``OEP TVaR``, ``AEP``, ``AEP TVaR``) and, when simulated, ``ylt``
@@ -419,7 +429,7 @@ def risk(
     else:
         labels, total, largest, stats, curves = _simulated(state, rps)
         ylt = _frames(
-            by,
+            job.by,
             labels,
             {
                 "period": np.tile(np.arange(1, job.periods + 1), len(labels)),
@@ -429,7 +439,7 @@ def risk(
             job.periods,
         )
     aal = _frames(
-        by,
+        job.by,
         labels,
         {"mean_loss": stats[:, 0], "sd_loss": stats[:, 1], "std_error": stats[:, 2]},
         1,
@@ -444,11 +454,11 @@ def risk(
         periods=None if exact else job.periods,
         seed=None if exact else job.seed,
         exact=exact,
-        by=by,
+        by=job.by[0] if len(job.by) == 1 else (list(job.by) or None),
         shared_by=shared_by,
         return_periods=rps.tolist(),
         aal=aal,
-        ep=_ep_frame(by, labels, curves, rps),
+        ep=_ep_frame(job.by, labels, curves, rps),
         ylt=ylt,
         rejected_rows=rejected,
     )

@@ -34,13 +34,20 @@ class RiskResult:
     periods: int | None
     seed: int | None
     exact: bool
-    by: str | None
+    by: str | list[str] | None  # a column, or several
     shared_by: str | None
     return_periods: list[float]
     aal: pl.DataFrame = field(repr=False)
     ep: pl.DataFrame = field(repr=False)
     ylt: pl.DataFrame | None = field(default=None, repr=False)
     rejected_rows: pl.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def group_columns(self) -> list[str]:
+        """The columns that name a group: none, one or several."""
+        if self.by is None:
+            return []
+        return [self.by] if isinstance(self.by, str) else list(self.by)
 
     @property
     def method(self) -> str:
@@ -51,7 +58,7 @@ class RiskResult:
 
     def curves(self) -> pl.DataFrame:
         """The EP table wide: one row per (group,) return period, one column per curve."""
-        index = [*([self.by] if self.by else []), "return_period"]
+        index = [*self.group_columns, "return_period"]
         return self.ep.pivot("ep_type", index=index, values="loss", maintain_order=True)
 
     def to_dict(self) -> dict[str, Any]:

@@ -59,7 +59,7 @@ class RiskJob:
     periods: int = 10_000
     seed: int = 0
     exact: bool = False
-    by: str | None = None
+    by: tuple[str, ...] = ()  # the group columns
     shared_by: str | None = None
 
 
@@ -84,16 +84,29 @@ def _cell_keys(valid: pl.DataFrame, job: RiskJob) -> tuple[U64, U64, list[Any], 
     """Per building: the by key, the cell key, the labels of the distinct cell keys (in
     increasing key order: ``(by key, by value, shared value)``) and the shared group key."""
     n = valid.height
-    by_keys = value_keys(valid[job.by]) if job.by else np.zeros(n, dtype=np.uint64)
+    by_keys = _group_keys(valid, job.by) if job.by else np.zeros(n, dtype=np.uint64)
     shared = value_keys(valid[job.shared_by]) if job.shared_by else None
     cells = by_keys if shared is None else mix(by_keys ^ mix(shared))
     _, first = np.unique(cells, return_index=True)
-    by_values = valid[job.by].gather(first).to_list() if job.by else [None] * len(first)
+    by_values: list[Any] = [None] * len(first)
+    if len(job.by) == 1:
+        by_values = valid[job.by[0]].gather(first).to_list()
+    elif job.by:  # several columns: a tuple of values per group
+        by_values = list(zip(*(valid[c].gather(first).to_list() for c in job.by), strict=True))
     shared_values = (
         valid[job.shared_by].gather(first).to_list() if job.shared_by else [None] * len(first)
     )
     labels = list(zip(by_keys[first].tolist(), by_values, shared_values, strict=True))
     return by_keys, cells, labels, (np.zeros(0, np.uint64) if shared is None else shared)
+
+
+def _group_keys(valid: pl.DataFrame, by: tuple[str, ...]) -> U64:
+    """A 64-bit key per row for its group: one column's value keys (as ever), or those of
+    several columns mixed together in order."""
+    keys = value_keys(valid[by[0]])
+    for column in by[1:]:
+        keys = mix(keys ^ mix(value_keys(valid[column]) + np.uint64(0x9E3779B97F4A7C15)))
+    return keys
 
 
 def _slices(weight: FloatArray) -> list[slice]:
