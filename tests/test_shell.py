@@ -111,3 +111,20 @@ def _reader_stops(command: list[str], *, after: int) -> tuple[int, str]:
         out.close()
         error = err.read().decode()
         return process.wait(timeout=120), error
+
+
+def test_every_help_example_runs_as_written(tmp_path: Path) -> None:
+    import shlex
+    import shutil
+
+    from vecloss.cli_options import EXAMPLES
+
+    shutil.copy(EXAMPLE, tmp_path / "data.json")
+    for command, lines in EXAMPLES.items():
+        shown = subprocess.run([*CLI, command, "--help"], capture_output=True, text=True).stdout
+        for line in lines:
+            assert line in shown, (command, line)  # the help shows it
+            words = shlex.split(line)
+            assert words[0] == "vecloss"
+            done = _cli(*words[1:], cwd=tmp_path)
+            assert done.returncode == 0, (line, done.stderr)
