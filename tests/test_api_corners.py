@@ -94,3 +94,17 @@ def test_warnings_point_at_the_callers_line(call: object) -> None:
         call(frame)  # type: ignore[operator]
     assert caught
     assert {w.filename for w in caught} == {__file__}
+
+
+def test_validate_gives_rejects_in_the_kind_of_frame_that_came() -> None:
+    import pyarrow as pa
+
+    frame = vecloss.read(EXAMPLE)
+    dirty = frame.with_columns(
+        hazard_probability=frame["hazard_probability"].scatter(1, 7.0)
+    ).to_arrow()
+    for data in (dirty, pa.RecordBatch.from_pylist(dirty.to_pylist())):
+        report = vecloss.validate(data)
+        assert type(report.rejected) is type(data)
+        assert report.bad == 1
+        assert "hazard_probability: out_of_range" in report._repr_html_()

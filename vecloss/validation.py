@@ -27,8 +27,9 @@ class Report:
 
     ``failures``: one row per (reason, column) with ``count``, the first
     ``examples`` (a list) and a ``hint``. ``rejected``: every bad row with its
-    original values, its ``row`` number (from 1) and ``reason`` (a pandas frame for
-    pandas data, else Polars). ``rows`` is every row read; ``rows - bad`` are good.
+    original values, its ``row`` number (from 1) and ``reason``, in the kind of frame that
+    came (pandas, a pyarrow Table or RecordBatch, Polars; Polars for a file). ``rows`` is
+    every row read; ``rows - bad`` are good.
     """
 
     input: str
@@ -72,8 +73,12 @@ class Report:
         if not self.valid:
             parts += [html_table(self.failures, total=["count"]), "<p>First rejected rows</p>"]
             rejected = self.rejected
-            if not isinstance(rejected, pl.DataFrame):  # (pandas data: shown the same way)
-                rejected = pl.from_pandas(rejected)
+            if not isinstance(rejected, pl.DataFrame):  # (pandas or pyarrow: shown the same way)
+                rejected = pl.DataFrame(
+                    pl.from_pandas(rejected)
+                    if hasattr(rejected, "iloc")
+                    else pl.from_arrow(rejected)
+                )
             parts.append(html_table(rejected, rows=10))
         return "".join(parts)
 
@@ -111,7 +116,7 @@ def validate(
             rows += batch.valid.height + batch.rejected.height
     bad = held.frame()
     rejected = pl.DataFrame() if bad is None else bad
-    if given is not None and given.kind == "pandas":  # as it came (Arrow tables stay Polars:
-        rejected = given.back(rejected)  # a reject's mixed values need a frame that holds text)
+    if given is not None:  # the kind of frame that came: pandas, pyarrow or Polars
+        rejected = given.back(rejected)
     # (the columns in the order ValidationError.failures has them)
     return Report(src.name, rows, log.frame(), rejected, log)
