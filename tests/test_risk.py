@@ -27,7 +27,7 @@ from vecloss.risk.measures import moments, sample_tail
 from vecloss.risk.tally import severity
 from vecloss.scenario import Scenario
 
-RPS = (1.5, 2, 3, 4, 7, 10)
+RPS = (1, 1.5, 2, 3, 4, 7, 10)  # (1: the smallest possible loss, a p = 1 building's at least)
 
 
 # -- the hand check and the definitions ------------------------------------------------------
@@ -464,3 +464,18 @@ def test_cli_risk_refuses_before_any_work(tmp_path: Path, capsys: pytest.Capture
     assert main(["risk", str(EXAMPLE), "--years", "5,10"]) == 2
     assert "one scenario" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_exact_oep_at_return_period_one_is_a_certain_buildings_loss() -> None:
+    # a building hit every year (p = 1): the year's largest event is never below its loss;
+    # the exact OEP put a 0 of no probability at the bottom of the distribution (risk issue 1)
+    frame = vecloss.read(EXAMPLE).with_columns(
+        hazard_probability=pl.Series([1.0, 0.1, 0.0, 0.5, 0.2])
+    )
+    scenario = Scenario.parse("complex", 10, 0.05)
+    certain = severity(frame.head(1), scenario)[0]
+    exact = vecloss.risk(frame, exact=True, return_periods=(1, 2)).curves()
+    assert exact["OEP"][0] == pytest.approx(certain, rel=1e-12)
+    assert exact["AEP"][0] == pytest.approx(certain, rel=1e-12)  # only it is sure to be hit
+    simulated = vecloss.risk(frame, periods=1_000, return_periods=(1, 2)).curves()
+    assert simulated["OEP"][0] == pytest.approx(certain, rel=1e-12)

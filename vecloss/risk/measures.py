@@ -55,10 +55,14 @@ def distribution_tail(
     """VaR and TVaR of a discrete loss at each return period.
 
     ``values`` are the atoms in increasing order, the first one 0 (or the
-    smallest possible loss); ``exceed[i]`` is ``P(L > values[i])``, the last 0.
+    smallest possible loss); ``exceed[i]`` is ``P(L > values[i])``, the last 0. Atoms of
+    no probability are dropped first: at a return period of 1 the VaR is the smallest
+    possible loss, never a 0 that cannot happen (issue "risk, second step", item 1).
     """
     alpha = 1.0 / return_periods
     mass = np.diff(np.concatenate([[1.0], exceed]))  # -P(L = values[i])
+    possible = mass < 0  # atoms of no probability (the 0 beside a building hit every year)
+    values, exceed, mass = values[possible], exceed[possible], mass[possible]
     beyond = np.concatenate([np.cumsum((-mass * values)[::-1])[::-1][1:], [0.0]])
     index = np.argmax(exceed[None, :] <= alpha[:, None] * (1 + _TOLERANCE), axis=1)
     var = values[index]
