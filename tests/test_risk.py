@@ -479,3 +479,15 @@ def test_the_exact_oep_at_return_period_one_is_a_certain_buildings_loss() -> Non
     assert exact["AEP"][0] == pytest.approx(certain, rel=1e-12)  # only it is sure to be hit
     simulated = vecloss.risk(frame, periods=1_000, return_periods=(1, 2)).curves()
     assert simulated["OEP"][0] == pytest.approx(certain, rel=1e-12)
+
+
+def test_too_many_groups_for_the_period_ledger_is_refused_clearly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # risk issue, item 7: 50,000 groups x 10,000 periods died with "internal error: MemoryError"
+    monkeypatch.setenv("VECLOSS_LEDGER_GIB", "0.02")  # 20 MiB: 500 x 1,000 periods fit
+    frame = vecloss.portfolio(3_000, seed=2).with_columns(group=pl.int_range(pl.len()) % 500)
+    with pytest.raises(vecloss.InputError, match=r"500 groups .* x 10,000 periods need about"):
+        vecloss.risk(frame, by="group")
+    assert vecloss.risk(frame, by="group", exact=True).aal.height == 500  # no ledger
+    assert vecloss.risk(frame, by="group", periods=1_000).aal.height == 500

@@ -17,6 +17,7 @@ in independent mode).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,6 +87,15 @@ class Cells:
         return mine
 
 
+def _size(count: float) -> str:
+    return f"{count / (1 << 30):,.1f} GiB" if count >= 1 << 30 else f"{count / (1 << 20):,.0f} MiB"
+
+
+#: GiB the period ledger may take (``VECLOSS_LEDGER_GIB``): its rows are groups (cells) and
+#: its columns periods, 8 bytes each in every array (two or more limbs and the largest hit).
+LEDGER_GIB = 4.0
+
+
 @dataclass
 class Ledger:
     """Per cell and period: the exact sum of hits (limbs) and the largest hit.
@@ -115,12 +125,29 @@ class Ledger:
             limb = self.limbs[k] = np.zeros(self.largest.shape, np.int64)
         return limb
 
+    def _check_room(self, size: int) -> None:
+        """Refuse, with the figures and what to change, a ledger past the memory budget
+        (risk issue, item 7: 50,000 groups x 10,000 periods died with a MemoryError)."""
+        arrays = 1 + sum(limb is not None for limb in self.limbs)
+        need = size * self.periods * 8 * arrays
+        budget = float(os.environ.get("VECLOSS_LEDGER_GIB", LEDGER_GIB)) * (1 << 30)
+        if need > budget:
+            msg = (
+                f"{self.count:,} groups (cells of --by and --shared-by) x {self.periods:,} periods"
+                f" need about {_size(need)} of period ledger, past the "
+                f"{_size(budget)} budget (VECLOSS_LEDGER_GIB); hint: group by a "
+                "coarser column, simulate fewer periods, or compute exactly (--exact), which "
+                "keeps no ledger"
+            )
+            raise InputError(msg)
+
     def rows_for(self, keys: npt.NDArray[np.uint64], labels: list[Any]) -> IntArray:
         """The row of each cell key, new cells added (see :meth:`Cells.rows_for`)."""
         rows = self.cells.rows_for(keys, labels)
         have = self.largest.shape[0]
         if self.count > have:
             size = max(self.count, 2 * have)
+            self._check_room(size)
             for k, limb in enumerate(self.limbs):
                 if limb is not None:
                     grown = np.zeros((size, self.periods), np.int64)
