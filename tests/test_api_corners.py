@@ -108,3 +108,28 @@ def test_validate_gives_rejects_in_the_kind_of_frame_that_came() -> None:
         assert type(report.rejected) is type(data)
         assert report.bad == 1
         assert "hazard_probability: out_of_range" in report._repr_html_()
+
+
+def test_a_lazy_grid_warns_once_for_a_rate_above_one() -> None:
+    # (it warned once per pair and once more: three times for two rates)
+    lazy = vecloss.read(EXAMPLE).lazy()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lazy.vecloss.losses(discount_rate=[1.5, 2]).collect()
+    assert len(caught) == 1
+    assert caught[0].filename == __file__
+
+
+def test_simulate_and_risk_take_batch_rows_none_and_the_dead_code_is_gone() -> None:
+    import importlib
+
+    import vecloss.checks.log as log
+    import vecloss.io.source as source
+
+    hits = importlib.import_module("vecloss.risk.hits")  # (vecloss.risk is also a function)
+
+    frame = vecloss.read(EXAMPLE)
+    assert vecloss.simulate(frame, periods=100, batch_rows=None).height == 100  # type: ignore[arg-type]
+    assert not hasattr(hits, "shared_hits")  # only tests called it
+    assert not hasattr(log.FailureLog, "has")
+    assert not hasattr(source.Source, "all_columns")

@@ -21,7 +21,7 @@ from tests.strategies import formulas, portfolios
 from vecloss.cli import main
 from vecloss.exceptions import InputError, UsageError, ValidationError
 from vecloss.risk.draws import value_keys
-from vecloss.risk.hits import independent_hits, shared_hits
+from vecloss.risk.hits import independent_hits
 from vecloss.risk.ledger import QUANTUM, Ledger, limbs_of
 from vecloss.risk.measures import moments, sample_tail
 from vecloss.risk.tally import severity
@@ -258,19 +258,6 @@ def test_independent_hits_follow_p() -> None:
     z = (counts - 3_000 * p) / np.sqrt(np.maximum(3_000 * p * (1 - p), 1e-300))
     assert np.abs(z[1:-1]).max() < 6
     assert abs(z[1:-1].mean()) < 0.2
-
-
-def test_shared_hits_are_nested_within_a_group() -> None:
-    keys = value_keys(pl.Series([10, 20]))
-    group = np.array([0, 0, 0, 1, 1])
-    p = np.array([0.3, 0.1, 0.3, 0.5, 0.05])
-    building, period = shared_hits(keys, group, p, 20_000)
-    sets = [set(period[building == b].tolist()) for b in range(5)]
-    assert sets[1] <= sets[0]
-    assert sets[0] == sets[2]
-    assert sets[4] <= sets[3]
-    for b in range(5):
-        assert abs(len(sets[b]) - 20_000 * p[b]) < 6 * math.sqrt(20_000 * p[b])
 
 
 @pytest.mark.parametrize("scale", [1.0, 1e9])  # 1e9: losses and sums that need the upper limbs

@@ -26,6 +26,7 @@ are not its to check: ``df.vecloss.losses()`` checks them.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -34,7 +35,7 @@ import polars as pl
 
 from vecloss.api import losses
 from vecloss.checks.rules import FAILURES, ROW, split_valid
-from vecloss.exceptions import UsageError, ValidationError
+from vecloss.exceptions import PercentageWarning, UsageError, ValidationError
 from vecloss.formulas import INPUTS
 from vecloss.kernels.blocks import checked_losses, use_jit, vectorized_losses
 from vecloss.scenario import Formula, Rates, Scenario, Years
@@ -83,8 +84,13 @@ def unchecked_loss(
     return _expression(formula, years, discount_rate, check=None)
 
 
-def _expression(formula: Formula, years: Years, discount_rate: Rates, check: str | None) -> pl.Expr:
-    scenario = Scenario.parse(formula, years, discount_rate)
+def _expression(
+    formula: Formula, years: Years, discount_rate: Rates, check: str | None, quiet: bool = False
+) -> pl.Expr:
+    with warnings.catch_warnings():
+        if quiet:  # (the caller parsed these already, and warned once)
+            warnings.simplefilter("ignore", PercentageWarning)
+        scenario = Scenario.parse(formula, years, discount_rate)
     jit = use_jit(None)
 
     def one(inputs: pl.Series, columns: tuple[Any, ...], t: int, d: float) -> pl.Series:
@@ -202,13 +208,16 @@ class VeclossLazyFrame:
         """The query plus a checked ``loss`` column (see :func:`loss`); a grid: the long table
         ``buildingId, <keep...>, years, discount_rate, loss``, as :func:`vecloss.losses`."""
         scenario = Scenario.parse(formula, years, discount_rate)
+        if on_invalid not in ("raise", "null"):
+            msg = f"on_invalid must be 'raise' or 'null', got {on_invalid!r}"
+            raise UsageError(msg)
         if isinstance(keep, str):
             msg = f"keep must be a list of column names, got {keep!r}"
             raise UsageError(msg)
         if not scenario.grid:
             t, d = scenario.single
             return self._frame.with_columns(
-                loss(formula=formula, years=t, discount_rate=d, on_invalid=on_invalid)
+                _expression(formula, t, d, check=on_invalid, quiet=True)
             )
         carried = [pl.col(c) for c in dict.fromkeys(keep) if c != ID]
         return pl.concat(
@@ -218,7 +227,8 @@ class VeclossLazyFrame:
                     *carried,
                     years=pl.lit(t, pl.Int64),
                     discount_rate=pl.lit(d, pl.Float64),
-                    loss=loss(formula=formula, years=t, discount_rate=d, on_invalid=on_invalid),
+                    # (each pair as parsed above: a rate above 1 warned once, not per pair)
+                    loss=_expression(formula, t, d, check=on_invalid, quiet=True),
                 )
                 for t, d in scenario.pairs
             ]

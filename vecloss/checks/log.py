@@ -59,10 +59,6 @@ class FailureLog:
     def __bool__(self) -> bool:
         return bool(self.counts)
 
-    def has(self, reason: Reason) -> bool:
-        """Whether any row failed for ``reason``."""
-        return any(key[1] is reason for key in self.counts)
-
     def merge(self, other: FailureLog) -> None:
         """Add another log's problems (from a later part of the same source)."""
         self.rows += other.rows

@@ -94,12 +94,6 @@ class Source:
             return None
         return sum(r for r in self.file_rows if r is not None)
 
-    def all_columns(self) -> list[str]:
-        """Every column name of the first file, or of the query."""
-        if self.frame is not None:
-            return self.frame.columns
-        return all_columns(self.files[0], self.query)
-
     def parts(self, *, part_rows: int | None = None) -> list[Part]:
         """Split into parts: whole files, or (with ``part_rows``) runs of Parquet row groups."""
         if self.frame is not None:

@@ -178,7 +178,6 @@ def _prepare(
         workers=workers,
         batch_rows=batch_rows,
         on_invalid=on_invalid,
-        rejects=rejects if path else "frame",
         by=by,
     )
     run_job = Job(
@@ -348,7 +347,9 @@ def simulate(
         return_periods=(1,),
         **options,
     )
-    assert result.ylt is not None
+    if result.ylt is None:  # (a simulation always has its year-loss table)
+        msg = "simulate() found no year-loss table; hint: report it"
+        raise RuntimeError(msg)
     return result.ylt
 
 

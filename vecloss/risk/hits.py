@@ -31,7 +31,6 @@ __all__ = [
     "expected_draws",
     "hits_among",
     "independent_hits",
-    "shared_hits",
     "thresholds",
 ]
 
@@ -121,16 +120,3 @@ def hits_among(found: Candidates, group: IntArray, p: FloatArray) -> tuple[IntAr
     offsets = np.cumsum(counts) - counts
     position = np.repeat(first - offsets, counts) + np.arange(len(building))
     return building, found.period[position]
-
-
-def shared_hits(
-    group_keys: U64, group: IntArray, p: FloatArray, periods: int
-) -> tuple[IntArray, IntArray]:
-    """Every ``(building, period)`` hit when buildings of a group share one draw per period.
-
-    ``group_keys`` holds one stream key per group (at most 1,024 groups per
-    call); ``group`` gives each building's group number.
-    """
-    top = np.zeros(len(group_keys), dtype=np.uint64)
-    np.maximum.at(top, group, thresholds(p))
-    return hits_among(candidates(group_keys, top, periods), group, p)

@@ -74,7 +74,6 @@ def check_options(
     chunk_size: object = None,
     batch_rows: object = DEFAULT_BATCH_ROWS,
     on_invalid: str = "fail",
-    rejects: object = None,
     keep: object = (),
     by: object = None,
 ) -> None:
@@ -168,7 +167,6 @@ def run(
         chunk_size=chunk_size,
         batch_rows=batch_rows,
         on_invalid=on_invalid,
-        rejects=rejects,
         keep=keep,
         by=by,
     )
