@@ -5,8 +5,8 @@ Each runs the scalar reference of :mod:`vecloss.reference` once per building:
 - ``loop``: a plain Python loop over building records;
 - ``threads`` / ``processes``: one task per building submitted to a
   :class:`~concurrent.futures.ThreadPoolExecutor` / ``ProcessPoolExecutor``
-  (``executor.submit(reference_loss, building, years, rate)``), results gathered
-  by building id;
+  (``executor.submit(reference_loss, building, years, rate, formula)``), results
+  gathered by building id;
 - with ``chunk_size``, the chunked variant: one task per ``chunk_size``
   buildings, the fair best case of pooling.
 

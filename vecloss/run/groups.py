@@ -31,10 +31,11 @@ def group_columns(by: object) -> tuple[str, ...]:
 class GroupTotals:
     """Accumulate per-group sums over batches; combine them exactly at the end.
 
-    Each batch contributes one partial sum per group and pair (Polars' sum);
-    :meth:`frame` combines the partials of a group with :func:`math.fsum`, so a
-    group total is within a few ulps of the correctly rounded sum (though, unlike
-    the portfolio total, its last bits may depend on where batches start).
+    Each batch contributes one partial sum per group and pair (Polars' sum, in
+    floating point); :meth:`frame` adds the partials of a group exactly
+    (:func:`math.fsum`), so a group total carries only the rounding of the batch
+    sums, and, unlike the portfolio total, its last bits may depend on where
+    batches start.
     """
 
     def __init__(self, by: str | Sequence[str], pairs: Sequence[tuple[int, float]]) -> None:
