@@ -430,7 +430,7 @@ def test_cli_risk_writes_tables_and_json(tmp_path: Path, capsys: pytest.CaptureF
     assert code == 0
     assert "average annual loss" in capsys.readouterr().out
     assert pl.read_parquet(ep).height == 8
-    assert pl.read_csv(aal).columns == ["mean_loss", "sd_loss", "std_error"]
+    assert pl.read_csv(aal).columns == ["mean_loss", "sd_loss", "std_error", "low", "high"]
     assert pl.read_parquet(ylt).height == 1_000
     assert main(["risk", str(EXAMPLE), "--exact", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
@@ -478,3 +478,30 @@ def test_too_many_groups_for_the_period_ledger_is_refused_clearly(
         vecloss.risk(frame, by="group")
     assert vecloss.risk(frame, by="group", exact=True).aal.height == 500  # no ledger
     assert vecloss.risk(frame, by="group", periods=1_000).aal.height == 500
+
+
+def test_the_95_percent_intervals_cover_the_exact_figures() -> None:
+    # risk issue, item 4: VaR (order statistics), TVaR (Chen 2008) and AAL (mean -+ 1.96 SE)
+    # intervals, checked by their coverage of the exact values over 300 seeds
+    rng = np.random.default_rng(5)
+    small = vecloss.portfolio(16, seed=5).with_columns(
+        hazard_probability=pl.Series(rng.uniform(0.01, 0.1, 16))
+    )
+    rps = (10, 50)
+    exact = vecloss.risk(small, exact=True, return_periods=rps)
+    truth = exact.ep.select("ep_type", "return_period", pl.col("loss").alias("exact"))
+    covered: dict[tuple[str, float], list[bool]] = {}
+    for seed in range(300):
+        result = vecloss.risk(small, periods=2_000, seed=seed, return_periods=rps)
+        joined = result.ep.join(truth, on=["ep_type", "return_period"])
+        for row in joined.iter_rows(named=True):
+            inside = row["low"] <= row["exact"] <= row["high"]
+            covered.setdefault((row["ep_type"], row["return_period"]), []).append(inside)
+        aal = result.aal.row(0, named=True)
+        inside = aal["low"] <= exact.aal["mean_loss"][0] <= aal["high"]
+        covered.setdefault(("AAL", 0.0), []).append(inside)
+    rates = {key: float(np.mean(hits)) for key, hits in covered.items()}
+    assert min(rates.values()) >= 0.92, rates  # (binomial sd over 300 seeds: 1.3 points)
+    for key in [("AEP", 10.0), ("AEP TVaR", 10.0), ("AEP TVaR", 50.0), ("AAL", 0.0)]:
+        assert rates[key] <= 0.99, rates  # not an interval wide enough to say nothing
+    assert exact.ep["low"].null_count() == exact.ep.height  # exact: no sampling interval

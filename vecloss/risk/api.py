@@ -29,7 +29,7 @@ from vecloss.exceptions import UsageError, warn
 from vecloss.io.sink import check_targets, open_sink
 from vecloss.io.source import frame_source, open_source
 from vecloss.risk.exact import AEP_OUTCOMES, aep, deviation, events_of, oep
-from vecloss.risk.measures import moments, sample_tail
+from vecloss.risk.measures import Z95, moments, sample_tail, tail_intervals
 from vecloss.risk.result import EP_TYPES, RiskResult
 from vecloss.risk.tally import Collected, RiskJob, Simulated, TallyPart, new_state, tally_part
 from vecloss.run.executors import Dask, Executor, InProcess
@@ -236,26 +236,35 @@ def _frames(
 
 
 def _ep_frame(
-    by: tuple[str, ...], labels: list[Any], curves: np.ndarray, rps: np.ndarray
+    by: tuple[str, ...],
+    labels: list[Any],
+    curves: np.ndarray,
+    rps: np.ndarray,
+    bounds: np.ndarray,
 ) -> pl.DataFrame:
-    """``curves`` of shape (groups, 4 ep types, return periods) as the long EP table."""
+    """``curves`` of shape (groups, 4 ep types, return periods) as the long EP table, with
+    each figure's 95 % interval (``bounds``: NaN, shown as null, where exact)."""
     groups = len(labels)
-    return _frames(
+    frame = _frames(
         by,
         labels,
         {
             "ep_type": np.tile(np.repeat(np.array(EP_TYPES), len(rps)), groups),
             "return_period": np.tile(rps, groups * len(EP_TYPES)),
             "loss": curves.reshape(-1),
+            "low": bounds[..., 0].reshape(-1),
+            "high": bounds[..., 1].reshape(-1),
         },
         len(EP_TYPES) * len(rps),
     )
+    return frame.with_columns(pl.col("low", "high").fill_nan(None))
 
 
 def _simulated(
     state: Simulated, rps: np.ndarray
-) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Group values, period losses, largest event losses, AAL moments and EP curves."""
+) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Group values, period losses, largest event losses, AAL moments, EP curves and their
+    95 % intervals (:func:`~vecloss.risk.measures.tail_intervals`)."""
     ledger = state.ledger
     if not ledger.cells.labels and not state.job.by:  # no buildings: one empty portfolio
         ledger.rows_for(np.zeros(1, np.uint64), [(0, None, None)])
@@ -264,12 +273,17 @@ def _simulated(
         group, len(labels), events_are_cells=state.job.shared_by is not None
     )
     curves = np.empty((len(labels), len(EP_TYPES), len(rps)))
+    bounds = np.empty((len(labels), len(EP_TYPES), len(rps), 2))
     stats = np.empty((len(labels), 3))
     for g in range(len(labels)):  # one step per group
         stats[g] = moments(total[g])
         curves[g, 0], curves[g, 1] = sample_tail(largest[g], rps)
         curves[g, 2], curves[g, 3] = sample_tail(total[g], rps)
-    return labels, total, largest, stats, curves
+        for at, periods in ((0, largest[g]), (2, total[g])):
+            var_low, var_high, tvar_low, tvar_high = tail_intervals(periods, rps)
+            bounds[g, at] = np.column_stack([var_low, var_high])
+            bounds[g, at + 1] = np.column_stack([tvar_low, tvar_high])
+    return labels, total, largest, stats, curves, bounds
 
 
 def _exact(state: Collected, rps: np.ndarray) -> tuple[list[Any], np.ndarray, np.ndarray]:
@@ -425,10 +439,13 @@ def risk(
             f"the result covers the other {rows:,}"
         )
     ylt = None
-    if isinstance(state, Collected):
+    if isinstance(state, Collected):  # exact: no sampling error, no interval
         labels, stats, curves = _exact(state, rps)
+        bounds = np.full((*curves.shape, 2), np.nan)
+        aal_bounds = np.full((len(labels), 2), np.nan)
     else:
-        labels, total, largest, stats, curves = _simulated(state, rps)
+        labels, total, largest, stats, curves, bounds = _simulated(state, rps)
+        aal_bounds = stats[:, [0]] + np.array([[-Z95, Z95]]) * stats[:, [2]]
         ylt = _frames(
             job.by,
             labels,
@@ -442,9 +459,15 @@ def risk(
     aal = _frames(
         job.by,
         labels,
-        {"mean_loss": stats[:, 0], "sd_loss": stats[:, 1], "std_error": stats[:, 2]},
+        {
+            "mean_loss": stats[:, 0],
+            "sd_loss": stats[:, 1],
+            "std_error": stats[:, 2],
+            "low": aal_bounds[:, 0],  # 95 %: mean -+ 1.96 standard errors
+            "high": aal_bounds[:, 1],
+        },
         1,
-    )
+    ).with_columns(pl.col("low", "high").fill_nan(None))
     return RiskResult(
         input=name,
         rows=rows,
@@ -459,7 +482,7 @@ def risk(
         shared_by=shared_by,
         return_periods=rps.tolist(),
         aal=aal,
-        ep=_ep_frame(job.by, labels, curves, rps),
+        ep=_ep_frame(job.by, labels, curves, rps, bounds),
         ylt=ylt,
         rejected_rows=rejected,
     )
