@@ -56,7 +56,7 @@ def test_risk_writes_its_ep_table_to_standard_output(tmp_path: Path) -> None:
     done = _cli("risk", str(EXAMPLE), "-o", "-", "--aal", "aal.csv", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.decode().splitlines()
-    assert lines[0] == "ep_type,return_period,loss"
+    assert lines[0] == "ep_type,return_period,loss,low,high"
     assert len(lines) == 1 + 4 * 5  # OEP, OEP TVaR, AEP, AEP TVaR at 5 return periods
     assert b"average annual loss" in done.stderr  # the notes: on standard error
     assert sorted(p.name for p in tmp_path.iterdir()) == ["aal.csv"]
