@@ -24,6 +24,7 @@ from vecloss.risk.draws import value_keys
 from vecloss.risk.hits import independent_hits
 from vecloss.risk.ledger import QUANTUM, Ledger, limbs_of
 from vecloss.risk.measures import moments, sample_tail
+from vecloss.risk.result import EP_TYPES
 from vecloss.risk.tally import severity
 from vecloss.scenario import Scenario
 
@@ -505,3 +506,37 @@ def test_the_95_percent_intervals_cover_the_exact_figures() -> None:
     for key in [("AEP", 10.0), ("AEP TVaR", 10.0), ("AEP TVaR", 50.0), ("AAL", 0.0)]:
         assert rates[key] <= 0.99, rates  # not an interval wide enough to say nothing
     assert exact.ep["low"].null_count() == exact.ep.height  # exact: no sampling interval
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_ord_tables_read_back_as_the_result(tmp_path: Path, fmt: str) -> None:
+    # risk issue, item 6: OasisLMF's names, codes and orders (EPType 1-4, return periods down)
+    frame = vecloss.portfolio(800, seed=9)
+    result = vecloss.risk(frame, by="region", periods=2_000, return_periods=(10, 50, 100))
+    paths = result.to_ord(tmp_path / "ord", format=fmt)
+    read = {p.stem: pl.read_csv(p) if fmt == "csv" else pl.read_parquet(p) for p in paths}
+    ept, alt, names = read["ept"], read["alt"], read["summary_map"]
+    assert ept.columns == ["SummaryId", "EPCalc", "EPType", "ReturnPeriod", "Loss"]
+    assert alt.columns == ["SummaryId", "SampleType", "MeanLoss", "SDLoss"]
+    assert names["region"].to_list() == result.aal["region"].to_list()
+    first = ept.filter(pl.col("SummaryId") == 1)
+    assert first["ReturnPeriod"].to_list() == [100.0, 50.0, 10.0] * 4  # descending, per type
+    assert first["EPType"].to_list() == [1] * 3 + [2] * 3 + [3] * 3 + [4] * 3
+    for code, name in enumerate(EP_TYPES, start=1):
+        for row in names.iter_rows(named=True):
+            mine = result.ep.filter(
+                (pl.col("region") == row["region"]) & (pl.col("ep_type") == name)
+            ).sort("return_period", descending=True)["loss"]
+            theirs = ept.filter(
+                (pl.col("SummaryId") == row["SummaryId"]) & (pl.col("EPType") == code)
+            )["Loss"]
+            assert theirs.to_list() == mine.to_list()
+    assert alt["MeanLoss"].to_list() == result.aal["mean_loss"].to_list()
+    assert alt["SDLoss"].to_list() == result.aal["sd_loss"].to_list()
+
+
+def test_cli_writes_the_ord_tables_with_the_other_outputs(tmp_path: Path) -> None:
+    args = ["risk", str(EXAMPLE), "--periods", "1000", "--return-periods", "10,100"]
+    assert main([*args, "--ord", str(tmp_path / "ord"), "--ord-format", "parquet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "ord").iterdir()) == ["alt.parquet", "ept.parquet"]
+    assert pl.read_parquet(tmp_path / "ord" / "ept.parquet").height == 8

@@ -196,14 +196,20 @@ def _staged_run(args: argparse.Namespace, output: str | None, staging: Path | No
 
 def _risk(args: argparse.Namespace) -> int:
     from vecloss.io.sink import Output, check_targets
+    from vecloss.risk.result import ORD_TABLES
 
     outputs = {"output": args.output, "aal": args.aal, "ylt": args.ylt}
+    ord_files = {}
+    if args.ord is not None:  # checked and staged with the other outputs (D7)
+        folder = Path(args.ord)
+        names = ORD_TABLES if args.by else ORD_TABLES[:2]  # (a summary map names groups)
+        ord_files = {n: str(folder / f"{n}.{args.ord_format}") for n in names}
     if args.ylt and args.exact:
         msg = "--ylt needs a simulation; hint: drop --exact or --ylt"
         raise UsageError(msg)
     src = open_source(args.input, table=args.table, query=args.query)
     to_stdout = args.output in STDOUT
-    check_targets(src.files, rejects=args.rejects, **(outputs | {"output": None}))
+    check_targets(src.files, rejects=args.rejects, **(outputs | {"output": None} | ord_files))
     with contextlib.ExitStack() as scratch, contextlib.ExitStack() as staged:
         if to_stdout:  # the EP table as CSV on standard output, the notes on standard error
             folder = scratch_folder("stdout")
@@ -212,10 +218,12 @@ def _risk(args: argparse.Namespace) -> int:
         else:
             check_targets(src.files, rejects=args.rejects, **outputs)
         files = {k: Output(v) for k, v in outputs.items() if v is not None}  # suffixes checked
+        files |= {f"ord {name}": Output(path) for name, path in ord_files.items()}
         for output in files.values():  # every destination tried before the simulation (D7)
             staged.enter_context(output)
         result = _risk_result(args)
         tables = {"output": result.ep, "aal": result.aal, "ylt": result.ylt}
+        tables |= {f"ord {name}": table for name, table in result.ord_tables().items()}
         for kind, output in files.items():
             table = tables[kind]
             if table is not None:

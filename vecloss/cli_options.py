@@ -235,6 +235,17 @@ def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--aal", metavar="PATH", help="write the AAL table here")
     p.add_argument("--ylt", metavar="PATH", help="write the year-loss table here (simulated)")
     p.add_argument(
+        "--ord",
+        metavar="DIR",
+        help="write OasisLMF's ORD tables (ept, alt, summary_map) into this folder",
+    )
+    p.add_argument(
+        "--ord-format",
+        choices=["csv", "parquet"],
+        default="csv",
+        help="the ORD tables' format (default: csv)",
+    )
+    p.add_argument(
         "--engine",
         choices=["vectorized", "dask"],
         default="vectorized",
@@ -261,6 +272,7 @@ EXAMPLES = {
     "risk": [
         "vecloss risk data.json --periods 1000 --return-periods 10,100",
         "vecloss risk data.json --exact -o ep.csv --aal aal.csv",
+        "vecloss risk data.json --periods 1000 --return-periods 10,100 --ord ord/",
     ],
     "validate": ["vecloss validate data.json --json"],
     "generate": ["vecloss generate 1000 -o portfolio.parquet --ids shuffled --seed 1"],

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from vecloss.display import html_table
+from vecloss.exceptions import UsageError
 
-__all__ = ["EP_TYPES", "RiskResult"]
+__all__ = ["EP_TYPES", "ORD_TABLES", "RiskResult"]
+
+#: The ORD tables :meth:`RiskResult.ord_tables` gives (``summary_map`` only with ``by``).
+ORD_TABLES = ("ept", "alt", "summary_map")
 
 #: The EP table's curves, named as OasisLMF's ORD output (EPType 1-4).
 EP_TYPES: tuple[str, ...] = ("OEP", "OEP TVaR", "AEP", "AEP TVaR")
@@ -96,6 +101,60 @@ class RiskResult:
         from vecloss.plots import plot_risk
 
         return plot_risk(self, ax=ax, **options)
+
+    def ord_tables(self) -> dict[str, pl.DataFrame]:
+        """The result as OasisLMF's ORD tables (the names, codes and orders its ``aalpy`` and
+        ``lecpy`` write), one group a ``SummaryId`` (1, 2, ... in the order of ``aal``):
+
+        - ``ept``: ``SummaryId, EPCalc, EPType, ReturnPeriod, Loss``; ``EPCalc`` 1 (mean
+          damage: each hit costs the formula's loss), ``EPType`` 1 OEP, 2 OEP TVaR, 3 AEP,
+          4 AEP TVaR; return periods descending;
+        - ``alt``: ``SummaryId, SampleType, MeanLoss, SDLoss``; ``SampleType`` 1 (analytical:
+          mean damage);
+        - ``summary_map``: ``SummaryId`` and the group's columns (only with ``by``).
+        """
+        groups = self.group_columns
+        ids = self.aal.select(groups).with_row_index("SummaryId", offset=1) if groups else None
+        codes = {name: code for code, name in enumerate(EP_TYPES, start=1)}
+        ep = self.ep if ids is None else self.ep.join(ids, on=groups, how="left", nulls_equal=True)
+        ept = (
+            ep.with_columns(
+                SummaryId=pl.lit(1, pl.UInt32) if ids is None else pl.col("SummaryId"),
+                EPCalc=pl.lit(1, pl.Int64),
+                EPType=pl.col("ep_type").replace_strict(codes, return_dtype=pl.Int64),
+            )
+            .select("SummaryId", "EPCalc", "EPType", ReturnPeriod="return_period", Loss="loss")
+            .sort(
+                ["SummaryId", "EPCalc", "EPType", "ReturnPeriod"], descending=[False] * 3 + [True]
+            )
+        )
+        aal = self.aal.with_row_index("SummaryId", offset=1)
+        alt = aal.select(
+            "SummaryId", SampleType=pl.lit(1, pl.Int64), MeanLoss="mean_loss", SDLoss="sd_loss"
+        )
+        tables = {"ept": ept, "alt": alt}
+        if ids is not None:
+            tables["summary_map"] = ids
+        return tables
+
+    def to_ord(self, folder: str | Path, *, format: str = "csv") -> list[Path]:
+        """Write :meth:`ord_tables` into ``folder`` as ``ept.csv``, ``alt.csv`` (and
+        ``summary_map.csv``), or Parquet; the files appear together or not at all."""
+        import contextlib
+
+        from vecloss.io.sink import Output
+
+        if format not in ("csv", "parquet"):
+            msg = f"format must be 'csv' or 'parquet', got {format!r}"
+            raise UsageError(msg)
+        place = Path(folder)
+        outputs = {name: Output(place / f"{name}.{format}") for name in self.ord_tables()}
+        with contextlib.ExitStack() as staged:
+            for name, table in self.ord_tables().items():
+                staged.enter_context(outputs[name]).write(table)
+            for output in outputs.values():
+                output.finish()
+        return [output.target for output in outputs.values()]
 
     def _repr_html_(self) -> str:
         return (
