@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -105,3 +106,32 @@ def client() -> Iterator[object]:
         distributed.Client(cluster) as client,
     ):
         yield client
+
+
+def signal_mid_run(
+    process: Any, sig: int, working: Callable[[], bool], *, group: bool = False
+) -> None:
+    """Send ``sig`` to a run while it is provably mid-work, with no race on timing: stop the
+    process (SIGSTOP), ask ``working()`` (its staging is there, its transaction open, ...),
+    send the signal, which waits until the process continues (SIGCONT). A run that ends
+    before it was ever seen working fails the test instead of skipping into a pass."""
+    import os
+    import signal
+    import time
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail("the run ended before it was seen working; give it more to do")
+        os.kill(process.pid, signal.SIGSTOP)
+        try:
+            if working():
+                if group:
+                    os.killpg(process.pid, sig)
+                else:
+                    os.kill(process.pid, sig)
+                return
+        finally:
+            os.kill(process.pid, signal.SIGCONT)
+        time.sleep(0.01)
+    pytest.fail("the run was never seen working")

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 import vecloss
-from tests.conftest import EXAMPLE, generate, portfolio
+from tests.conftest import EXAMPLE, generate, portfolio, signal_mid_run
 from tests.test_database import load, postgres_uri, read_table
 from vecloss.cli import main
 
@@ -27,15 +27,6 @@ def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
     return subprocess.run(
         [*CLI, *args], capture_output=True, text=True, check=False, cwd=cwd, timeout=120
     )
-
-
-def _wait_for_staging(folder: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(".vecloss-" in p.name for p in folder.iterdir()):
-            return
-        time.sleep(0.02)
-    pytest.fail("the run never started writing")
 
 
 def _leftovers(folder: Path) -> list[str]:
@@ -189,11 +180,8 @@ def test_a_signal_ends_the_run_and_removes_the_staging(tmp_path: Path, sig: int)
         stderr=subprocess.PIPE,
         text=True,
     )
-    _wait_for_staging(tmp_path)  # the run is writing
-    process.send_signal(sig)
+    signal_mid_run(process, sig, lambda: bool(_leftovers(tmp_path)))  # its staging is there
     _, err = process.communicate(timeout=30)
-    if process.returncode == 0:
-        pytest.skip("the run finished before the signal")
     assert process.returncode == (143 if sig == signal.SIGTERM else 130), err
     assert ("terminated" if sig == signal.SIGTERM else "interrupted") in err
     assert "Traceback" not in err
@@ -329,14 +317,9 @@ def test_ctrl_c_on_a_database_output_is_an_interruption(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "out.db").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)  # the run is writing
-    time.sleep(0.3)
-    process.send_signal(signal.SIGINT)
+    journal = tmp_path / "out.db-journal"  # there while the run's transaction is open
+    signal_mid_run(process, signal.SIGINT, journal.exists)
     _, err = process.communicate(timeout=60)
-    if process.returncode == 0:
-        pytest.skip("the run finished before the signal")
     assert process.returncode == 130, err
     assert "interrupted" in err
     assert "internal error" not in err
@@ -571,16 +554,16 @@ def test_ctrl_c_stops_a_dask_run(tmp_path: Path) -> None:
         text=True,
         start_new_session=True,  # its own group: Ctrl-C from a terminal reaches all of it
     )
-    deadline = time.monotonic() + 90
     run = psutil.Process(process.pid)
-    while time.monotonic() < deadline and len(run.children(recursive=True)) < 3:
-        time.sleep(0.05)  # the local cluster's nannies and workers are up
-    time.sleep(1.0)  # and working on the parts
-    os.killpg(process.pid, signal.SIGINT)
+
+    def working() -> bool:  # workers are writing parts (the cluster is up), none published
+        staged = [p for p in out.parent.iterdir() if ".vecloss-" in p.name and p.is_dir()]
+        parts = [f for folder in staged for f in folder.iterdir()]
+        return len(run.children(recursive=True)) >= 3 and bool(parts) and not out.exists()
+
+    signal_mid_run(process, signal.SIGINT, working, group=True)  # as a terminal's Ctrl-C
     started = time.monotonic()
     _, err = process.communicate(timeout=90)
-    if process.returncode == 0:
-        pytest.skip("the run finished before the signal")
     assert process.returncode == 130, err
     assert time.monotonic() - started < 60
     assert "interrupted" in err
