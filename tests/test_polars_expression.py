@@ -29,6 +29,7 @@ def test_the_loss_expression_never_gives_a_number_validation_would_reject() -> N
     assert "hazard_probability: out_of_range, 1 row: row 2" in text
     assert "hazard_probability: null, 1 row: row 3" in text
     assert "loss" in text.split("row 3")[1]  # the overflow of row 4
+    assert "loss: overflow, 1 row: row 4" in text  # listed beside the rules broken
     with pytest.raises(ValidationError):
         DIRTY.lazy().vecloss.losses(years=[10, 30]).collect()
     nulled = DIRTY.with_columns(vecloss.loss(on_invalid="null"))["loss"]

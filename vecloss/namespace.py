@@ -26,8 +26,9 @@ are not its to check: ``df.vecloss.losses()`` checks them.
 
 from __future__ import annotations
 
+import functools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -93,7 +94,9 @@ def _expression(
         scenario = Scenario.parse(formula, years, discount_rate)
     jit = use_jit(None)
 
-    def one(inputs: pl.Series, columns: tuple[Any, ...], t: int, d: float) -> pl.Series:
+    def one(
+        columns: tuple[Any, ...], t: int, d: float, rejected: Callable[[], pl.DataFrame]
+    ) -> pl.Series:
         if check is None:
             values = vectorized_losses(
                 columns, formula=scenario.formula, years=t, discount_rate=d, jit=jit
@@ -104,18 +107,22 @@ def _expression(
         column = pl.Series(_field(t, d), checked.loss, dtype=pl.Float64)
         if checked.ok:  # (every rule checked block by block, in cache, as the kernel ran)
             return column
-        broken = _breaks_a_rule(columns) | ~np.isfinite(checked.loss)
+        ruled = np.zeros(len(checked.loss), dtype=bool)
+        ruled[rejected()[ROW].to_numpy() - 1] = True
+        overflow = ~np.isfinite(checked.loss) & ~ruled  # (a rule broken says it already)
+        broken = ruled | overflow
         if not broken.any():  # (-0.0, which the fast check sends here, is fine)
             return column
         if check == "raise":
-            raise _broken(inputs.struct.unnest(), broken)
+            raise _broken(rejected(), overflow, int(np.count_nonzero(broken)))
         return column.set(pl.Series(broken), None)
 
     def apply(inputs: pl.Series) -> pl.Series:
         columns = tuple(inputs.struct.field(name).to_numpy() for name in INPUTS)
+        rejected = functools.cache(lambda: _rejected(inputs))  # (once a batch, if needed)
         if not scenario.grid:
-            return one(inputs, columns, *scenario.single).alias("loss")
-        fields = [one(inputs, columns, t, d) for t, d in scenario.pairs]
+            return one(columns, *scenario.single, rejected).alias("loss")
+        fields = [one(columns, t, d, rejected) for t, d in scenario.pairs]
         return pl.struct(fields, eager=True).alias("loss")
 
     dtype = (
@@ -130,33 +137,23 @@ def _expression(
     )
 
 
-def _breaks_a_rule(columns: tuple[Any, ...]) -> Any:
-    """Rows that break a numeric rule of the schema (a null is NaN here: not finite)."""
-    named = dict(zip(INPUTS, columns, strict=True))
-    bad = np.zeros(len(columns[0]), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        for values in columns:
-            bad |= ~np.isfinite(values)
-        bad |= ~(named["floor_area"] > 0)
-        bad |= ~(named["construction_cost"] >= 0)
-        p = named["hazard_probability"]
-        bad |= ~((p >= 0) & (p <= 1))
-        bad |= ~(named["inflation_rate"] > -1)
-    return bad
+def _rejected(inputs: pl.Series) -> pl.DataFrame:
+    """The rows of an expression's batch that validation rejects, by its own rules
+    (:func:`~vecloss.checks.rules.split_valid`), numbered from 1 (an expression has no ids)."""
+    numbered = inputs.struct.unnest().with_row_index(ROW, offset=1)
+    numbered = numbered.with_columns(pl.col(ROW).cast(pl.Int64).alias(ID))
+    return split_valid(numbered, strings=False).rejected
 
 
-def _broken(frame: pl.DataFrame, broken: Any) -> ValidationError:
-    """The error for rows of an expression's batch that break a rule: each rule and its first
-    rows (an expression has no ids: rows are counted in the batch, from 1)."""
-    numbered = frame.with_row_index(ROW, offset=1).with_columns(
-        pl.Series(ID, np.arange(1, frame.height + 1))
+def _broken(rejected: pl.DataFrame, overflow: Any, count: int) -> ValidationError:
+    """The error for the ``count`` rows of an expression's batch that break a rule
+    (``rejected``) or whose loss passes float64's range (``overflow``): each rule and its
+    first rows."""
+    rules = rejected.select(ROW, pl.col(FAILURES).explode().struct.field("column", "code")).select(
+        ROW, rule=pl.format("{}: {}", "column", "code")
     )
-    checked = split_valid(numbered.filter(pl.Series(broken)), strings=False)
-    failures = checked.rejected.select(
-        ROW, pl.col(FAILURES).explode().struct.field("column", "code")
-    ).select(ROW, rule=pl.format("{}: {}", "column", "code"))
-    if failures.height == 0:  # every rule held: the loss itself passed float64's range
-        failures = numbered.filter(pl.Series(broken)).select(ROW, rule=pl.lit("loss: overflow"))
+    overflowed = pl.DataFrame({ROW: np.flatnonzero(overflow) + 1}, schema={ROW: rules.schema[ROW]})
+    failures = pl.concat([rules, overflowed.with_columns(rule=pl.lit("loss: overflow"))])
     lines = [
         f"  {rule}, {len(rows):,} row{'s' if len(rows) > 1 else ''}: "
         + ", ".join(f"row {r}" for r in rows[:5])
@@ -165,7 +162,6 @@ def _broken(frame: pl.DataFrame, broken: Any) -> ValidationError:
         .agg(pl.col(ROW))
         .iter_rows()
     ]
-    count = int(np.count_nonzero(broken))
     msg = (
         f"vecloss.loss(): {count:,} row{'s' if count > 1 else ''} of the batch "
         f"{'break' if count > 1 else 'breaks'} the schema\n"
