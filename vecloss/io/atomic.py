@@ -28,6 +28,7 @@ __all__ = [
     "file_mode",
     "folder_mode",
     "scratch_folder",
+    "signals_held",
     "stage_prefix",
     "sweep",
 ]
@@ -131,29 +132,36 @@ def exchange(new: Path, old: Path) -> None:
         if code not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):  # a real failure
             raise OSError(code, os.strerror(code), str(old))
     aside = Path(tempfile.mkdtemp(prefix=stage_prefix(old), dir=old.parent))
-    with _signals_held():
+    with signals_held():
         old.replace(aside)
         new.replace(old)
         aside.replace(new)
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """SIGINT and SIGTERM held back, then delivered on leaving. Python runs its handlers in the
-    main thread only, so elsewhere nothing can interrupt these steps, and nothing is needed."""
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM, then deliver them on leaving (the first, to the handler that
+    was in place). Used where an interruption must not land between two steps (the renames
+    of a publish) or inside a library's callback (a database driver's, where it would come
+    out as the driver's own error). Python runs its handlers in the main thread only, so
+    elsewhere nothing can interrupt, and nothing is needed."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    came: list[int] = []
-    held = (signal.SIGINT, signal.SIGTERM)
-    before = {sig: signal.signal(sig, lambda got, _: came.append(got)) for sig in held}
+    caught: list[int] = []
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    before = {s: signal.signal(s, lambda signum, _frame: caught.append(signum)) for s in wanted}
     try:
         yield
     finally:
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
-        for got in came[:1]:
-            signal.raise_signal(got)
+        for s, handler in before.items():
+            signal.signal(s, handler)
+        for number in caught[:1]:
+            again = before[signal.Signals(number)]
+            if callable(again):
+                again(number, None)
+            elif again == signal.SIG_DFL:
+                os.kill(os.getpid(), number)
 
 
 #: Scratch folders of this package in the system's temporary folder: ``vecloss-KIND-PID-...``.

@@ -13,8 +13,6 @@ import contextlib
 import importlib
 import os
 import re
-import signal
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import polars as pl
 import pyarrow as pa
 
 from vecloss.exceptions import InputError, UsageError, require
+from vecloss.io.atomic import signals_held
 
 __all__ = [
     "DatabaseOutput",
@@ -210,29 +209,6 @@ def _remove_if_empty(path: Path) -> None:
                 leftover.unlink()
 
 
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM while the driver works, then deliver them: raised inside the
-    driver's callbacks they would come out as its own error instead of an interruption."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    wanted = (signal.SIGINT, signal.SIGTERM)
-    before = {s: signal.signal(s, lambda signum, _frame: caught.append(signum)) for s in wanted}
-    try:
-        yield
-    finally:
-        for s, handler in before.items():
-            signal.signal(s, handler)
-        for number in caught[:1]:
-            again = before[signal.Signals(number)]
-            if callable(again):
-                again(number, None)
-            elif again == signal.SIG_DFL:
-                os.kill(os.getpid(), number)
-
-
 def _cancelled(exc: BaseException) -> bool:
     """Whether ``exc`` is ADBC's report of a call cancelled: the driver manager answers Ctrl-C
     during a blocking call (PostgreSQL's COPY) by cancelling it, with its own SIGINT handler
@@ -285,7 +261,7 @@ class DatabaseOutput:
             statements = [f"SELECT pg_advisory_xact_lock(hashtext('{self.table}'))"]
         cursor = self._conn.cursor()
         try:
-            with _signals_deferred():
+            with signals_held():
                 for statement in statements:
                     cursor.execute(statement)
         except Exception as exc:
@@ -297,7 +273,7 @@ class DatabaseOutput:
         cursor = self._conn.cursor()
         mode = "replace" if self._first else "append"
         try:
-            with _signals_deferred():
+            with signals_held():
                 cursor.adbc_ingest(
                     self.name, frame.to_arrow(), mode=mode, db_schema_name=self.schema
                 )
@@ -336,7 +312,7 @@ class DatabaseOutput:
         try:
             if not failed:
                 try:
-                    with _signals_deferred():
+                    with signals_held():
                         self._conn.commit()
                 except Exception as error:
                     failed = True
