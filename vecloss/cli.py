@@ -195,7 +195,7 @@ def _staged_run(args: argparse.Namespace, output: str | None, staging: Path | No
 
 
 def _risk(args: argparse.Namespace) -> int:
-    from vecloss.io.sink import Output, check_targets
+    from vecloss.io.sink import Output, check_targets, together
     from vecloss.risk.result import ORD_TABLES
 
     outputs = {"output": args.output, "aal": args.aal, "ylt": args.ylt}
@@ -209,29 +209,25 @@ def _risk(args: argparse.Namespace) -> int:
         raise UsageError(msg)
     src = open_source(args.input, table=args.table, query=args.query)
     to_stdout = args.output in STDOUT
-    check_targets(src.files, rejects=args.rejects, **(outputs | {"output": None} | ord_files))
-    with contextlib.ExitStack() as scratch, contextlib.ExitStack() as staged:
+    if to_stdout:
+        outputs["output"] = None  # (staged in a scratch folder, below)
+    check_targets(src.files, rejects=args.rejects, **(outputs | ord_files))
+    with contextlib.ExitStack() as scratch:
         if to_stdout:  # the EP table as CSV on standard output, the notes on standard error
             folder = scratch_folder("stdout")
             scratch.callback(shutil.rmtree, folder, ignore_errors=True)
             outputs["output"] = str(folder / "ep.csv")
-        else:
-            check_targets(src.files, rejects=args.rejects, **outputs)
         files = {k: Output(v) for k, v in outputs.items() if v is not None}  # suffixes checked
         files |= {f"ord {name}": Output(path) for name, path in ord_files.items()}
-        for output in files.values():  # every destination tried before the simulation (D7)
-            staged.enter_context(output)
-        result = _risk_result(args)
-        tables = {"output": result.ep, "aal": result.aal, "ylt": result.ylt}
-        tables |= {f"ord {name}": table for name, table in result.ord_tables().items()}
-        for kind, output in files.items():
-            table = tables[kind]
-            if table is not None:
-                output.write(table)
-        for output in files.values():  # all written, then all published (on leaving)
-            output.finish()
-        staged.close()  # all published; then the EP table copied out, before its folder goes
-        if to_stdout:
+        with together(files):  # every destination tried before the simulation (D7)
+            result = _risk_result(args)
+            tables = {"output": result.ep, "aal": result.aal, "ylt": result.ylt}
+            tables |= {f"ord {name}": table for name, table in result.ord_tables().items()}
+            for kind, output in files.items():
+                table = tables[kind]
+                if table is not None:
+                    output.write(table)
+        if to_stdout:  # (published; copied out before its folder goes)
             _copy_to_stdout(Path(outputs["output"]))
     notes = sys.stderr if to_stdout else sys.stdout
     if args.json:

@@ -19,10 +19,10 @@ import contextlib
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import polars as pl
 
@@ -43,7 +43,11 @@ __all__ = [
     "check_targets",
     "is_folder_output",
     "open_sink",
+    "together",
 ]
+
+
+K = TypeVar("K")
 
 
 class Writer(Protocol):
@@ -120,6 +124,19 @@ class Output:
         self.finish()
         with writing(self.shown):
             self._atomic.commit()
+
+
+@contextlib.contextmanager
+def together(outputs: Mapping[K, Output]) -> Iterator[Mapping[K, Output]]:
+    """Outputs that appear together or not at all (hardening D7): each is entered at once
+    (its destination tried before any work), written in the block; on a clean exit all are
+    finished, then all published; on an error none is."""
+    with contextlib.ExitStack() as stack:
+        for output in outputs.values():
+            stack.enter_context(output)
+        yield outputs
+        for output in outputs.values():
+            output.finish()
 
 
 @contextlib.contextmanager

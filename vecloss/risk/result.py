@@ -140,20 +140,16 @@ class RiskResult:
     def to_ord(self, folder: str | Path, *, format: str = "csv") -> list[Path]:
         """Write :meth:`ord_tables` into ``folder`` as ``ept.csv``, ``alt.csv`` (and
         ``summary_map.csv``), or Parquet; the files appear together or not at all."""
-        import contextlib
-
-        from vecloss.io.sink import Output
+        from vecloss.io.sink import Output, together
 
         if format not in ("csv", "parquet"):
             msg = f"format must be 'csv' or 'parquet', got {format!r}"
             raise UsageError(msg)
-        place = Path(folder)
-        outputs = {name: Output(place / f"{name}.{format}") for name in self.ord_tables()}
-        with contextlib.ExitStack() as staged:
-            for name, table in self.ord_tables().items():
-                staged.enter_context(outputs[name]).write(table)
-            for output in outputs.values():
-                output.finish()
+        tables = self.ord_tables()
+        outputs = {name: Output(Path(folder) / f"{name}.{format}") for name in tables}
+        with together(outputs):
+            for name, table in tables.items():
+                outputs[name].write(table)
         return [output.target for output in outputs.values()]
 
     def _repr_html_(self) -> str:
