@@ -31,7 +31,7 @@ __all__ = [
     "slices",
     "stream_array",
     "stream_line_blocks",
-    "stream_typed_then_text",
+    "stream_text_parsed",
 ]
 
 #: Bytes read at a time when streaming NDJSON or a JSON array: large enough for Polars to
@@ -47,7 +47,7 @@ Scan = Callable[[Mapping[str, pl.DataType], str], pl.LazyFrame]
 POSITION = "__position"
 
 
-def stream_typed_then_text(
+def stream_text_parsed(
     scan: Scan, path: Path, what: str, *, batch_rows: int, columns: Sequence[str] | None
 ) -> Iterator[pl.DataFrame]:
     """Yield batches of ``scan``'s frame with the numeric columns parsed as Float64.
