@@ -10,14 +10,12 @@ import numpy as np
 import polars as pl
 
 from vecloss.exceptions import UsageError, require
+from vecloss.risk.measures import order_band
 
 __all__ = ["plot_report", "plot_risk", "plot_summary"]
 
 # (RiskResult, Summary and Report are typed Any here: they import this module to plot, and
 # importing them back, even for typing, would make a cycle)
-
-#: z of a two-sided 95 % interval.
-_Z = 1.959963984540054
 
 
 def _axes(ax: Any) -> Any:
@@ -51,16 +49,12 @@ def _money(ax: Any, axis: str = "y", label: str = "loss") -> None:
 
 def empirical_curve(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return periods, losses and a 95 % band for each rank of ``losses`` (one per period):
-    the k-th largest of N is the loss at N/k years; its band, the order statistics
-    k -+ z sqrt(N q (1 - q)) with q = k/N (the binomial count of periods above it)."""
-    n = len(losses)
+    the k-th largest of N is the loss at N/k years; its band, the order statistics around it
+    (:func:`~vecloss.risk.measures.order_band`, as the EP table's VaR intervals)."""
     ordered = np.sort(losses)[::-1]
-    ranks = np.arange(1, n + 1)
-    q = ranks / n
-    spread = _Z * np.sqrt(n * q * (1 - q))
-    low = np.clip(np.ceil(ranks + spread).astype(int), 1, n) - 1  # more periods above: lower
-    high = np.clip(np.floor(ranks - spread).astype(int), 1, n) - 1
-    return n / ranks, ordered, ordered[low], ordered[high]
+    ranks = np.arange(1, len(ordered) + 1, dtype=np.float64)
+    low, high = order_band(ordered, ranks)
+    return len(ordered) / ranks, ordered, low, high
 
 
 def plot_risk(result: Any, *, ax: Any = None, curves: tuple[str, ...] = ("OEP", "AEP")) -> Any:

@@ -29,7 +29,7 @@ from vecloss.exceptions import UsageError, warn
 from vecloss.io.sink import check_targets, open_sink
 from vecloss.io.source import frame_source, open_source
 from vecloss.risk.exact import AEP_OUTCOMES, aep, deviation, events_of, oep
-from vecloss.risk.measures import Z95, moments, sample_tail, tail_intervals
+from vecloss.risk.measures import Z95, moments, sample_tail_intervals
 from vecloss.risk.result import EP_TYPES, RiskResult
 from vecloss.risk.tally import Collected, RiskJob, Simulated, TallyPart, new_state, tally_part
 from vecloss.run.executors import Dask, Executor, InProcess
@@ -264,7 +264,7 @@ def _simulated(
     state: Simulated, rps: np.ndarray
 ) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Group values, period losses, largest event losses, AAL moments, EP curves and their
-    95 % intervals (:func:`~vecloss.risk.measures.tail_intervals`)."""
+    95 % intervals (:func:`~vecloss.risk.measures.sample_tail_intervals`)."""
     ledger = state.ledger
     if not ledger.cells.labels and not state.job.by:  # no buildings: one empty portfolio
         ledger.rows_for(np.zeros(1, np.uint64), [(0, None, None)])
@@ -277,10 +277,9 @@ def _simulated(
     stats = np.empty((len(labels), 3))
     for g in range(len(labels)):  # one step per group
         stats[g] = moments(total[g])
-        curves[g, 0], curves[g, 1] = sample_tail(largest[g], rps)
-        curves[g, 2], curves[g, 3] = sample_tail(total[g], rps)
-        for at, periods in ((0, largest[g]), (2, total[g])):
-            var_low, var_high, tvar_low, tvar_high = tail_intervals(periods, rps)
+        for at, periods in ((0, largest[g]), (2, total[g])):  # OEP from largest, AEP from total
+            var, tvar, var_low, var_high, tvar_low, tvar_high = sample_tail_intervals(periods, rps)
+            curves[g, at], curves[g, at + 1] = var, tvar
             bounds[g, at] = np.column_stack([var_low, var_high])
             bounds[g, at + 1] = np.column_stack([tvar_low, tvar_high])
     return labels, total, largest, stats, curves, bounds

@@ -14,7 +14,14 @@ import numpy as np
 
 from vecloss.formulas import FloatArray
 
-__all__ = ["Z95", "distribution_tail", "moments", "sample_tail", "tail_intervals"]
+__all__ = [
+    "Z95",
+    "distribution_tail",
+    "moments",
+    "order_band",
+    "sample_tail",
+    "sample_tail_intervals",
+]
 
 #: z of a two-sided 95 % interval of a normal distribution.
 Z95 = 1.959963984540054
@@ -32,8 +39,12 @@ def moments(periods: FloatArray) -> tuple[float, float, float]:
 
 def sample_tail(periods: FloatArray, return_periods: FloatArray) -> tuple[FloatArray, FloatArray]:
     """VaR and TVaR of ``N`` simulated period losses at each return period (1 <= R <= N)."""
-    n = len(periods)
-    ordered = np.sort(periods)[::-1]
+    return _tail(np.sort(periods)[::-1], return_periods)
+
+
+def _tail(ordered: FloatArray, return_periods: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """:func:`sample_tail` of period losses already in decreasing order."""
+    n = len(ordered)
     tvar = np.cumsum(ordered) / np.arange(1, n + 1)
     rank = n / return_periods  # in [1, N]
     low = np.floor(rank + 1e-9).astype(np.int64)  # rank of the next larger return period
@@ -52,33 +63,44 @@ def sample_tail(periods: FloatArray, return_periods: FloatArray) -> tuple[FloatA
     return at(ordered), at(tvar)
 
 
-def tail_intervals(
-    periods: FloatArray, return_periods: FloatArray, z: float = Z95
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """95 % intervals (by default) of the VaR and TVaR of :func:`sample_tail`.
-
-    VaR: distribution-free, from order statistics. The count of periods above the true
-    VaR at ``R`` is Binomial(N, 1/R); the interval runs between the order statistics at
-    ranks ``N/R -+ z sqrt(N q (1 - q))``, ``q = 1/R``, rounded outward.
-    TVaR: the asymptotic normal interval of the empirical expected shortfall (Chen, 2008,
-    "Nonparametric estimation of expected shortfall", J. Financial Econometrics 6(1)):
-    variance ``(s^2 + (1 - q) (TVaR - VaR)^2) / (N q)`` with ``s^2`` the variance of the
-    losses beyond the VaR. Both are checked by their coverage over seeds (tests).
-    """
-    n = len(periods)
-    ordered = np.sort(periods)[::-1]
-    var, tvar = sample_tail(periods, return_periods)
-    q = 1.0 / return_periods
-    rank = n * q
+def order_band(
+    ordered: FloatArray, rank: FloatArray, z: float = Z95
+) -> tuple[FloatArray, FloatArray]:
+    """A distribution-free interval of the loss at each ``rank`` (``N/R``, from 1) of ``N``
+    period losses in decreasing order: the count of periods above the true loss at ``R`` is
+    Binomial(N, 1/R), so the interval runs between the order statistics at ranks
+    ``N/R -+ z sqrt(N q (1 - q))``, ``q = 1/R``, rounded outward. (Low, high.)"""
+    n = len(ordered)
+    q = rank / n
     spread = z * np.sqrt(n * q * (1 - q))
     low_rank = np.clip(np.ceil(rank + spread - 1e-9).astype(np.int64), 1, n)
     high_rank = np.clip(np.floor(rank - spread + 1e-9).astype(np.int64), 1, n)
-    tail_sd = np.array(
+    return ordered[low_rank - 1], ordered[high_rank - 1]
+
+
+def sample_tail_intervals(
+    periods: FloatArray, return_periods: FloatArray, z: float = Z95
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """:func:`sample_tail`'s VaR and TVaR with their 95 % intervals (by default), from one
+    sort of the period losses: VaR, TVaR, VaR low, VaR high, TVaR low, TVaR high.
+
+    VaR: :func:`order_band` (distribution-free). TVaR: the asymptotic normal interval of the
+    empirical expected shortfall (Chen, 2008, "Nonparametric estimation of expected
+    shortfall", J. Financial Econometrics 6(1)): variance ``(s^2 + (1 - q) (TVaR - VaR)^2) /
+    (N q)`` with ``s^2`` the variance of the losses beyond the VaR. Both are checked by their
+    coverage over seeds (tests).
+    """
+    ordered = np.sort(periods)[::-1]
+    var, tvar = _tail(ordered, return_periods)
+    q = 1.0 / return_periods
+    rank = len(ordered) * q
+    var_low, var_high = order_band(ordered, rank, z)
+    tail_var = np.array(
         [float(ordered[: max(int(k), 1)].var(ddof=1)) if int(k) > 1 else 0.0 for k in rank]
     )  # (one step per return period)
-    se = np.sqrt((tail_sd + (1 - q) * (tvar - var) ** 2) / np.maximum(rank, 1.0))
+    se = np.sqrt((tail_var + (1 - q) * (tvar - var) ** 2) / np.maximum(rank, 1.0))
     half = z * se + 1e-12 * np.abs(tvar)  # (and the rounding of the mean: a tail of one atom)
-    return ordered[low_rank - 1], ordered[high_rank - 1], tvar - half, tvar + half
+    return var, tvar, var_low, var_high, tvar - half, tvar + half
 
 
 def distribution_tail(
