@@ -456,6 +456,7 @@ def test_c6_folder_parts_from_ids_of_several_widths_read_back_as_one(
     vecloss.run(tmp_path / "in", out, engine=engine, workers=2)  # type: ignore[arg-type]
     back = pl.read_parquet(out)  # failed: Int32 != Int64 across the parts
     assert back.height == 10
+    assert vecloss.read(tmp_path / "in")["buildingId"].dtype == pl.Int128  # read whole: the same
     assert sorted(back["buildingId"].to_list()) == [1, 2, 3, 4, 5] + [
         2**63 + i for i in range(1, 6)
     ]

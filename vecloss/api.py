@@ -17,7 +17,7 @@ from vecloss.checks.log import FailureLog
 from vecloss.checks.rules import ROW, column_ok, split_valid
 from vecloss.chunks import pieces
 from vecloss.exceptions import PercentageWarning, UsageError, warn
-from vecloss.io.source import frame_source, iter_part, open_source, read_source, text_ids
+from vecloss.io.source import frame_source, open_source, read_files, text_ids
 from vecloss.kernels import KERNELS, Kernel
 from vecloss.kernels.blocks import use_jit
 from vecloss.progress import progress_bar
@@ -87,13 +87,7 @@ def read(source: str | Path, *, on_invalid: str = "fail") -> pl.DataFrame:
     if src.is_database:
         msg = f"{src.name}: read() takes files; hint: vecloss.run(uri, table=...) streams a table"
         raise UsageError(msg)
-    if src.hive:  # a partitioned folder: each file with its keys as columns
-        frames = [
-            pl.concat(list(iter_part(part, batch_rows=1 << 62)), how="vertical_relaxed")
-            for part in src.parts()
-        ]
-    else:
-        frames = [read_source(path) for path in src.files]
+    frames = read_files(src)
     return validated(frames[0] if len(frames) == 1 else pl.concat(frames), src.name, on_invalid)
 
 

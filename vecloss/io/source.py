@@ -34,10 +34,15 @@ __all__ = [
     "all_columns",
     "expand",
     "frame_source",
+    "hive_keys",
+    "ids_as",
     "iter_batches",
     "iter_part",
     "open_source",
+    "read_files",
     "read_source",
+    "text_ids",
+    "with_partitions",
 ]
 
 
@@ -384,23 +389,43 @@ def _text_ids(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
         yield text_ids(batch)
 
 
+def with_partitions(
+    frame: pl.DataFrame, hive: Sequence[tuple[str, Any]], columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """``frame`` with its file's partition keys as columns (those asked for)."""
+    return frame.with_columns(
+        pl.lit(value, dtype=pl.Int64 if isinstance(value, int) else pl.String).alias(key)
+        for key, value in hive
+        if (columns is None or key in columns) and key not in frame.columns
+    )
+
+
 def _with_partitions(
     batches: Iterator[pl.DataFrame], hive: Sequence[tuple[str, Any]], columns: Sequence[str] | None
 ) -> Iterator[pl.DataFrame]:
-    """Each batch with the part's partition keys as columns (those asked for)."""
     for batch in batches:
-        yield batch.with_columns(
-            pl.lit(value, dtype=pl.Int64 if isinstance(value, int) else pl.String).alias(key)
-            for key, value in hive
-            if (columns is None or key in columns) and key not in batch.columns
-        )
+        yield with_partitions(batch, hive, columns)
 
 
 def _ids_as(batches: Iterator[pl.DataFrame], kind: pl.DataType) -> Iterator[pl.DataFrame]:
     for batch in batches:
-        if ID in batch.columns and batch.schema[ID] != kind:
-            batch = batch.with_columns(pl.col(ID).cast(kind))
-        yield batch
+        yield ids_as(batch, kind)
+
+
+def ids_as(frame: pl.DataFrame, kind: pl.DataType | None) -> pl.DataFrame:
+    """``frame`` with its ids cast to ``kind`` (a folder's common id type), if given."""
+    if kind is None or ID not in frame.columns or frame.schema[ID] == kind:
+        return frame
+    return frame.with_columns(pl.col(ID).cast(kind))
+
+
+def read_files(src: Source) -> list[pl.DataFrame]:
+    """Each file of ``src`` read whole, as :func:`iter_part` streams it: its partition keys
+    as columns and its ids of the folder's one type."""
+    return [
+        ids_as(with_partitions(read_source(path), src.hive.get(path, ())), src.id_type)
+        for path in src.files
+    ]
 
 
 def _iter_part(
