@@ -9,9 +9,9 @@ STAMP  := $(VENV)/.installed
 CORE   := .venv-core
 CORE_STAMP := $(CORE)/.installed
 # The tests that prove the core install: formulas and kernels, engines, the CLI, the API rules.
-CORE_TESTS := tests/test_formulas.py tests/test_engines.py tests/test_cli.py tests/test_house.py \
+CORE_TESTS := tests/test_formulas.py tests/test_engines.py tests/test_cli.py tests/test_options_checked_once.py \
               tests/test_extras.py tests/test_api.py tests/test_grid.py tests/test_skip.py \
-              tests/test_risk.py tests/test_analyst_surface.py
+              tests/test_risk.py tests/test_interactive_use.py
 
 .PHONY: run test test-core lint bench clean
 

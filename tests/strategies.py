@@ -7,6 +7,8 @@ import polars as pl
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from vecloss.formulas import names
+
 # Ranges wide enough to cover every realistic portfolio and far beyond, while
 # keeping each loss finite (i * A / 1000 <= 100; (1 + d)**T well inside float64)
 # and every nonzero loss a normal float: below ~1e-308 float64 has no relative
@@ -17,7 +19,7 @@ probabilities = st.just(0.0) | st.floats(1e-12, 1.0, allow_nan=False)
 inflation_rates = st.floats(-0.999, 1.0, allow_nan=False)
 years = st.integers(0, 100) | st.sampled_from([0, 1, 10, 30])
 discount_rates = st.floats(-0.9, 1.0, allow_nan=False) | st.sampled_from([0.0, 0.03, 0.05])
-formulas = st.sampled_from(["complex", "simple"])
+formulas = st.sampled_from(names())  # every formula of the registry
 
 
 @st.composite

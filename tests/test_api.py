@@ -11,7 +11,16 @@ import polars as pl
 import pytest
 
 from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, assert_matches_reference, portfolio
-from vecloss import InputError, UsageError, ValidationError, VeclossError, losses, read, run
+from vecloss import (
+    InputError,
+    UsageError,
+    ValidationError,
+    VeclossError,
+    formulas,
+    losses,
+    read,
+    run,
+)
 
 
 def test_read_validates_and_casts() -> None:
@@ -21,7 +30,7 @@ def test_read_validates_and_casts() -> None:
 
 
 @pytest.mark.parametrize("kind", ["polars", "arrow", "pandas"])
-@pytest.mark.parametrize("formula", ["complex", "simple"])
+@pytest.mark.parametrize("formula", formulas.names())
 def test_losses_accepts_each_frame_kind_and_leaves_it_alone(kind: str, formula: str) -> None:
     frame = portfolio(2000, seed=4).with_columns(region=pl.lit("EU"))
     data = {"polars": frame, "arrow": frame.to_arrow(), "pandas": frame.to_pandas()}[kind]

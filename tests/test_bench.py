@@ -96,8 +96,9 @@ def test_bench_targets_measures_every_target_of_the_issue(
     targets = pl.read_csv(out / "targets.csv")
     works = set(targets["work"])
     from vecloss.bench.ids import KINDS
+    from vecloss.bench.race import FORMULAS
 
-    for formula in ("complex", "simple"):
+    for formula in FORMULAS:
         losses = targets.filter(pl.col("work") == f"vecloss.losses, {formula}")
         for kind in KINDS:  # every id kind at every size, its own row
             assert losses.filter(pl.col("ids") == kind)["rows"].to_list() == [1_000, 3_000]

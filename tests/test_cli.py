@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, assert_matches_reference
-from vecloss import read
+from vecloss import formulas, read
 from vecloss.cli import main
 
 
@@ -55,7 +55,7 @@ def test_run_json_summary_is_the_last_line(capsys: pytest.CaptureFixture[str]) -
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv", ".ndjson", ".json", ".arrow"])
-@pytest.mark.parametrize("formula", ["complex", "simple"])
+@pytest.mark.parametrize("formula", formulas.names())
 def test_run_writes_each_output_format(
     tmp_path: Path, suffix: str, formula: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tests.conftest import kernel_path
+from vecloss import formulas
 from vecloss.checks.rules import block_ok
 from vecloss.formulas import INPUTS
 from vecloss.kernels.blocks import BLOCK_ROWS, _bounds, checked_losses
@@ -100,7 +101,9 @@ def test_power_matches_pow(base: float, years: int) -> None:
 NASTY = [np.nan, np.inf, -np.inf, -1.0, 0.0, -0.0, 1.0, 1.0 + 1e-16, 2.0, -2.0, 1e308, 5e-324]
 
 
-@pytest.mark.parametrize("formula", ["complex", "simple"])
+@pytest.mark.parametrize(
+    "formula", [n for n, f in formulas.REGISTRY.items() if f.compiled is not None]
+)
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_fused_checks_agree_with_block_ok(formula: str, data: st.DataObject) -> None:

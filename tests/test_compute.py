@@ -7,6 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests import strategies as s
 from tests.conftest import assert_matches_reference, portfolio
 from vecloss.checks.ids import SeenIds, later_duplicates
 from vecloss.kernels import Kernel
@@ -41,12 +42,12 @@ def dirty_batches(draw: st.DrawFn) -> pl.DataFrame:
 
 
 @settings(max_examples=150, deadline=None)
-@given(batch=dirty_batches(), formula=st.sampled_from(["complex", "simple"]))
+@given(batch=dirty_batches(), formula=s.formulas)
 def test_fast_path_equals_diagnostic_path(batch: pl.DataFrame, formula: str) -> None:
     scenario = Scenario.parse(formula, 20, 0.02)
     fast = check_batch(batch, scenario, Kernel(), row_offset=11, seen=SeenIds())
     slow_valid, slow_loss, slow_rejected = _diagnose(
-        batch.with_row_index("__row", offset=11), formula, 20, 0.02, Kernel(), SeenIds()
+        batch.with_row_index("__row", offset=11), scenario.spec, 20, 0.02, Kernel(), SeenIds()
     )
     assert fast.valid.equals(slow_valid)
     np.testing.assert_array_equal(fast.losses[0], slow_loss)

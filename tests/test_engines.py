@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, assert_matches_reference, portfolio
+from vecloss import formulas
 from vecloss.api import validated
 from vecloss.cli import main
 from vecloss.kernels import KERNELS, compute_loss
@@ -23,7 +24,7 @@ def frame():  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(("engine", "chunk_size"), CASES)
-@pytest.mark.parametrize("formula", ["complex", "simple"])
+@pytest.mark.parametrize("formula", formulas.names())
 def test_engine_matches_vectorized_and_reference(frame, engine, chunk_size, formula) -> None:  # type: ignore[no-untyped-def]
     kwargs = {"formula": formula, "years": 25, "discount_rate": 0.04}
     got = compute_loss(frame, engine=engine, workers=2, chunk_size=chunk_size, **kwargs)

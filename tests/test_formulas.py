@@ -19,13 +19,27 @@ from tests.conftest import (
     assert_matches_reference,
     kernel_path,
 )
-from vecloss.formulas import INPUTS, KERNELS, complex_loss, discount_factor, simple_loss
-from vecloss.kernels.blocks import BLOCK_ROWS, _bounds, vectorized_losses
-from vecloss.reference import reference_complex_loss, reference_simple_loss
+from vecloss import formulas
+from vecloss.formulas import INPUTS, complex_loss, discount_factor, simple_loss
+from vecloss.kernels.blocks import BLOCK_ROWS, _bounds, _compiled_twin, vectorized_losses
+from vecloss.reference import reference_complex_loss, reference_loss, reference_simple_loss
+
+#: (kernel path, formula) pairs: the compiled path for the formulas that declare a twin.
+PATH_FORMULAS = [
+    (path, name)
+    for path in KERNEL_PATHS
+    for name, formula in formulas.REGISTRY.items()
+    if path == "numpy" or formula.compiled is not None
+]
 
 
 def columns(frame: pl.DataFrame) -> tuple[np.ndarray, ...]:
     return tuple(frame[name].to_numpy() for name in INPUTS)
+
+
+def numpy_loss(formula: str, cols: tuple[np.ndarray, ...], years: int, rate: float) -> np.ndarray:
+    """The formula's NumPy form over whole columns, in one call."""
+    return formulas.get(formula).loss(dict(zip(INPUTS, cols, strict=True)), years, rate)
 
 
 @settings(max_examples=300, deadline=None)
@@ -33,14 +47,15 @@ def columns(frame: pl.DataFrame) -> tuple[np.ndarray, ...]:
 def test_kernels_match_reference(
     frame: pl.DataFrame, formula: str, years: int, rate: float
 ) -> None:
-    loss = KERNELS[formula](*columns(frame), years=years, discount_rate=rate)
+    loss = numpy_loss(formula, columns(frame), years, rate)
     assert_matches_reference(frame, loss, formula=formula, years=years, discount_rate=rate)
 
 
+@pytest.mark.parametrize("formula", ["complex", "simple"])
 @settings(max_examples=20, deadline=None)
-@given(frame=s.portfolios(min_rows=1, max_rows=5), formula=s.formulas)
+@given(frame=s.portfolios(min_rows=1, max_rows=5))
 def test_years_zero_and_rate_zero_leave_growth_only(frame: pl.DataFrame, formula: str) -> None:
-    loss = KERNELS[formula](*columns(frame), years=0, discount_rate=0.0)
+    loss = numpy_loss(formula, columns(frame), 0, 0.0)
     cost, area, prob, infl = columns(frame)
     growth = np.exp(infl * area / 1000) if formula == "complex" else 1.0
     expected = growth * cost * prob
@@ -61,18 +76,16 @@ def test_engine_matches_reference(
 def one_call(path: str, formula: str, cols: tuple[np.ndarray, ...]) -> np.ndarray:
     """The whole columns through one call of the path's kernel."""
     if path == "numpy":
-        return KERNELS[formula](*cols, years=30, discount_rate=0.03)
-    from vecloss.kernels import compiled  # the jit extra: only on this path
-
+        return numpy_loss(formula, cols, 30, 0.03)
+    twin = _compiled_twin(formulas.get(formula).compiled)  # the jit extra: only on this path
     out = np.empty(len(cols[0]))
     low, high = _bounds()
     factor = discount_factor(30, 0.03)
-    compiled.KERNELS[formula](*cols, 30, factor, low, high, out)
+    twin(*cols, 30, factor, low, high, out)
     return out
 
 
-@pytest.mark.parametrize("path", KERNEL_PATHS)
-@pytest.mark.parametrize("formula", ["complex", "simple"])
+@pytest.mark.parametrize(("path", "formula"), PATH_FORMULAS)
 @pytest.mark.parametrize("rows", [0, 1, BLOCK_ROWS - 1, BLOCK_ROWS * 9 + 7])
 def test_blocked_threaded_engine_equals_one_kernel_call(path: str, formula: str, rows: int) -> None:
     rng = np.random.default_rng(rows)
@@ -110,12 +123,10 @@ def test_example_by_hand() -> None:
 @given(area=st.floats(1e6, 1e9), infl=st.floats(1.0, 10.0), formula=s.formulas)
 def test_overflow_is_not_finite_in_both(area: float, infl: float, formula: str) -> None:
     one = np.array
-    loss = KERNELS[formula](
-        one([1e300]), one([area]), one([1.0]), one([infl * 1e3]), years=100, discount_rate=0.0
-    )
-    reference = {"complex": reference_complex_loss, "simple": reference_simple_loss}[formula]
+    loss = numpy_loss(formula, (one([1e300]), one([area]), one([1.0]), one([infl * 1e3])), 100, 0.0)
+    building = dict(zip(INPUTS, (1e300, area, 1.0, infl * 1e3), strict=True))
     assert not np.isfinite(loss[0])
-    assert not math.isfinite(reference(1e300, area, 1.0, infl * 1e3, 100, 0.0))
+    assert not math.isfinite(reference_loss(building, 100, 0.0, formula))
 
 
 def test_simple_ignores_floor_area() -> None:
@@ -123,3 +134,44 @@ def test_simple_ignores_floor_area() -> None:
     a = simple_loss(one([1000.0]), one([1.0]), one([0.1]), one([0.02]))
     b = simple_loss(one([1000.0]), one([9999.0]), one([0.1]), one([0.02]))
     assert a[0] == b[0]
+
+
+@pytest.mark.parametrize(
+    ("formula", "written_out"),
+    [("complex", reference_complex_loss), ("simple", reference_simple_loss)],
+)
+@settings(max_examples=100, deadline=None)
+@given(frame=s.portfolios(min_rows=1, max_rows=20), years=s.years, rate=s.discount_rates)
+def test_builtin_scalar_twins_equal_the_formulas_written_out(
+    formula: str, written_out: object, frame: pl.DataFrame, years: int, rate: float
+) -> None:
+    # the registry's scalar path (the oracle of every formula) against the two formulas
+    # written out whole, independently of it: the same operations, so the same bits
+    for row in frame.iter_rows(named=True):
+        args = [row[c] for c in INPUTS]
+        expected = written_out(*args, years, rate)  # type: ignore[operator]
+        assert reference_loss(row, years, rate, formula) == expected
+
+
+def test_the_registry_holds_every_formula_module_of_the_package() -> None:
+    import pkgutil
+
+    import vecloss.formulas as package
+
+    modules = {
+        m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")
+    } - {"definition"}
+    declared = {f.severity.__module__.rsplit(".", 1)[-1] for f in formulas.REGISTRY.values()}
+    assert declared == modules
+    assert formulas.names()[0] == formulas.DEFAULT
+
+
+def test_formula_docstrings_run() -> None:
+    import doctest
+    import importlib
+
+    modules = ["vecloss.formulas", *(f.severity.__module__ for f in formulas.REGISTRY.values())]
+    for name in modules:
+        result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+        assert result.attempted > 0, name
+        assert result.failed == 0, name

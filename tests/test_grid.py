@@ -12,11 +12,11 @@ from hypothesis import given, settings
 
 from tests import strategies as s
 from tests.conftest import EXAMPLE, assert_close, assert_matches_reference, portfolio
-from vecloss import losses, read, run
+from vecloss import formulas, losses, read, run
 from vecloss.cli import main
 
 
-@pytest.mark.parametrize("formula", ["complex", "simple"])
+@pytest.mark.parametrize("formula", formulas.names())
 def test_two_by_two_grid_on_the_example(formula: str) -> None:
     frame = read(EXAMPLE)
     out = losses(frame, formula=formula, years=[10, 30], discount_rate=[0.03, 0.05])  # type: ignore[arg-type]

@@ -74,3 +74,55 @@ def test_the_graph_sees_imports_inside_functions() -> None:
 
 def test_vecloss_has_no_import_cycle() -> None:
     assert find_cycle(graph()) is None
+
+
+#: The layers, bottom first: a module imports from its own layer or the ones below, never
+#: above (ARCHITECTURE.md draws them). Every top-level module or package has its place.
+LAYERS: list[set[str]] = [
+    {"exceptions", "schema", "names", "chunks", "progress", "display", "frames", "plots"},
+    {"formulas", "scenario", "reference"},
+    {"io"},
+    {"checks"},
+    {"kernels"},
+    {"run"},
+    {"risk"},
+    {"api", "namespace", "validation", "synthetic"},
+    {"cli", "cli_options", "bench", "__main__", "vecloss"},
+]
+
+
+def layer_of(module: str) -> int:
+    """The layer of a module: that of its top-level module or package under vecloss."""
+    parts = module.split(".")
+    top = parts[1] if len(parts) > 1 else parts[0]
+    found = [k for k, layer in enumerate(LAYERS) if top in layer]
+    assert found, f"{module} has no layer: place {top!r} in tests/test_import_graph.LAYERS"
+    return found[0]
+
+
+def upward(edges: dict[str, set[str]]) -> list[str]:
+    return sorted(
+        f"{a} -> {b}" for a, targets in edges.items() for b in targets if layer_of(b) > layer_of(a)
+    )
+
+
+def test_the_layer_check_sees_an_import_reaching_up() -> None:
+    edges = {"vecloss.run.runner": {"vecloss.api"}, "vecloss.api": {"vecloss.run.runner"}}
+    assert upward(edges) == ["vecloss.run.runner -> vecloss.api"]
+
+
+def test_no_import_reaches_up_a_layer() -> None:
+    assert upward(graph()) == []
+
+
+def test_the_command_line_loads_no_bench_and_no_kernel_until_asked() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vecloss.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith(('vecloss.bench', 'numba', "
+        "'matplotlib', 'duckdb', 'dask'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 import vecloss
-from vecloss.plots import empirical_curve
+from vecloss.risk.measures import empirical_curve
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")

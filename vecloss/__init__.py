@@ -17,17 +17,21 @@ from vecloss.exceptions import (
     ValidationError,
     VeclossError,
 )
+from vecloss.formulas import Formula
 from vecloss.namespace import loss, unchecked_loss
 from vecloss.risk import RiskResult, risk, simulate
 from vecloss.run.runner import run
 from vecloss.run.summary import Summary
 from vecloss.scenario import Scenario
+from vecloss.schema import Column
 from vecloss.synthetic import generate, portfolio
 from vecloss.validation import Report, validate
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Column",
+    "Formula",
     "InputError",
     "PercentageWarning",
     "Report",

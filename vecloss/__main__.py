@@ -2,4 +2,5 @@
 
 from vecloss.cli import console
 
-console()
+if __name__ == "__main__":  # (the process pool's workers import this module again)
+    console()

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from vecloss.checks.columns import check_columns
 from vecloss.checks.ids import SeenIds, later_duplicates
@@ -17,7 +15,8 @@ from vecloss.checks.log import FailureLog
 from vecloss.checks.rules import ROW, column_ok, split_valid
 from vecloss.chunks import pieces
 from vecloss.exceptions import PercentageWarning, UsageError, warn
-from vecloss.io.source import frame_source, open_source, read_files, text_ids
+from vecloss.frames import Frame, to_polars
+from vecloss.io.source import frame_source, open_source, read_files
 from vecloss.kernels import KERNELS, Kernel
 from vecloss.kernels.blocks import use_jit
 from vecloss.progress import progress_bar
@@ -31,7 +30,7 @@ from vecloss.run.batch import (
 )
 from vecloss.run.groups import GroupTotals, group_columns
 from vecloss.run.worker import Job, above_one, checked_batches
-from vecloss.scenario import Formula, Rates, Scenario, Years
+from vecloss.scenario import FormulaArg, Rates, Scenario, Years
 from vecloss.schema import ID, NUMERIC
 
 __all__ = ["Frame", "losses", "read", "to_polars", "validated", "warn_percentages"]
@@ -89,81 +88,6 @@ def read(source: str | Path, *, on_invalid: str = "fail") -> pl.DataFrame:
         raise UsageError(msg)
     frames = read_files(src)
     return validated(frames[0] if len(frames) == 1 else pl.concat(frames), src.name, on_invalid)
-
-
-@dataclass(frozen=True)
-class Frame:
-    """A frame from Python as Polars, and how to give a result back in the caller's kind."""
-
-    polars: pl.DataFrame
-    kind: str  # polars, pyarrow-table, pyarrow-batch, pandas
-    original: Any
-
-    def with_loss(self, rows: np.ndarray | None, loss: np.ndarray) -> Any:
-        """The caller's frame (only ``rows`` of it, 0-based, if given) plus ``loss``, its
-        types, index and container kind kept."""
-        data = self.original
-        if self.kind == "polars":
-            kept = data if rows is None else data[rows]
-            column = pl.Series("loss", loss)
-            return kept.with_columns(column) if "loss" in kept.columns else kept.hstack([column])
-        if self.kind.startswith("pyarrow"):
-            kept = data if rows is None else data.take(pa.array(rows))
-            column = pa.array(loss, pa.float64())
-            if "loss" in kept.schema.names:  # replaced, as Polars and pandas do: never two
-                return kept.set_column(kept.schema.get_field_index("loss"), "loss", column)
-            return kept.append_column("loss", column)
-        kept = data if rows is None else data.iloc[rows]
-        return kept.assign(loss=loss)  # pandas: the index and every dtype as they came
-
-    def back(self, result: pl.DataFrame) -> Any:
-        """A new result frame (a grid's long table, groups) in the caller's kind."""
-        if self.kind == "pyarrow-table":
-            return result.to_arrow()
-        if self.kind == "pyarrow-batch":
-            table = result.to_arrow().combine_chunks()
-            arrays = [
-                column.chunk(0) if column.num_chunks else pa.array([], column.type)
-                for column in table.columns
-            ]
-            return pa.RecordBatch.from_arrays(arrays, schema=table.schema)
-        if self.kind == "pandas":
-            return result.to_pandas()
-        return result
-
-
-def to_polars(data: Any, what: str = "losses()") -> Frame:
-    """``data`` as a :class:`Frame`; ids stored as categories (pandas ``category``, Polars
-    ``Categorical``, Arrow dictionaries) are read as the strings they stand for."""
-    given = _to_polars(data, what)
-    return replace(given, polars=text_ids(given.polars))
-
-
-def _to_polars(data: Any, what: str) -> Frame:
-    if isinstance(data, pl.DataFrame):
-        return Frame(data, "polars", data)
-    if isinstance(data, pl.LazyFrame):
-        msg = (
-            f"{what} takes an eager frame, got a Polars LazyFrame; "
-            "hint: lf.vecloss.losses(...) adds the loss to the query, or call .collect() first"
-        )
-        raise UsageError(msg)
-    module = type(data).__module__.split(".")[0]
-    if module == "pyarrow" and isinstance(data, pa.Table | pa.RecordBatch):
-        frame = pl.from_arrow(data)
-        kind = "pyarrow-table" if isinstance(data, pa.Table) else "pyarrow-batch"
-        if isinstance(frame, pl.DataFrame):
-            return Frame(frame, kind, data)
-    if module == "pandas" and hasattr(data, "columns"):
-        source = data
-        if ID not in data.columns and ID in (data.index.names or []):
-            source = data.reset_index()  # buildingId held in the (named) index
-        return Frame(pl.from_pandas(source), "pandas", data)
-    msg = (
-        f"{what} takes a Polars DataFrame, a pyarrow Table or RecordBatch or a pandas DataFrame, "
-        f"got {type(data).__name__}; hint: read a file with vecloss.read(path)"
-    )
-    raise UsageError(msg)
 
 
 def _set_aside(log: FailureLog, source: str, on_invalid: str) -> None:
@@ -225,7 +149,7 @@ def _checked(
 def losses(
     data: FrameT,
     *,
-    formula: Formula = "complex",
+    formula: FormulaArg = "complex",
     years: Years = 10,
     discount_rate: Rates = 0.05,
     engine: str = "vectorized",
@@ -292,16 +216,17 @@ def losses(
     source = "portfolio"
     given = to_polars(data)
     frame = given.polars
-    check_columns(frame.schema, source, carry=[*groups, *keep])
+    numeric = scenario.spec.numeric
+    check_columns(frame.schema, source, carry=[*groups, *keep], numeric=numeric)
     kernel = Kernel(engine, jit=engine == "vectorized" and use_jit(frame.height, in_memory=True))
     if not groups and not scenario.grid and not progress:
-        clean = clean_losses(frame, scenario.formula, *scenario.single, kernel)
+        clean = clean_losses(frame, scenario.spec, *scenario.single, kernel)
         if clean is not None:
             if clean.inflation_above_one:
                 warn_percentages(frame.get_column("inflation_rate"), source)
             return cast("FrameT", given.with_loss(None, clean.loss))
     batch = _checked(frame, scenario, kernel, by=groups, progress=progress)
-    log = FailureLog()
+    log = FailureLog(numeric=numeric)
     log.add(batch.rejected)
     _set_aside(log, source, on_invalid)
     warn_percentages(batch.valid["inflation_rate"], source)

@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, TextIO
 
 import polars as pl
 
-from vecloss.bench.contenders import CONTENDERS
+from vecloss import formulas
 from vecloss.cli_options import DEFAULT_SIZES, PREVIEW_ROWS, build_parser
 from vecloss.exceptions import Terminated, UsageError, VeclossError, require
 from vecloss.io.atomic import scratch_folder
 from vecloss.io.convert import convert
 from vecloss.io.source import open_source
+from vecloss.names import CONTENDERS
 from vecloss.run.runner import run
 from vecloss.run.summary import Summary
 
@@ -352,10 +353,16 @@ def _bench(args: argparse.Namespace) -> int:
         sizes = [1_000, 20_000] if args.sizes is DEFAULT_SIZES else sizes
         engines = args.engines or ["vectorized", "loop", "processes", "processes-chunked", "polars"]
         repeat, budget = min(repeat, 3), min(budget, 10.0)
-    results = measure_engines(sizes, engines, repeat=repeat, budget=budget, workers=args.workers)
+    formula = formulas.get(args.formula)
+    if args.engines is None:  # (the peers race a formula that declares their expressions)
+        undeclared = {"polars": formula.polars, "duckdb": formula.sql}
+        engines = [e for e in engines if undeclared.get(e, True) is not None]
+    results = measure_engines(
+        sizes, engines, repeat=repeat, budget=budget, workers=args.workers, formula=formula
+    )
     print(markdown_engines(results))
     e2e = []
-    if not (args.no_e2e or args.quick):
+    if not (args.no_e2e or args.quick or formula.name != formulas.DEFAULT):
         top = max(sizes)
         e2e = measure_end_to_end(
             top, min(top, 1_000_000), repeat=min(repeat, 3), workers=args.workers

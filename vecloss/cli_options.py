@@ -5,31 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from vecloss import __version__
-from vecloss.bench.contenders import CONTENDERS
-from vecloss.run.runner import ENGINES
+from vecloss import __version__, formulas
+from vecloss.exceptions import UsageError
+from vecloss.names import CONTENDERS, CONTENDERS_ABOUT, ENGINES
 from vecloss.run.worker import DEFAULT_BATCH_ROWS
-from vecloss.scenario import FORMULAS
 
 __all__ = ["DEFAULT_SIZES", "PREVIEW_ROWS", "build_parser"]
 
 PREVIEW_ROWS = 20
 
 #: What each ``bench --engines`` name is (the contenders of vecloss.bench.contenders).
-CONTENDERS_ABOUT = {
-    "vectorized": "vecloss.losses as shipped (validation on)",
-    "compiled": "the same with the numba kernels always on",
-    "kernel": "the vectorized kernel alone (validation off)",
-    "numpy": "vecloss.losses with the NumPy kernels only",
-    "loop": "a Python loop over buildings (baseline)",
-    "threads": "one thread-pool task per building (baseline)",
-    "processes": "one process-pool task per building (the original design)",
-    "threads-chunked": "thread-pool tasks of 10,000 buildings",
-    "processes-chunked": "process-pool tasks of 10,000 buildings",
-    "polars": "the formula as a Polars expression (peer)",
-    "duckdb": "the formula in DuckDB SQL (peer)",
-    "floor": "copying the input once (the memory-bandwidth floor)",
-}
 DEFAULT_SIZES = [10**k for k in range(2, 8)]
 
 
@@ -103,14 +88,24 @@ def _names(text: str) -> list[str]:
     return names
 
 
+def _formula(text: str) -> str:
+    """A built-in's name, or ``package.module:name`` of a user formula that imports."""
+    try:
+        formulas.get(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return text
+
+
 def _add_model_options(parser: argparse.ArgumentParser, *, grid: bool = True) -> None:
     """``--formula``, ``--years``, ``--discount-rate``; lists make a grid where ``grid``."""
     parser.add_argument(
         "--formula",
-        choices=FORMULAS,
-        default="complex",
-        help="complex: C * exp(i * A / 1000) * p / (1 + d)**T; simple: C * (1 + i)**T * p / "
-        "(1 + d)**T (default: complex)",
+        type=_formula,
+        default=formulas.DEFAULT,
+        metavar="NAME",
+        help="; ".join(f.describe() for f in formulas.REGISTRY.values())
+        + f"; or a user formula as package.module:name (default: {formulas.DEFAULT})",
     )
     every = "; a list like {} runs every pair" if grid else "; one value (one scenario)"
     parser.add_argument(
@@ -432,6 +427,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=_positive, default=None, metavar="N", help="pool size (default: cores)"
     )
     p.add_argument("--output-dir", metavar="DIR", help="write results.csv/json/md and scaling.png")
+    p.add_argument(
+        "--formula",
+        type=_formula,
+        default=formulas.DEFAULT,
+        metavar="NAME",
+        help="the formula raced: a built-in's name or package.module:name (default: "
+        f"{formulas.DEFAULT}; the end-to-end file tasks run only with it)",
+    )
     p.add_argument("--no-e2e", action="store_true", help="skip the end-to-end file tasks")
     p.add_argument(
         "--quick",

@@ -37,9 +37,9 @@ import polars as pl
 from vecloss.api import losses
 from vecloss.checks.rules import FAILURES, ROW, split_valid
 from vecloss.exceptions import PercentageWarning, UsageError, ValidationError
-from vecloss.formulas import INPUTS
+from vecloss.formulas import Formula
 from vecloss.kernels.blocks import checked_losses, use_jit, vectorized_losses
-from vecloss.scenario import Formula, Rates, Scenario, Years
+from vecloss.scenario import FormulaArg, Rates, Scenario, Years
 from vecloss.schema import ID
 
 __all__ = ["VeclossFrame", "VeclossLazyFrame", "loss", "unchecked_loss"]
@@ -51,7 +51,7 @@ def _field(years: int, rate: float) -> str:
 
 def loss(
     *,
-    formula: Formula = "complex",
+    formula: FormulaArg = "complex",
     years: Years = 10,
     discount_rate: Rates = 0.05,
     on_invalid: Literal["raise", "null"] = "raise",
@@ -77,7 +77,7 @@ def loss(
 
 
 def unchecked_loss(
-    *, formula: Formula = "complex", years: Years = 10, discount_rate: Rates = 0.05
+    *, formula: FormulaArg = "complex", years: Years = 10, discount_rate: Rates = 0.05
 ) -> pl.Expr:
     """The bare formula as an expression, without the checks of :func:`loss`: for data
     already validated (``vecloss.read`` validates). A null or NaN input gives NaN, a
@@ -86,24 +86,23 @@ def unchecked_loss(
 
 
 def _expression(
-    formula: Formula, years: Years, discount_rate: Rates, check: str | None, quiet: bool = False
+    formula: FormulaArg, years: Years, discount_rate: Rates, check: str | None, quiet: bool = False
 ) -> pl.Expr:
     with warnings.catch_warnings():
         if quiet:  # (the caller parsed these already, and warned once)
             warnings.simplefilter("ignore", PercentageWarning)
         scenario = Scenario.parse(formula, years, discount_rate)
     jit = use_jit(None)
+    spec = scenario.spec
 
     def one(
         columns: tuple[Any, ...], t: int, d: float, rejected: Callable[[], pl.DataFrame]
     ) -> pl.Series:
         if check is None:
-            values = vectorized_losses(
-                columns, formula=scenario.formula, years=t, discount_rate=d, jit=jit
-            )
+            values = vectorized_losses(columns, formula=spec, years=t, discount_rate=d, jit=jit)
             return pl.Series(_field(t, d), values, dtype=pl.Float64)
-        named = dict(zip(INPUTS, columns, strict=True))
-        checked = checked_losses(named, formula=scenario.formula, years=t, discount_rate=d, jit=jit)
+        named = dict(zip(spec.inputs, columns, strict=True))
+        checked = checked_losses(named, formula=spec, years=t, discount_rate=d, jit=jit)
         column = pl.Series(_field(t, d), checked.loss, dtype=pl.Float64)
         if checked.ok:  # (every rule checked block by block, in cache, as the kernel ran)
             return column
@@ -118,8 +117,8 @@ def _expression(
         return column.set(pl.Series(broken), None)
 
     def apply(inputs: pl.Series) -> pl.Series:
-        columns = tuple(inputs.struct.field(name).to_numpy() for name in INPUTS)
-        rejected = functools.cache(lambda: _rejected(inputs))  # (once a batch, if needed)
+        columns = tuple(inputs.struct.field(name).to_numpy() for name in spec.inputs)
+        rejected = functools.cache(lambda: _rejected(inputs, spec))  # (once a batch, if needed)
         if not scenario.grid:
             return one(columns, *scenario.single, rejected).alias("loss")
         fields = [one(columns, t, d, rejected) for t, d in scenario.pairs]
@@ -131,18 +130,18 @@ def _expression(
         else pl.Float64
     )
     return (
-        pl.struct([pl.col(name).cast(pl.Float64) for name in INPUTS])
+        pl.struct([pl.col(name).cast(pl.Float64) for name in spec.inputs])
         .map_batches(apply, return_dtype=dtype, is_elementwise=True)
         .alias("loss")
     )
 
 
-def _rejected(inputs: pl.Series) -> pl.DataFrame:
+def _rejected(inputs: pl.Series, formula: Formula) -> pl.DataFrame:
     """The rows of an expression's batch that validation rejects, by its own rules
     (:func:`~vecloss.checks.rules.split_valid`), numbered from 1 (an expression has no ids)."""
     numbered = inputs.struct.unnest().with_row_index(ROW, offset=1)
     numbered = numbered.with_columns(pl.col(ROW).cast(pl.Int64).alias(ID))
-    return split_valid(numbered, strings=False).rejected
+    return split_valid(numbered, strings=False, numeric=formula.numeric).rejected
 
 
 def _broken(rejected: pl.DataFrame, overflow: Any, count: int) -> ValidationError:
@@ -195,7 +194,7 @@ class VeclossLazyFrame:
     def losses(
         self,
         *,
-        formula: Formula = "complex",
+        formula: FormulaArg = "complex",
         years: Years = 10,
         discount_rate: Rates = 0.05,
         keep: Sequence[str] = (),

@@ -10,7 +10,6 @@ import numpy as np
 import polars as pl
 
 from vecloss.exceptions import UsageError, require
-from vecloss.risk.measures import order_band
 
 __all__ = ["plot_report", "plot_risk", "plot_summary"]
 
@@ -47,16 +46,6 @@ def _money(ax: Any, axis: str = "y", label: str = "loss") -> None:
     target.set_label_text(f"{label} ({word})" if word else label)
 
 
-def empirical_curve(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return periods, losses and a 95 % band for each rank of ``losses`` (one per period):
-    the k-th largest of N is the loss at N/k years; its band, the order statistics around it
-    (:func:`~vecloss.risk.measures.order_band`, as the EP table's VaR intervals)."""
-    ordered = np.sort(losses)[::-1]
-    ranks = np.arange(1, len(ordered) + 1, dtype=np.float64)
-    low, high = order_band(ordered, ranks)
-    return len(ordered) / ranks, ordered, low, high
-
-
 def plot_risk(result: Any, *, ax: Any = None, curves: tuple[str, ...] = ("OEP", "AEP")) -> Any:
     """The EP curves on a log return-period axis. Simulated: the whole empirical curve from
     the year-loss table with a 95 % band (order statistics), the chosen return periods
@@ -78,7 +67,7 @@ def plot_risk(result: Any, *, ax: Any = None, curves: tuple[str, ...] = ("OEP", 
             if ylt is not None and ylt.height:
                 rows = ylt.filter(match)
                 column = "loss" if curve == "AEP" else "max_event_loss"
-                rp, loss, low, high = empirical_curve(rows[column].to_numpy())
+                rp, loss, low, high = result.empirical_curve(rows[column].to_numpy())
                 keep = rp >= 1
                 (line,) = ax.plot(rp[keep], loss[keep], label=f"{label}{curve}")
                 ax.fill_between(rp[keep], low[keep], high[keep], alpha=0.2, color=line.get_color())

@@ -1,8 +1,10 @@
-"""Scalar per-building twins of :mod:`vecloss.formulas`.
+"""Scalar per-building twins of the formulas: the test oracle and the baselines' task.
 
-These are the test oracle and the task the baseline kernels (loop, thread and
-process pools) run once per building. They are plain Python on floats, written
-as the formulas read.
+:func:`reference_loss` gives one building's loss through its formula's scalar twin
+(:attr:`vecloss.formulas.Formula.scalar`): plain Python on floats, written as the
+formula reads. The loop, thread and process pool baselines run it once per building.
+:func:`reference_complex_loss` and :func:`reference_simple_loss` are the two built-in
+formulas written out whole, independently of the registry, for the tests.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from typing import Any
+
+from vecloss import formulas
 
 __all__ = ["reference_complex_loss", "reference_loss", "reference_simple_loss"]
 
@@ -54,21 +58,11 @@ def reference_simple_loss(
         return math.inf
 
 
-REFERENCE = {"complex": reference_complex_loss, "simple": reference_simple_loss}
-
-
 def reference_loss(
     building: Mapping[str, Any],
     years: int = 10,
     discount_rate: float = 0.05,
-    formula: str = "complex",
+    formula: str | formulas.Formula = "complex",
 ) -> float:
-    """The loss of one building given as a record (a dict with the schema's columns)."""
-    return REFERENCE[formula](
-        float(building["construction_cost"]),
-        float(building["floor_area"]),
-        float(building["hazard_probability"]),
-        float(building["inflation_rate"]),
-        years,
-        discount_rate,
-    )
+    """The loss of one building given as a record (a dict with the formula's columns)."""
+    return formulas.get(formula).scalar_loss(building, years, discount_rate)

@@ -15,17 +15,19 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from vecloss import formulas
 from vecloss.exceptions import PercentageWarning, UsageError, warn
 
-__all__ = ["FORMULAS", "Formula", "Rates", "Scenario", "Years"]
+__all__ = ["FormulaArg", "Rates", "Scenario", "Years"]
 
-Formula = Literal["complex", "simple"]
-FORMULAS: tuple[str, ...] = get_args(Formula)
+#: What ``formula`` accepts: a built-in's name (``"complex"``, ``"simple"``), a
+#: :class:`vecloss.Formula`, or ``"package.module:name"`` of one.
+FormulaArg = str | formulas.Formula
 
 #: What ``years`` and ``discount_rate`` accept (checked at run time, see :meth:`Scenario.parse`).
 Years = int | Iterable[int]
@@ -95,11 +97,16 @@ class Scenario:
     with either, the request is a :attr:`grid`.
     """
 
-    formula: str = "complex"
+    formula: str = "complex"  # the formula's name
     years: tuple[int, ...] = (10,)
     rates: tuple[float, ...] = (0.05,)
     years_listed: bool = False
     rates_listed: bool = False
+    spec: formulas.Formula = field(default=None, compare=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.spec is None:  # (a built-in given by its name)
+            object.__setattr__(self, "spec", formulas.get(self.formula))
 
     @property
     def grid(self) -> bool:
@@ -116,12 +123,11 @@ class Scenario:
             and type(discount_rate) is float
             and 0 <= years <= _INT64_MAX
             and -1.0 < discount_rate <= 1.0
-            and formula in FORMULAS
+            and type(formula) is str
+            and formula in formulas.REGISTRY
         ):
-            return cls(str(formula), (years,), (discount_rate,))
-        if formula not in FORMULAS:
-            msg = f"unknown formula {formula!r}; hint: choose one of {', '.join(FORMULAS)}"
-            raise UsageError(msg)
+            return cls(formula, (years,), (discount_rate,), spec=formulas.REGISTRY[formula])
+        spec = formulas.get(formula)
         year_values, years_grid = _values(years, "years")
         rate_values, rates_grid = _values(discount_rate, "discount_rate")
         rates = _unique([_rate(v) for v in rate_values], "discount_rate")
@@ -132,11 +138,12 @@ class Scenario:
                 PercentageWarning,
             )
         return cls(
-            str(formula),
+            spec.name,
             _unique([_year(v) for v in year_values], "years"),
             rates,
             years_grid,
             rates_grid,
+            spec,
         )
 
     @property

@@ -35,11 +35,28 @@ class Column:
     """
 
     name: str
-    kind: Literal["id", "float"]
-    rule: str
+    kind: Literal["id", "float"] = "float"
+    rule: str = ""  # in words; left empty, it is written from the bounds
     low: float = -math.inf
     low_open: bool = False
     high: float = math.inf
+
+    def __post_init__(self) -> None:
+        if not self.rule and self.kind == "float":
+            object.__setattr__(self, "rule", _rule_words(self))
+
+
+def _rule_words(col: Column) -> str:
+    """``finite, > 0``, ``finite, 0 <= x <= 20``...: a numeric column's rule in words."""
+    low, high = math.isfinite(col.low), math.isfinite(col.high)
+    sign = "<" if col.low_open else "<="
+    if low and high:
+        return f"finite, {col.low:g} {sign} x <= {col.high:g}"
+    if low:
+        return f"finite, {'>' if col.low_open else '>='} {col.low:g}"
+    if high:
+        return f"finite, <= {col.high:g}"
+    return "finite"
 
 
 COLUMNS: tuple[Column, ...] = (

@@ -9,13 +9,13 @@ from typing import Any
 
 import polars as pl
 
-from vecloss.api import to_polars
 from vecloss.checks.ids import SeenIds
 from vecloss.checks.log import FailureLog
 from vecloss.display import html_table
+from vecloss.frames import to_polars
 from vecloss.io.source import frame_source, open_source
 from vecloss.run.worker import HeldRejects, Job, usable_batches
-from vecloss.scenario import Formula, Rates, Scenario, Years
+from vecloss.scenario import FormulaArg, Rates, Scenario, Years
 from vecloss.schema import REQUIRED
 
 __all__ = ["Report", "validate"]
@@ -86,7 +86,7 @@ class Report:
 def validate(
     data: Any,
     *,
-    formula: Formula = "complex",
+    formula: FormulaArg = "complex",
     years: Years = 10,
     discount_rate: Rates = 0.05,
     table: str | None = None,
@@ -110,7 +110,8 @@ def validate(
         src, strings = frame_source(frame), False
         keep = tuple(c for c in frame.columns if c not in REQUIRED)
     job = Job(scenario, source=src.name, keep=keep, on_invalid="skip", strings=strings)
-    log, held, seen, rows = FailureLog(), HeldRejects(), SeenIds(), 0
+    log, held, seen = FailureLog(numeric=scenario.spec.numeric), HeldRejects(), SeenIds()
+    rows = 0
     for part in src.parts():
         for batch, _ in usable_batches(part, job, seen=seen, log=log, rejects=held, progress=None):
             rows += batch.valid.height + batch.rejected.height

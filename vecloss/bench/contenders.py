@@ -15,43 +15,52 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import polars as pl
 
+from vecloss import formulas
 from vecloss.api import losses
-from vecloss.formulas import INPUTS, FloatArray
+from vecloss.exceptions import UsageError
+from vecloss.formulas import INPUTS, FloatArray, Formula
 from vecloss.kernels import compute_loss
 from vecloss.kernels.blocks import for_each_block, use_jit
+from vecloss.names import BASELINES, CONTENDERS, PEERS
 
-__all__ = ["BASELINES", "CONTENDERS", "PEERS", "Contender", "make_contender"]
+__all__ = [
+    "BASELINES",
+    "CONTENDERS",
+    "PEERS",
+    "Contender",
+    "duckdb_sql",
+    "make_contender",
+    "polars_expr",
+    "with_jit",
+]
 
 Contender = Callable[[pl.DataFrame], FloatArray | None]
 T = TypeVar("T")
 
-BASELINES = ("loop", "threads", "processes", "threads-chunked", "processes-chunked")
-PEERS = ("polars", "duckdb", "floor")
-CONTENDERS = ("vectorized", "compiled", "kernel", "numpy", *BASELINES, *PEERS)
 CHUNK_SIZE = 10_000
 
 
-def _polars_expr(formula: str, years: int, discount_rate: float) -> pl.Expr:
-    cost, area, prob, infl = (pl.col(c) for c in INPUTS)
-    growth = (infl * area / 1000).exp() if formula == "complex" else (1 + infl).pow(years)
-    return (cost * growth * prob / (1 + discount_rate) ** years).alias("loss")
+def polars_expr(formula: str | Formula, years: int, discount_rate: float) -> pl.Expr:
+    """The formula as Polars' own expression, as its declaration gives it (the peer)."""
+    expr = formulas.get(formula).polars_loss(years, discount_rate)
+    if expr is None:
+        msg = f"formula {formulas.get(formula).name!r} declares no Polars expression to race"
+        raise UsageError(msg)
+    return cast("pl.Expr", expr)
 
 
-def _duckdb_sql(formula: str, years: int, discount_rate: float) -> str:
-    growth = (
-        "exp(inflation_rate * floor_area / 1000)"
-        if formula == "complex"
-        else f"pow(1 + inflation_rate, {years})"
-    )
-    return (
-        f"select construction_cost * {growth} * hazard_probability "
-        f"/ pow(1 + {discount_rate!r}, {years}) as loss from portfolio"
-    )
+def duckdb_sql(formula: str | Formula, years: int, discount_rate: float) -> str:
+    """The formula as a DuckDB query over the table ``portfolio`` (the peer)."""
+    query = formulas.get(formula).sql_loss(years, discount_rate)
+    if query is None:
+        msg = f"formula {formulas.get(formula).name!r} declares no SQL to race"
+        raise UsageError(msg)
+    return query
 
 
 def _floor(frame: pl.DataFrame, workers: int) -> None:
@@ -66,7 +75,7 @@ def _floor(frame: pl.DataFrame, workers: int) -> None:
     for_each_block(frame.height, block, workers=workers)
 
 
-def _with_jit(setting: str, run: Callable[[], T]) -> T:
+def with_jit(setting: str, run: Callable[[], T]) -> T:
     """``run()`` with ``VECLOSS_JIT`` set: ``0`` the NumPy kernels, ``1`` the compiled ones."""
     before = os.environ.get("VECLOSS_JIT")
     os.environ["VECLOSS_JIT"] = setting
@@ -82,7 +91,7 @@ def _with_jit(setting: str, run: Callable[[], T]) -> T:
 def make_contender(
     name: str,
     *,
-    formula: str = "complex",
+    formula: str | Formula = "complex",
     years: int = 10,
     discount_rate: float = 0.05,
     workers: int | None = None,
@@ -94,7 +103,7 @@ def make_contender(
         return lambda frame: losses(frame, **model)["loss"].to_numpy()
     if name in ("numpy", "compiled"):
         setting = "0" if name == "numpy" else "1"
-        return lambda frame: _with_jit(setting, lambda: losses(frame, **model)["loss"].to_numpy())
+        return lambda frame: with_jit(setting, lambda: losses(frame, **model)["loss"].to_numpy())
     if name == "kernel":  # the vectorized kernel alone, validation off
         return lambda frame: compute_loss(
             frame,
@@ -111,12 +120,12 @@ def make_contender(
             frame, engine=engine, workers=workers, chunk_size=CHUNK_SIZE, **model
         )
     if name == "polars":
-        expr = _polars_expr(formula, years, discount_rate)
+        expr = polars_expr(formula, years, discount_rate)
         return lambda frame: frame.select(expr).to_series().to_numpy()
     if name == "duckdb":
         import duckdb
 
-        sql = _duckdb_sql(formula, years, discount_rate)
+        sql = duckdb_sql(formula, years, discount_rate)
         con = duckdb.connect()
         con.execute(f"set threads = {workers}")
 

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from vecloss.api import read
-from vecloss.bench.contenders import _duckdb_sql, _polars_expr
+from vecloss.bench.contenders import duckdb_sql, polars_expr
 from vecloss.bench.harness import progress
 from vecloss.io.parquet import iter_batches
 from vecloss.io.sink import Output
@@ -90,7 +90,7 @@ def measure_end_to_end(
     import duckdb
 
     results: list[EndToEnd] = []
-    expr = _polars_expr("complex", 10, 0.05)
+    expr = polars_expr("complex", 10, 0.05)
     with tempfile.TemporaryDirectory(prefix="vecloss-bench-") as tmp:
         folder = Path(tmp)
         src = generate(parquet_rows, folder / "portfolio.parquet")
@@ -99,7 +99,7 @@ def measure_end_to_end(
         con = duckdb.connect()
         if workers:
             con.execute(f"set threads = {workers}")
-        query = _duckdb_sql("complex", 10, 0.05).replace(
+        query = duckdb_sql("complex", 10, 0.05).replace(
             "from portfolio", f"from read_parquet('{src}')"
         )
         loss_sql = query.replace("select ", "select buildingId, ", 1)

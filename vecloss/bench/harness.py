@@ -19,14 +19,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from vecloss import formulas
 from vecloss.api import validated
 from vecloss.bench.contenders import make_contender
 from vecloss.bench.memory import peak_rss
+from vecloss.formulas import Formula
 from vecloss.progress import progress_bar
 from vecloss.reference import reference_loss
 from vecloss.synthetic import portfolio
 
-__all__ = ["Measurement", "check_losses", "measure_engines", "progress"]
+__all__ = ["Measurement", "check_losses", "measure_engines", "progress", "with_extra_columns"]
 
 #: A fast contender is timed over enough calls for a sample this long.
 SAMPLE_SECONDS = 0.02
@@ -55,8 +57,27 @@ class Measurement:
         return asdict(self)
 
 
+def with_extra_columns(frame: pl.DataFrame, formula: str | Formula, seed: int) -> pl.DataFrame:
+    """``frame`` plus the formula's extra columns, uniform between each one's bounds (or
+    over [bound, bound + 1] beside an open end, [0, 1] with none)."""
+    extra = formulas.get(formula).extra
+    rng = np.random.default_rng(seed)
+    drawn = {}
+    for col in extra:
+        low = col.low if math.isfinite(col.low) else min(0.0, col.high - 1)
+        high = col.high if math.isfinite(col.high) else low + 1
+        values = rng.uniform(low, high, frame.height)
+        drawn[col.name] = np.clip(values, np.nextafter(low, high), high)
+    return frame.with_columns(**drawn) if drawn else frame
+
+
 def check_losses(
-    frame: pl.DataFrame, loss: np.ndarray, *, formula: str, years: int, discount_rate: float
+    frame: pl.DataFrame,
+    loss: np.ndarray,
+    *,
+    formula: str | Formula,
+    years: int,
+    discount_rate: float,
 ) -> str:
     """Compare ``loss`` with the scalar reference on a seeded sample; raise if off."""
     if loss.shape != (frame.height,):
@@ -114,7 +135,7 @@ def measure_engines(
     repeat: int = 5,
     budget: float = 20.0,
     workers: int | None = None,
-    formula: str = "complex",
+    formula: str | Formula = "complex",
     years: int = 10,
     discount_rate: float = 0.05,
     seed: int = 0,
@@ -124,14 +145,15 @@ def measure_engines(
 
     An engine whose next size is predicted to take more than its budget (``budgets[name]``,
     else ``budget``) seconds is extrapolated there instead of run; a run repeats as often as
-    its budget allows, up to ``repeat`` times."""
+    its budget allows, up to ``repeat`` times. A formula's extra columns are drawn inside
+    their rules (:func:`with_extra_columns`)."""
     engines = list(engines)
     model = {"formula": formula, "years": years, "discount_rate": discount_rate}
     results: list[Measurement] = []
     last: dict[str, tuple[int, float]] = {}
     bar = progress(len(sizes) * len(engines), "vecloss bench")
     for size in sorted(sizes):
-        frame = validated(portfolio(size, seed=seed))
+        frame = with_extra_columns(validated(portfolio(size, seed=seed)), formula, seed)
         for name in engines:
             bar.set_postfix_str(f"{name} @ {size:,}")
             run = make_contender(name, workers=workers, **model)  # type: ignore[arg-type]

@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 import vecloss
-from vecloss.bench.contenders import _duckdb_sql, _polars_expr, _with_jit
+from vecloss.bench.contenders import duckdb_sql, polars_expr, with_jit
 from vecloss.bench.race import FORMULAS, Scale, Target, cli_command, process, race, same
 from vecloss.schema import ID, NUMERIC
 from vecloss.synthetic import portfolio
@@ -93,7 +93,7 @@ def _in_memory(scale: Scale, bar: Any) -> Iterator[Target]:
 def _losses(
     frame: pl.DataFrame, formula: Any, kind: str, repeat: int, *, largest: bool
 ) -> Iterator[Target]:
-    expr = _polars_expr(formula, 10, 0.05)
+    expr = polars_expr(formula, 10, 0.05)
     rows = frame.height
 
     def ours() -> np.ndarray:
@@ -102,7 +102,7 @@ def _losses(
     fns = {"vecloss": ours, "polars": lambda: frame.select(expr).to_series().to_numpy()}
     numpy_alone = largest and kind == "sorted ints"
     if numpy_alone:
-        fns["numpy"] = lambda: _with_jit("0", ours)
+        fns["numpy"] = lambda: with_jit("0", ours)
     median, answers = race(fns, repeat)
     for name, loss in answers.items():
         same(loss, answers["polars"], f"{name} {formula} {rows} {kind}")
@@ -132,7 +132,7 @@ print(con.sql(sys.argv[1]).fetchall()[0][0])
 
 def _whole_process(path: Path, rows: int, repeat: int, *, memory: bool) -> Iterator[Target]:
     """A Parquet file to a total in fresh processes: vecloss's command line and DuckDB's."""
-    query = _duckdb_sql("complex", 10, 0.05).replace(
+    query = duckdb_sql("complex", 10, 0.05).replace(
         "from portfolio", f"from read_parquet('{path}')"
     )
     total = query.replace("select ", "select sum(", 1).replace(" as loss", ") as total")
@@ -183,7 +183,7 @@ def vecloss_json(printed: str) -> dict[str, Any]:
 
 
 def _to_parquet(path: Path, folder: Path, rows: int, repeat: int) -> Iterator[Target]:
-    expr = _polars_expr("complex", 10, 0.05)
+    expr = polars_expr("complex", 10, 0.05)
     out = {name: folder / f"ids-{name}.parquet" for name in ("vecloss", "polars")}
 
     def fresh(name: str) -> Path:

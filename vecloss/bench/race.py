@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from vecloss.scenario import Formula
+from vecloss import formulas
 
 __all__ = [
     "FORMULAS",
@@ -28,7 +28,7 @@ __all__ = [
     "turns",
 ]
 
-FORMULAS: tuple[Formula, ...] = ("complex", "simple")
+FORMULAS: tuple[str, ...] = formulas.names()  # every built-in formula is raced
 SAMPLE_SECONDS = 0.02
 
 

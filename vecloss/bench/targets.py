@@ -45,7 +45,7 @@ import polars as pl
 
 import vecloss
 from vecloss.api import validated
-from vecloss.bench.contenders import _duckdb_sql, _polars_expr, _with_jit
+from vecloss.bench.contenders import duckdb_sql, polars_expr, with_jit
 from vecloss.bench.harness import progress
 from vecloss.bench.race import FORMULAS, Scale, Target, cli_command, process, race, same, turns
 from vecloss.io._stream import file_colons
@@ -73,7 +73,7 @@ def _accuracy(bar: Any) -> Iterator[Target]:
         expected = np.array([reference_loss(b, 10, 0.05, formula) for b in rows])
         worst = 0.0
         for setting in ("0", "1"):
-            loss = _with_jit(setting, partial(vecloss.losses, frame, formula=formula))["loss"]
+            loss = with_jit(setting, partial(vecloss.losses, frame, formula=formula))["loss"]
             error = np.abs(loss.to_numpy() - expected)
             assert np.all(error[expected == 0] == 0), formula
             worst = max(worst, float(np.max(error[expected != 0] / expected[expected != 0])))
@@ -410,10 +410,8 @@ def _files(scale: Scale, folder: Path, workers: int | None, bar: Any) -> Iterato
         con.execute(f"set threads = {workers}")
     columns = list(REQUIRED)  # the five columns a run reads
     src = generate(scale.parquet_rows, folder / "portfolio.parquet", seed=7, ids="sorted")
-    expr = _polars_expr("complex", 10, 0.05)
-    query = _duckdb_sql("complex", 10, 0.05).replace(
-        "from portfolio", f"from read_parquet('{src}')"
-    )
+    expr = polars_expr("complex", 10, 0.05)
+    query = duckdb_sql("complex", 10, 0.05).replace("from portfolio", f"from read_parquet('{src}')")
     total_sql = query.replace("select ", "select sum(", 1).replace(" as loss", ") as total")
     out = {name: folder / f"{name}.parquet" for name in ("vecloss", "polars", "duckdb")}
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import polars as pl
 
 from vecloss.exceptions import InputError
-from vecloss.schema import ID, NUMERIC, REQUIRED, Reason
+from vecloss.schema import ID, NUMERIC, REQUIRED, Column, Reason
 
 __all__ = ["check_columns", "missing_columns"]
 
@@ -39,15 +39,18 @@ def check_columns(
     *,
     carry: Sequence[str] = (),
     all_columns: Sequence[str] | None = None,
+    numeric: Sequence[Column] = NUMERIC,
 ) -> None:
     """Raise :class:`InputError` if a required or carried column is absent, or unusable.
 
     ``carry`` are the extra columns asked for (kept or grouped by);
     ``all_columns`` lists every column of the source when ``schema`` holds only
-    those that were read, so that the message can suggest near names.
+    those that were read, so that the message can suggest near names; ``numeric`` are the
+    numeric columns (the schema's, and a formula's extra columns).
     """
     present = list(all_columns if all_columns is not None else schema)
-    missing = [name for name in REQUIRED if name not in schema]
+    required = [*REQUIRED, *(c.name for c in numeric if c.name not in REQUIRED)]
+    missing = [name for name in required if name not in schema]
     if missing:
         raise missing_columns(missing, present, source, hint=Reason.MISSING_COLUMN.hint)
     absent = [name for name in carry if name not in schema]
@@ -65,7 +68,7 @@ def check_columns(
             "hint: building ids must be integers or strings"
         )
         raise InputError(msg)
-    for col in NUMERIC:
+    for col in numeric:
         dtype = schema[col.name]
         if not (dtype.is_numeric() or dtype == pl.String or dtype == pl.Null):
             msg = f"{source}: column {col.name} has type {dtype}; hint: it must hold numbers"

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from vecloss.checks.rules import FAILURES, ROW, describe
+from vecloss.checks.rules import FAILURES, ROW, Numeric, describe
 from vecloss.exceptions import ValidationError
-from vecloss.schema import ID, Reason
+from vecloss.schema import ID, NUMERIC, Reason
 
 __all__ = ["EXAMPLES", "FailureLog"]
 
@@ -31,6 +31,7 @@ class FailureLog:
     counts: dict[Key, int] = field(default_factory=dict)
     examples: dict[Key, list[str]] = field(default_factory=dict)
     rows: int = 0
+    numeric: Numeric = NUMERIC  # the numeric columns' rules, for the words of the report
 
     def add(self, rejected: pl.DataFrame) -> None:
         """Record a frame of rejects (with ``__row`` and ``__failures``)."""
@@ -93,7 +94,7 @@ class FailureLog:
         for (column, reason), count in self.counts.items():
             more = "" if count <= EXAMPLES else f" (+{count - EXAMPLES} more)"
             out.append(
-                f"  {describe(column, reason)}, {_rows(count)}: "
+                f"  {describe(column, reason, self.numeric)}, {_rows(count)}: "
                 f"{', '.join(self.examples[(column, reason)])}{more}; hint: {reason.hint}"
             )
         return out

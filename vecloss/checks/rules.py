@@ -10,8 +10,9 @@ clean float blocks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import polars as pl
@@ -36,35 +37,40 @@ ROW = "__row"
 #: The failures of a rejected row: a list of ``{column, code}`` records.
 FAILURES = "__failures"
 FAILURE = pl.Struct({"column": pl.String, "code": pl.String})
-_RULES = {c.name: c.rule for c in NUMERIC}
+#: The numeric columns checked, with their rules: the schema's (a formula may add columns).
+Numeric = Sequence[Column]
 
 
-def describe(column: str, reason: Reason) -> str:
+def describe(column: str, reason: Reason, numeric: Numeric = NUMERIC) -> str:
     """One failure in words: ``floor_area: out_of_range (must be > 0)``."""
-    rule = _RULES.get(column) if reason is Reason.OUT_OF_RANGE else None
+    rules = {c.name: c.rule for c in numeric}
+    rule = rules.get(column) if reason is Reason.OUT_OF_RANGE else None
     if rule is not None:
         return f"{column}: {reason.code} (must be {rule.removeprefix('finite, ')})"
     return f"{column}: {reason.code}"
 
 
-#: Every (column, reason) a reject can carry, in words: the ``reason`` text of a rejects file.
-_WORDS = {
-    f"{column}\0{reason.code}": describe(column, reason)
-    for column in (ID, "loss", *_RULES)
-    for reason in Reason
-}
+@cache
+def _words(numeric: tuple[Column, ...]) -> dict[str, str]:
+    """Every (column, reason) a reject can carry, in words: the ``reason`` text of a rejects
+    file."""
+    return {
+        f"{column}\0{reason.code}": describe(column, reason, numeric)
+        for column in (ID, "loss", *(c.name for c in numeric))
+        for reason in Reason
+    }
 
 
 def _failure(column: str, reason: Reason) -> pl.Expr:
     return pl.struct(column=pl.lit(column), code=pl.lit(reason.code))
 
 
-def reason_text(failures: pl.Expr) -> pl.Expr:
+def reason_text(failures: pl.Expr, numeric: Numeric = NUMERIC) -> pl.Expr:
     """The ``reason`` column of a rejects file, from the ``__failures`` records."""
     keys = failures.list.eval(
         pl.concat_str(
             pl.element().struct.field("column"), pl.element().struct.field("code"), separator="\0"
-        ).replace_strict(_WORDS, return_dtype=pl.String)
+        ).replace_strict(_words(tuple(numeric)), return_dtype=pl.String)
     )
     return keys.list.join("; ")
 
@@ -85,7 +91,7 @@ def _range_failure(col: Column, value: pl.Expr) -> pl.Expr:
 
 
 def _rules(
-    schema: Mapping[str, pl.DataType], *, strings: bool = True
+    schema: Mapping[str, pl.DataType], numeric: Numeric, *, strings: bool = True
 ) -> list[tuple[str, Reason, pl.Expr]]:
     """(column, reason, expression true on failing rows) for every rule."""
     ident = pl.col(ID)
@@ -95,7 +101,7 @@ def _rules(
         # a batch and across batches alike (see vecloss.checks.ids.SeenIds)
         (ID, Reason.DUPLICATE_ID, ident.is_first_distinct().not_() & ident.is_not_null()),
     ]
-    for col in NUMERIC:
+    for col in numeric:
         raw = pl.col(col.name)
         value = _as_float(col.name, schema[col.name], strings=strings)
         rules.append((col.name, Reason.NULL, raw.is_null()))
@@ -124,18 +130,21 @@ def no_rejects(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(schema={**frame.schema, FAILURES: pl.List(FAILURE)})
 
 
-def split_valid(frame: pl.DataFrame, *, row_offset: int = 1, strings: bool = True) -> Checked:
+def split_valid(
+    frame: pl.DataFrame, *, row_offset: int = 1, strings: bool = True, numeric: Numeric = NUMERIC
+) -> Checked:
     """Validate ``frame`` (its columns already checked) and split it.
 
     Both parts carry the row number ``__row`` (1-based, from ``row_offset``
     unless the frame has it already), so a reject names its row. With
     ``strings=False`` (frames from Python) a numeric column of strings is not
-    parsed: each of its values is ``not_numeric``.
+    parsed: each of its values is ``not_numeric``. ``numeric``: the columns checked as
+    numbers, with their rules (a formula's extra columns too).
     """
     if ROW not in frame.columns:
         frame = frame.with_row_index(ROW, offset=row_offset)
-    rules = _rules(frame.schema, strings=strings)
-    casts = [_as_float(c.name, frame.schema[c.name], strings=strings) for c in NUMERIC]
+    rules = _rules(frame.schema, numeric, strings=strings)
+    casts = [_as_float(c.name, frame.schema[c.name], strings=strings) for c in numeric]
     flags = frame.select([expr.alias(str(k)) for k, (_, _, expr) in enumerate(rules)])
     bad = flags.select(pl.any_horizontal(pl.all())).to_series()
     if not bad.any():
@@ -175,6 +184,7 @@ def _bits(value: float) -> np.uint64:
     return np.uint64(np.array(value, dtype=np.float64).view(np.uint64)[()])
 
 
+@cache
 def _bit_bounds(col: Column) -> tuple[np.uint64 | None, np.uint64, bool]:
     """For a column bounded below by 0 or more: the least allowed bits (None: any), the bits it
     must stay below (or at, when the top is inclusive), whether the top is inclusive."""
@@ -187,14 +197,15 @@ def _bit_bounds(col: Column) -> tuple[np.uint64 | None, np.uint64, bool]:
     return least, _bits(col.high) if finite else _INF_BITS, finite
 
 
-def column_ok(name: str, values: np.ndarray) -> bool:
-    """Whether every value of one float64 column (no nulls) keeps its rules: see
-    :func:`block_ok`, which checks a block's columns this way."""
+def column_ok(name: str | Column, values: np.ndarray) -> bool:
+    """Whether every value of one float64 column (no nulls) keeps its rules (a schema column
+    by name, or any :class:`Column`): see :func:`block_ok`, which checks a block's columns
+    this way."""
     if len(values) == 0:
         return True
-    col = _COLUMNS[name]
+    col = _COLUMNS[name] if isinstance(name, str) else name
     if col.low >= 0:
-        least, top, inclusive = _BIT_BOUNDS[name]
+        least, top, inclusive = _bit_bounds(col)
         bits = values.view(np.uint64)
         high = np.maximum.reduce(bits)
         if not (high <= top if inclusive else high < top):
@@ -206,7 +217,9 @@ def column_ok(name: str, values: np.ndarray) -> bool:
     return bool(high <= col.high if np.isfinite(col.high) else high < np.inf)
 
 
-def block_ok(columns: Mapping[str, np.ndarray], loss: np.ndarray | None = None) -> bool:
+def block_ok(
+    columns: Mapping[str, np.ndarray], loss: np.ndarray | None = None, numeric: Numeric = NUMERIC
+) -> bool:
     """Whether every row of one block keeps every numeric rule (and has a finite loss >= 0).
 
     The fast twin of the rules above for float64 columns without nulls, run by
@@ -222,8 +235,7 @@ def block_ok(columns: Mapping[str, np.ndarray], loss: np.ndarray | None = None) 
         return True
     if loss is not None and not np.maximum.reduce(loss.view(np.uint64)) < _INF_BITS:
         return False
-    return all(column_ok(col.name, columns[col.name]) for col in NUMERIC)
+    return all(column_ok(col, columns[col.name]) for col in numeric)
 
 
 _COLUMNS = {col.name: col for col in NUMERIC}
-_BIT_BOUNDS = {col.name: _bit_bounds(col) for col in NUMERIC if col.low >= 0}

@@ -21,6 +21,7 @@ import polars as pl
 import pyarrow as pa
 
 from vecloss.exceptions import InputError, UsageError
+from vecloss.frames import text_ids
 from vecloss.io import database, ipc, parquet
 from vecloss.io._ahead import read_ahead
 from vecloss.io._stream import slices
@@ -374,14 +375,6 @@ def iter_part(
         yield from batches  # Parquet decodes the next slices ahead on its own threads
     else:
         yield from read_ahead(batches)
-
-
-def text_ids(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with ids stored as categories (Categorical, Enum: an Arrow dictionary)
-    as the strings they stand for: an id is a value, however it is stored."""
-    if ID in frame.columns and isinstance(frame.schema[ID], pl.Categorical | pl.Enum):
-        return frame.with_columns(pl.col(ID).cast(pl.String))
-    return frame
 
 
 def _text_ids(batches: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:

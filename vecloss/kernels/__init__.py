@@ -11,18 +11,16 @@ business: see :mod:`vecloss.run.executors`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import polars as pl
 
-from vecloss.formulas import INPUTS, FloatArray
+from vecloss import formulas
+from vecloss.formulas import FloatArray, Formula
 from vecloss.kernels import pooled
 from vecloss.kernels.blocks import vectorized_losses
+from vecloss.names import KERNELS, KernelName
 
 __all__ = ["KERNELS", "Kernel", "KernelName", "compute_loss"]
-
-KernelName = Literal["vectorized", "loop", "threads", "processes"]
-KERNELS: tuple[str, ...] = get_args(KernelName)
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,9 @@ class Kernel:
     chunk_size: int | None = None
     jit: bool = False
 
-    def losses(self, frame: pl.DataFrame, formula: str, years: int, rate: float) -> FloatArray:
+    def losses(
+        self, frame: pl.DataFrame, formula: str | Formula, years: int, rate: float
+    ) -> FloatArray:
         """The loss column of a validated frame (numeric columns Float64, no nulls)."""
         return compute_loss(
             frame,
@@ -55,7 +55,7 @@ class Kernel:
 def compute_loss(
     frame: pl.DataFrame,
     *,
-    formula: str = "complex",
+    formula: str | Formula = "complex",
     years: int = 10,
     discount_rate: float = 0.05,
     engine: str = "vectorized",
@@ -65,9 +65,9 @@ def compute_loss(
 ) -> FloatArray:
     """The loss column of a validated frame by the kernel named ``engine``."""
     if engine == "vectorized":
-        cost, area, prob, infl = (frame[name].to_numpy() for name in INPUTS)
+        spec = formulas.get(formula)
         return vectorized_losses(
-            (cost, area, prob, infl),
+            {name: frame[name].to_numpy() for name in spec.inputs},
             formula=formula,
             years=years,
             discount_rate=discount_rate,

@@ -24,9 +24,10 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
+from vecloss import formulas
 from vecloss.checks.ids import rises
 from vecloss.checks.rules import block_ok
-from vecloss.formulas import INPUTS, KERNELS, FloatArray, discount_factor
+from vecloss.formulas import INPUTS, FloatArray, Formula, discount_factor
 from vecloss.schema import NUMERIC
 
 __all__ = [
@@ -133,6 +134,13 @@ def _compiled_module() -> Any:
 
 
 @cache
+def _compiled_twin(path: str) -> Any:
+    """A formula's compiled twin, ``module:function`` (Numba loads here, only when asked for)."""
+    module_name, _, name = path.partition(":")
+    return getattr(importlib.import_module(module_name), name)
+
+
+@cache
 def _bounds() -> tuple[FloatArray, FloatArray]:
     """Each input column's inclusive bounds, in :data:`INPUTS` order (NaN fails both)."""
     by_name = {c.name: c for c in NUMERIC}
@@ -184,7 +192,7 @@ def checked_losses(
     columns: Mapping[str, Chunks],
     *,
     ids: npt.NDArray[np.int64] | Sequence[npt.NDArray[np.int64]] | None = None,
-    formula: str = "complex",
+    formula: str | Formula = "complex",
     years: int = 10,
     discount_rate: float = 0.05,
     workers: int | None = None,
@@ -192,7 +200,7 @@ def checked_losses(
 ) -> Checked:
     """The loss column, and whether every row keeps the numeric rules, in one fused pass.
 
-    ``columns`` maps the schema's numeric columns (float64, no nulls) by name,
+    ``columns`` maps the formula's numeric columns (float64, no nulls) by name,
     each one array or a list of chunks (every column, and ``ids``, cut alike);
     ``jit`` picks the compiled kernels (None: only with ``VECLOSS_JIT=1``).
     ``ids``, integer ids as int64, are checked for increasing order on the way.
@@ -200,29 +208,31 @@ def checked_losses(
     inside the compiled loop, or by :func:`vecloss.checks.rules.block_ok` after the
     NumPy kernel. The loss comes back as one array.
     """
-    inputs = [columns[name] for name in INPUTS]
-    return _blocked(inputs, formula, years, discount_rate, workers, jit, check=True, ids=ids)
+    spec = formulas.get(formula)
+    inputs = [columns[name] for name in spec.inputs]
+    return _blocked(inputs, spec, years, discount_rate, workers, jit, check=True, ids=ids)
 
 
 def vectorized_losses(
-    columns: Sequence[Chunks],
+    columns: Sequence[Chunks] | Mapping[str, Chunks],
     *,
-    formula: str = "complex",
+    formula: str | Formula = "complex",
     years: int = 10,
     discount_rate: float = 0.05,
     workers: int | None = None,
     jit: bool | None = None,
 ) -> FloatArray:
-    """The loss of every building, from (cost, area, probability, inflation) columns (each one
-    array, or its chunks, as in :func:`checked_losses`).
+    """The loss of every building, from the formula's input columns (by name, or in
+    :attr:`Formula.inputs` order: cost, area, probability, inflation, then the formula's
+    extra columns), each one array or its chunks, as in :func:`checked_losses`.
 
     The compiled kernels with ``jit`` (their checks ignored: a row that
     breaks a rule gets whatever the formula gives, NaN for NaN input), else
     the NumPy kernels.
     """
-    return _blocked(
-        list(columns), formula, years, discount_rate, workers, jit, check=False, ids=None
-    ).loss
+    spec = formulas.get(formula)
+    inputs = [columns[n] for n in spec.inputs] if isinstance(columns, Mapping) else list(columns)
+    return _blocked(inputs, spec, years, discount_rate, workers, jit, check=False, ids=None).loss
 
 
 def _layout(
@@ -248,7 +258,7 @@ def _layout(
 
 def _blocked(
     columns: Sequence[Chunks],
-    formula: str,
+    formula: Formula,
     years: int,
     discount_rate: float,
     workers: int | None,
@@ -260,7 +270,8 @@ def _blocked(
     """Run the formula block by block on threads; with ``check``, the schema's checks too,
     the order of ``ids`` and whether an inflation rate is above 1, each while the block is
     in cache. No block crosses the end of a chunk."""
-    module = _compiled_module() if (use_jit(None) if jit is None else jit) else None
+    wanted = (use_jit(None) if jit is None else jit) and formula.compiled is not None
+    module = _compiled_module() if wanted else None
     if module is None:
         one = _one_block(columns, ids)
         if one is not None:
@@ -291,16 +302,17 @@ def _blocked(
                 unsorted.append(lo)
 
     if module is None:
-        kernel = KERNELS[formula]
+        names, rules = formula.inputs, formula.numeric
 
         def compute(inputs: list[FloatArray], into: FloatArray) -> bool:
-            loss = kernel(*inputs, years=years, discount_rate=discount_rate, out=into)
-            return check and not block_ok(dict(zip(INPUTS, inputs, strict=True)), loss)
+            named = dict(zip(names, inputs, strict=True))
+            loss = formula.loss(named, years, discount_rate, out=into)
+            return check and not block_ok(named, loss, rules)
 
         in_order: Callable[[npt.NDArray[np.int64], int], bool] = rises
 
     else:
-        fused = module.KERNELS[formula]
+        fused = _compiled_twin(cast("str", formula.compiled))
         factor = discount_factor(years, discount_rate)
         low, high = _bounds()
 
@@ -334,7 +346,7 @@ def _one_block(
 
 def _small(
     columns: list[FloatArray],
-    formula: str,
+    formula: Formula,
     years: int,
     discount_rate: float,
     check: bool,
@@ -342,10 +354,11 @@ def _small(
 ) -> Checked:
     """:func:`_blocked` for one block of NumPy arrays, on this thread: the same kernel and
     checks, without the bookkeeping of blocks (a small frame in a notebook feels it)."""
-    loss = KERNELS[formula](*columns, years=years, discount_rate=discount_rate)
+    named = dict(zip(formula.inputs, columns, strict=True))
+    loss = formula.loss(named, years, discount_rate)
     if not check:
         return Checked(loss, ok=True, increasing=False)
-    ok = block_ok(dict(zip(INPUTS, columns, strict=True)), loss)
+    ok = block_ok(named, loss, formula.numeric)
     inflation = columns[INPUTS.index("inflation_rate")]
     above_one = len(inflation) > 0 and bool(np.maximum.reduce(inflation) > 1)
     return Checked(loss, ok, ids is not None and rises(ids), above_one)

@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from vecloss.exceptions import UsageError
-from vecloss.formulas import FloatArray
+from vecloss.formulas import FloatArray, Formula
 from vecloss.reference import reference_loss
 from vecloss.schema import ID
 
@@ -43,7 +43,11 @@ def _records(frame: pl.DataFrame) -> list[Building]:
 
 
 def loop_losses(
-    frame: pl.DataFrame, *, formula: str = "complex", years: int = 10, discount_rate: float = 0.05
+    frame: pl.DataFrame,
+    *,
+    formula: str | Formula = "complex",
+    years: int = 10,
+    discount_rate: float = 0.05,
 ) -> FloatArray:
     """One Python loop over the buildings, the scalar reference for each."""
     return np.array(
@@ -53,7 +57,7 @@ def loop_losses(
 
 
 def reference_chunk(
-    buildings: Sequence[Building], years: int, discount_rate: float, formula: str
+    buildings: Sequence[Building], years: int, discount_rate: float, formula: str | Formula
 ) -> list[float]:
     """The chunked task: the scalar reference over a list of buildings."""
     return [reference_loss(b, years, discount_rate, formula) for b in buildings]
@@ -107,7 +111,7 @@ def pooled_losses(
     frame: pl.DataFrame,
     *,
     kind: PoolKind,
-    formula: str = "complex",
+    formula: str | Formula = "complex",
     years: int = 10,
     discount_rate: float = 0.05,
     workers: int | None = None,

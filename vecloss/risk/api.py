@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from vecloss.api import to_polars
 from vecloss.checks.log import FailureLog
 from vecloss.exceptions import UsageError, warn
+from vecloss.frames import to_polars
 from vecloss.io.sink import check_targets, open_sink
 from vecloss.io.source import frame_source, open_source
 from vecloss.risk.exact import AEP_OUTCOMES, aep, deviation, events_of, oep
@@ -36,7 +36,7 @@ from vecloss.run.executors import Dask, Executor, InProcess
 from vecloss.run.groups import group_columns
 from vecloss.run.runner import check_options, execute, whole
 from vecloss.run.worker import DEFAULT_BATCH_ROWS, Job
-from vecloss.scenario import Formula, Scenario
+from vecloss.scenario import FormulaArg, Scenario
 from vecloss.schema import ID, REQUIRED
 
 __all__ = ["DEFAULT_PERIODS", "RETURN_PERIODS", "risk", "simulate"]
@@ -133,7 +133,7 @@ def _tally(
         src, run_job, executor, partial(tally_part, job=job), None, rej, progress=progress
     )
     state = results[0].state if results else new_state(job)
-    log = FailureLog()
+    log = FailureLog(numeric=run_job.scenario.spec.numeric)
     for result in results:
         log.merge(result.log)
         if result.state is not state:
@@ -146,7 +146,7 @@ def _tally(
 
 def _prepare(
     *,
-    formula: Formula,
+    formula: FormulaArg,
     years: object,
     discount_rate: object,
     periods: object,
@@ -327,7 +327,7 @@ def simulate(
     seed: int = 0,
     by: str | Sequence[str] | None = None,
     shared_by: str | None = None,
-    formula: Formula = "complex",
+    formula: FormulaArg = "complex",
     years: int = 10,
     discount_rate: float = 0.05,
     **options: Any,
@@ -375,7 +375,7 @@ def risk(
     return_periods: Sequence[float] = RETURN_PERIODS,
     by: str | Sequence[str] | None = None,
     shared_by: str | None = None,
-    formula: Formula = "complex",
+    formula: FormulaArg = "complex",
     years: int = 10,
     discount_rate: float = 0.05,
     engine: str = "vectorized",
@@ -471,7 +471,7 @@ def risk(
         input=name,
         rows=rows,
         rejected=log.rows,
-        formula=formula,
+        formula=job.run.scenario.formula,
         years=job.run.scenario.pairs[0][0],
         discount_rate=job.run.scenario.pairs[0][1],
         periods=None if exact else job.periods,

@@ -17,6 +17,7 @@ from vecloss.formulas import FloatArray
 __all__ = [
     "Z95",
     "distribution_tail",
+    "empirical_curve",
     "moments",
     "order_band",
     "sample_tail",
@@ -122,3 +123,13 @@ def distribution_tail(
     var = values[index]
     tvar = (beyond[index] + var * (alpha - exceed[index])) / alpha
     return var, tvar
+
+
+def empirical_curve(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return periods, losses and a 95 % band for each rank of ``losses`` (one per period):
+    the k-th largest of N is the loss at N/k years; its band, the order statistics around it
+    (:func:`order_band`, as the EP table's VaR intervals)."""
+    ordered = np.sort(losses)[::-1]
+    ranks = np.arange(1, len(ordered) + 1, dtype=np.float64)
+    low, high = order_band(ordered, ranks)
+    return len(ordered) / ranks, ordered, low, high

@@ -11,6 +11,7 @@ import polars as pl
 
 from vecloss.display import html_table
 from vecloss.exceptions import UsageError
+from vecloss.risk.measures import empirical_curve
 
 __all__ = ["EP_TYPES", "ORD_TABLES", "RiskResult"]
 
@@ -95,6 +96,10 @@ class RiskResult:
         head = f"RiskResult({self._title()})"
         with pl.Config(tbl_hide_dataframe_shape=True, tbl_rows=20):
             return f"{head}\naal:\n{self.aal}\nep (wide):\n{self.curves()}"
+
+    #: Return periods, losses and a 95 % band per rank of one curve's period losses
+    #: (:func:`vecloss.risk.measures.empirical_curve`): what :meth:`plot` draws.
+    empirical_curve = staticmethod(empirical_curve)
 
     def plot(self, *, ax: Any = None, **options: Any) -> Any:
         """The EP curves (see :func:`vecloss.plots.plot_risk`); returns the matplotlib Axes."""

@@ -21,7 +21,7 @@ import polars as pl
 
 from vecloss.checks.ids import Seen
 from vecloss.checks.log import FailureLog
-from vecloss.formulas import KERNELS, FloatArray
+from vecloss.formulas import PROBABILITY, FloatArray
 from vecloss.io.sink import PartWriter
 from vecloss.io.source import Part
 from vecloss.risk.draws import U64, mix, stream_keys, value_keys
@@ -64,20 +64,13 @@ class RiskJob:
 
 
 def severity(valid: pl.DataFrame, scenario: Scenario) -> FloatArray:
-    """Each building's loss if the hazard strikes: the formula with ``p = 1``."""
+    """Each building's loss if the hazard strikes, discounted: ``S / (1 + d)**T``, the
+    formula's severity apart from its probability (:attr:`Formula.severity`)."""
     (years, rate), *_ = scenario.pairs
-    columns = {
-        c: valid[c].to_numpy() for c in ("construction_cost", "floor_area", "inflation_rate")
-    }
-    ones = np.ones(valid.height)
-    return KERNELS[scenario.formula](
-        columns["construction_cost"],
-        columns["floor_area"],
-        ones,
-        columns["inflation_rate"],
-        years=years,
-        discount_rate=rate,
-    )
+    formula = scenario.spec
+    columns = {c: valid[c].to_numpy() for c in formula.columns}
+    columns[PROBABILITY] = np.ones(valid.height)  # (p = 1: the same operations as the loss)
+    return formula.loss(columns, years, rate)
 
 
 def _cell_keys(valid: pl.DataFrame, job: RiskJob) -> tuple[U64, U64, list[Any], U64]:

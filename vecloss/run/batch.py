@@ -18,17 +18,16 @@ import polars as pl
 from vecloss.checks.ids import Seen, later_duplicates, later_duplicates_ahead
 from vecloss.checks.rules import ROW, add_failure, no_rejects, reject_rows, split_valid
 from vecloss.chunks import aligned_views
-from vecloss.formulas import FloatArray, discount_factor
+from vecloss.formulas import FloatArray, Formula, discount_factor
 from vecloss.kernels import Kernel
 from vecloss.kernels.blocks import Checked, checked_losses
 from vecloss.scenario import Scenario
-from vecloss.schema import ID, NUMERIC, Reason
+from vecloss.schema import ID, NUMERIC, Column, Reason
 
 __all__ = ["Batch", "as_floats", "check_batch", "clean_losses", "fast_path_applies", "loss_table"]
 
 #: Id types whose values all fit an int64, so the compiled loop can check their order.
 _INT64_SAFE = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
-_NAMES = tuple(c.name for c in NUMERIC)
 
 
 @dataclass
@@ -59,25 +58,27 @@ def loss_table(ids: pl.DataFrame, scenario: Scenario, losses: list[FloatArray]) 
     )
 
 
-def fast_path_applies(batch: pl.DataFrame, kernel: Kernel) -> bool:
+def fast_path_applies(
+    batch: pl.DataFrame, kernel: Kernel, numeric: tuple[Column, ...] = NUMERIC
+) -> bool:
     """Whether a batch can take the fused path: numbers without nulls, the vectorized kernel."""
     if kernel.name != "vectorized" or batch[ID].null_count():
         return False
     return all(
-        batch.schema[c.name].is_numeric() and batch[c.name].null_count() == 0 for c in NUMERIC
+        batch.schema[c.name].is_numeric() and batch[c.name].null_count() == 0 for c in numeric
     )
 
 
-def as_floats(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with the schema's numeric columns as Float64 (``frame`` itself when they
-    already are: no cast, no new frame)."""
-    if all(frame.schema[c.name] == pl.Float64 for c in NUMERIC):
+def as_floats(frame: pl.DataFrame, numeric: tuple[Column, ...] = NUMERIC) -> pl.DataFrame:
+    """``frame`` with the numeric columns as Float64 (``frame`` itself when they already are:
+    no cast, no new frame)."""
+    if all(frame.schema[c.name] == pl.Float64 for c in numeric):
         return frame
-    return frame.with_columns(pl.col(c.name).cast(pl.Float64) for c in NUMERIC)
+    return frame.with_columns(pl.col(c.name).cast(pl.Float64) for c in numeric)
 
 
 def clean_losses(
-    frame: pl.DataFrame, formula: str, years: int, rate: float, kernel: Kernel
+    frame: pl.DataFrame, formula: Formula, years: int, rate: float, kernel: Kernel
 ) -> Checked | None:
     """The loss column of a frame that is clean, straight from NumPy views of its columns;
     None when anything needs a closer look (then :func:`check_batch` names every problem).
@@ -93,7 +94,7 @@ def clean_losses(
     if ids.null_count():
         return None
     columns = []
-    for column in NUMERIC:
+    for column in formula.numeric:
         series = frame.get_column(column.name)
         if not series.dtype.is_numeric() or series.null_count():
             return None
@@ -103,7 +104,12 @@ def clean_losses(
 
 
 def _distinct_and_checked(
-    columns: list[pl.Series], ids: pl.Series, formula: str, years: int, rate: float, kernel: Kernel
+    columns: list[pl.Series],
+    ids: pl.Series,
+    formula: Formula,
+    years: int,
+    rate: float,
+    kernel: Kernel,
 ) -> Checked:
     """:func:`_checked`, with ``ok`` false also when an id repeats; ids not in increasing order
     are checked on a thread of their own while the kernel runs."""
@@ -120,17 +126,22 @@ def _distinct_and_checked(
 
 
 def _checked(
-    columns: list[pl.Series], ids: pl.Series, formula: str, years: int, rate: float, kernel: Kernel
+    columns: list[pl.Series],
+    ids: pl.Series,
+    formula: Formula,
+    years: int,
+    rate: float,
+    kernel: Kernel,
 ) -> Checked:
     """The fused kernel on NumPy views of the numeric columns' chunks (Float64, no nulls, in
-    :data:`NUMERIC` order) and of the ids' when they fit an int64."""
+    :attr:`Formula.numeric` order) and of the ids' when they fit an int64."""
     kind = ids.dtype
     keys = (
         ids if isinstance(kind, pl.Int64) else ids.cast(pl.Int64) if kind in _INT64_SAFE else None
     )
     views = aligned_views(columns if keys is None else [*columns, keys])
     return checked_losses(
-        dict(zip(_NAMES, views, strict=False)),
+        dict(zip((c.name for c in formula.numeric), views, strict=False)),
         ids=None if keys is None else views[-1],
         formula=formula,
         years=years,
@@ -153,33 +164,31 @@ def check_batch(
 
     ``seen`` carries the ids of earlier batches; a repeat of one is rejected.
     With several pairs, the part of each formula that does not depend on the
-    pair is computed once per building (complex: ``C * exp(i * A / 1000) * p``;
-    simple: ``C * (1 + i)**T * p`` once per distinct T) and each pair is one
-    multiply by its scalar ``1 / (1 + d)**T``: the same operations, in the same
+    pair is computed once per building (``S * p``: once, or once per distinct T for a
+    formula whose severity ``S`` depends on the horizon, as the simple one's does) and each
+    pair is one multiply by its scalar ``1 / (1 + d)**T``: the same operations, in the same
     order, as the one-pair kernel, so the same bits. A building whose loss
     overflows in any pair is rejected from all of them.
     """
-    pairs = scenario.pairs
+    pairs, formula = scenario.pairs, scenario.spec
     if len(pairs) == 1:
         ((years, rate),) = pairs
         valid, loss, rejected = _one_pair(
-            batch, scenario.formula, years, rate, kernel, row_offset, seen, strings
+            batch, formula, years, rate, kernel, row_offset, seen, strings
         )
         return Batch(valid, [loss], rejected)
-    complex_ = scenario.formula == "complex"
-    growth_years = [0] if complex_ else sorted(scenario.years)
+    growth_years = sorted(scenario.years) if formula.uses_years else [0]
     valid, base, rejected = _one_pair(
-        batch, scenario.formula, growth_years[0], 0.0, kernel, row_offset, seen, strings
+        batch, formula, growth_years[0], 0.0, kernel, row_offset, seen, strings
     )
     bases = {growth_years[0]: base}
     for years in growth_years[1:]:
-        bases[years] = kernel.losses(valid, scenario.formula, years, 0.0)
+        bases[years] = kernel.losses(valid, formula, years, 0.0)
     losses: list[FloatArray] = []
     with np.errstate(over="ignore", invalid="ignore"):
         for years, rate in pairs:
-            losses.append(
-                np.multiply(bases[0 if complex_ else years], discount_factor(years, rate))
-            )
+            base = bases[years if formula.uses_years else 0]
+            losses.append(np.multiply(base, discount_factor(years, rate)))
     overflow = np.zeros(valid.height, dtype=bool)
     for loss in losses:
         overflow |= ~(loss < np.inf)
@@ -194,7 +203,7 @@ def check_batch(
 
 def _one_pair(
     batch: pl.DataFrame,
-    formula: str,
+    formula: Formula,
     years: int,
     rate: float,
     kernel: Kernel,
@@ -203,10 +212,10 @@ def _one_pair(
     strings: bool,
 ) -> tuple[pl.DataFrame, FloatArray, pl.DataFrame]:
     indexed = batch.with_row_index(ROW, offset=row_offset)
-    if fast_path_applies(batch, kernel):
-        valid = as_floats(indexed)
+    if fast_path_applies(batch, kernel, formula.numeric):
+        valid = as_floats(indexed, formula.numeric)
         ids = batch[ID]
-        columns = [valid[c.name] for c in NUMERIC]
+        columns = [valid[c.name] for c in formula.numeric]
         if seen is not None and seen.deferred:  # its one check at the end covers this batch's
             checked = _checked(columns, ids, formula, years, rate, kernel)
         else:
@@ -226,7 +235,7 @@ def _one_pair(
 
 def _diagnose(
     indexed: pl.DataFrame,
-    formula: str,
+    formula: Formula,
     years: int,
     rate: float,
     kernel: Kernel,
@@ -234,7 +243,7 @@ def _diagnose(
     strings: bool = True,
 ) -> tuple[pl.DataFrame, FloatArray, pl.DataFrame]:
     """Every rule as a Polars expression: each failing row named, with every reason."""
-    checked = split_valid(indexed, strings=strings)
+    checked = split_valid(indexed, strings=strings, numeric=formula.numeric)
     valid, bad = checked.valid, [checked.rejected]
     if seen is not None:  # every row's id counts, valid or not (see vecloss.checks.ids)
         ident = pl.col(ID)

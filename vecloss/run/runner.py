@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import polars as pl
 
@@ -31,6 +31,7 @@ from vecloss.io.sink import Sink, check_targets, open_sink
 from vecloss.io.source import Part, Source, frame_source, open_source
 from vecloss.kernels import Kernel
 from vecloss.kernels.blocks import use_jit
+from vecloss.names import ENGINES, Engine
 from vecloss.progress import progress_bar
 from vecloss.run.executors import Dask, Executor, InProcess, Work, part_rows_for
 from vecloss.run.groups import GroupTotals, group_columns
@@ -45,13 +46,10 @@ from vecloss.run.worker import (
     process_part,
     with_shared_ids,
 )
-from vecloss.scenario import Formula, Rates, Scenario, Years
+from vecloss.scenario import FormulaArg, Rates, Scenario, Years
 
 __all__ = ["ENGINES", "Engine", "OnInvalid", "check_options", "execute", "run", "whole"]
 
-#: ``--engine``: a kernel, or ``dask`` (the vectorized kernel on the Dask executor).
-Engine = Literal["vectorized", "loop", "threads", "processes", "dask"]
-ENGINES: tuple[str, ...] = get_args(Engine)
 OnInvalid = Literal["fail", "skip"]
 #: The columns a run computes (``loss``; ``years`` and ``discount_rate`` for a grid).
 COMPUTED = ("loss", "years", "discount_rate")
@@ -104,7 +102,7 @@ def run(
     source: str | Path | Any,
     output: str | Path | None = None,
     *,
-    formula: Formula = "complex",
+    formula: FormulaArg = "complex",
     years: Years = 10,
     discount_rate: Rates = 0.05,
     engine: Engine = "vectorized",
@@ -174,7 +172,7 @@ def run(
     batch_rows = whole(batch_rows, "batch rows")
     in_memory = not isinstance(source, str | Path)
     if in_memory:
-        from vecloss.api import to_polars  # the API layer's frame conversion
+        from vecloss.frames import to_polars
 
         src = frame_source(to_polars(source, "run()").polars)
     else:
@@ -321,7 +319,7 @@ def execute(
         if deferred is not None and deferred.repeated():
             log = exact_log(parts, job)  # every repeat named (none: a hash collision)
         else:
-            log = FailureLog()
+            log = FailureLog(numeric=job.scenario.spec.numeric)
             for result in results:
                 log.merge(result.log)
         if log and job.on_invalid == "fail":
@@ -348,7 +346,7 @@ def exact_log(parts: Sequence[Part], job: Job) -> FailureLog:
     of a run in fail mode whose one check at the end found a repeated key. (Only the log is
     made: in fail mode a repeat fails the run, and a hash collision that is no repeat leaves
     the first pass's results as they are.)"""
-    log, seen = FailureLog(), SeenIds()
+    log, seen = FailureLog(numeric=job.scenario.spec.numeric), SeenIds()
     for part in parts:
         for batch, _ in checked_batches(part, job, seen):
             log.add(batch.rejected)

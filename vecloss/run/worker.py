@@ -19,7 +19,7 @@ import pyarrow as pa
 from vecloss.checks.columns import check_columns
 from vecloss.checks.ids import Seen, SeenIds
 from vecloss.checks.log import FailureLog
-from vecloss.checks.rules import FAILURES, ROW, reason_text
+from vecloss.checks.rules import FAILURES, ROW, Numeric, reason_text
 from vecloss.formulas import FloatArray
 from vecloss.io.sink import PartWriter
 from vecloss.io.source import Part, iter_part
@@ -28,7 +28,7 @@ from vecloss.run.batch import Batch, check_batch, loss_table
 from vecloss.run.groups import GroupTotals
 from vecloss.run.total import Total, TotalParts
 from vecloss.scenario import Scenario
-from vecloss.schema import ID, REQUIRED
+from vecloss.schema import ID, NUMERIC, REQUIRED
 
 __all__ = [
     "DEFAULT_BATCH_ROWS",
@@ -63,20 +63,27 @@ class Job:
 
     @property
     def carry(self) -> list[str]:
-        """The input columns read besides the schema's: kept ones and the group columns."""
+        """The input columns read besides the formula's: kept ones and the group columns."""
         extra = [*self.keep, *self.by]
-        return [c for c in dict.fromkeys(extra) if c not in REQUIRED]
+        return [c for c in dict.fromkeys(extra) if c not in self.inputs]
+
+    @property
+    def inputs(self) -> list[str]:
+        """The columns the formula needs: the schema's, then the formula's extra columns."""
+        return [*REQUIRED, *(c.name for c in self.scenario.spec.extra)]
 
 
 def checked_batches(part: Part, job: Job, seen: Seen | None) -> Iterator[tuple[Batch, int]]:
     """Yield every checked batch of a part, with the input row number of its first row."""
     row = part.first_row
-    wanted = [*REQUIRED, *job.carry]
-    checked = False
+    wanted = [*job.inputs, *job.carry]
+    checked, numeric = False, job.scenario.spec.numeric
     for batch in iter_part(part, batch_rows=job.batch_rows, columns=wanted):
         if not checked:
             names = None if set(wanted) <= set(batch.columns) else part.columns()
-            check_columns(batch.schema, job.source, carry=job.carry, all_columns=names)
+            check_columns(
+                batch.schema, job.source, carry=job.carry, all_columns=names, numeric=numeric
+            )
             checked = True
         result = check_batch(
             batch, job.scenario, job.kernel, row_offset=row, seen=seen, strings=job.strings
@@ -85,7 +92,7 @@ def checked_batches(part: Part, job: Job, seen: Seen | None) -> Iterator[tuple[B
         row += batch.height
     if not checked:  # no batch at all (a reader gives none when no asked-for column is there)
         names = part.columns()
-        check_columns(dict.fromkeys(names, pl.Null()), job.source, carry=job.carry)
+        check_columns(dict.fromkeys(names, pl.Null()), job.source, carry=job.carry, numeric=numeric)
 
 
 def _own(part: Part) -> SeenIds:
@@ -117,7 +124,7 @@ def usable_batches(
         if log and job.on_invalid == "fail":
             continue
         if rejects is not None and (batch.rejected.height or not headed):
-            frame = rejects_frame(batch.rejected)
+            frame = rejects_frame(batch.rejected, job.scenario.spec.numeric)
             rejects.header(frame)
             headed = True
             if frame.height:
@@ -230,10 +237,10 @@ class HeldRejects:
         return self._header
 
 
-def rejects_frame(rejected: pl.DataFrame) -> pl.DataFrame:
+def rejects_frame(rejected: pl.DataFrame, numeric: Numeric = NUMERIC) -> pl.DataFrame:
     """Rejected rows as written: their original values, ``row`` and ``reason``."""
     return (
-        rejected.with_columns(reason=reason_text(pl.col(FAILURES)))
+        rejected.with_columns(reason=reason_text(pl.col(FAILURES), numeric))
         .drop(FAILURES)
         .rename({ROW: "row"})
     )

@@ -1,4 +1,4 @@
-"""Hardening: nothing lost, nothing hung, every failure a clear message (issue "Hardening").
+"""Faults leave no trace: nothing lost, nothing hung, every failure a clear message.
 
 Each test names the case of the fault run it reproduces."""
 

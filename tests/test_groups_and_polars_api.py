@@ -12,6 +12,7 @@ import pytest
 
 import vecloss
 from tests.conftest import EXAMPLE, assert_close, portfolio
+from vecloss import formulas
 from vecloss.cli import main
 
 
@@ -23,7 +24,7 @@ def regional() -> pl.DataFrame:
     )
 
 
-@pytest.mark.parametrize("formula", ["complex", "simple"])
+@pytest.mark.parametrize("formula", formulas.names())
 def test_expression_and_namespaces_give_the_same_bits(regional: pl.DataFrame, formula: str) -> None:
     options = {"formula": formula, "years": 25, "discount_rate": 0.04}
     expected = vecloss.losses(regional, **options)["loss"]  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Regression tests for the "One house, one direction" issue: one scenario rule everywhere,
+"""One scenario rule everywhere,
 parameters checked before any I/O, one runner for every output and executor."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import vecloss
 from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, portfolio
-from vecloss import PercentageWarning, UsageError
+from vecloss import PercentageWarning, UsageError, formulas
 from vecloss.cli import main
 from vecloss.scenario import Scenario
 
@@ -44,7 +44,7 @@ def test_cli_preview_with_carried_columns(
         assert "region" in out.splitlines()[0]
 
 
-@pytest.mark.parametrize("formula", ["complex", "simple"])
+@pytest.mark.parametrize("formula", formulas.names())
 @pytest.mark.parametrize("years", [[], (), range(0), np.array([], dtype=int)])
 def test_an_empty_grid_is_a_usage_error(formula: str, years: object) -> None:
     frame = vecloss.read(EXAMPLE)

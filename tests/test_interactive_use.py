@@ -1,4 +1,4 @@
-"""The analyst's afternoon: dirty data from Python, results in a notebook, grids, frames that
+"""Interactive use: dirty data from Python, results in a notebook, grids, frames that
 come back as they went in, unit guard rails, a command line that pipes."""
 
 from __future__ import annotations
