@@ -239,11 +239,12 @@ def test_d7_a_bad_second_risk_output_fails_before_the_simulation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import vecloss.cli as cli
+    import vecloss.cli.commands as commands
 
     def never(*_: object) -> None:
         pytest.fail("the simulation ran before the destinations were checked")
 
-    monkeypatch.setattr(cli, "_risk_result", never)
+    monkeypatch.setattr(commands, "_risk_result", never)
     (tmp_path / "afile").write_text("x")
     (tmp_path / "ep.csv").write_text("old\n")
     args = ["risk", str(EXAMPLE), "-o", str(tmp_path / "ep.csv")]

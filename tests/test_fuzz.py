@@ -7,7 +7,9 @@ import json
 import math
 import string
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +22,7 @@ from vecloss.io.source import read_source
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+T = TypeVar("T")
 COLUMNS = [
     "buildingId",
     "floor_area",
@@ -30,24 +33,30 @@ COLUMNS = [
 ]
 
 
+def attempt(action: Callable[[], T]) -> tuple[T | None, str | None]:
+    """``action()``'s result, or the message of the VeclossError it raised (any other
+    exception escapes)."""
+    try:
+        return action(), None
+    except VeclossError as exc:
+        return None, str(exc)
+
+
 def survives(path: Path) -> None:
     """Reading and running may fail, but only with a VeclossError that names the file; a run
     in skip mode that succeeds accounts for every row the reader sees, with a finite total."""
-    try:
-        rows: int | None = read_source(path).height
-    except VeclossError as exc:
-        assert path.name in str(exc), str(exc)
-        rows = None
-    try:
-        with warnings.catch_warnings():  # (skip mode warns with the count set aside)
-            warnings.simplefilter("ignore")
-            summary = run(path, on_invalid="skip")
-    except VeclossError as exc:
-        assert path.name in str(exc), str(exc)
+    frame, error = attempt(lambda: read_source(path))
+    assert error is None or path.name in error, error
+    with warnings.catch_warnings():  # (skip mode warns with the count set aside)
+        warnings.simplefilter("ignore")
+        summary, error = attempt(lambda: run(path, on_invalid="skip"))
+    if summary is None:
+        assert error is not None
+        assert path.name in error, error
         return
     assert math.isfinite(summary.total_loss)
-    if rows is not None:
-        assert summary.rows + summary.rejected == rows
+    if frame is not None:
+        assert summary.rows + summary.rejected == frame.height
 
 
 @FUZZ

@@ -19,7 +19,7 @@ import pytest
 import vecloss
 from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, portfolio
 from vecloss.cli import main
-from vecloss.cli_options import build_parser
+from vecloss.cli.options import build_parser
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import vecloss
 from vecloss.checks import ids as ids_module
+from vecloss.checks import spill as spill_module
 from vecloss.checks.ids import SeenIds, distinct_keys, later_duplicates
 
 ID_VALUES = {
@@ -58,7 +59,8 @@ def weak_hash(monkeypatch: pytest.MonkeyPatch) -> None:
         keys = real(ids)
         return keys if ids.dtype.is_integer() else keys & 7
 
-    monkeypatch.setattr(ids_module, "id_keys", three_bits)
+    for module in (ids_module, spill_module):  # (every module that keys ids)
+        monkeypatch.setattr(module, "id_keys", three_bits)
 
 
 @settings(max_examples=200, deadline=None)

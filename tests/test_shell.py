@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import EXAMPLE, generate
-from vecloss.cli_options import build_parser
+from vecloss.cli.options import build_parser
 
 CLI = [sys.executable, "-m", "vecloss"]
 
@@ -117,7 +117,7 @@ def test_every_help_example_runs_as_written(tmp_path: Path) -> None:
     import shlex
     import shutil
 
-    from vecloss.cli_options import EXAMPLES
+    from vecloss.cli.options import EXAMPLES
 
     shutil.copy(EXAMPLE, tmp_path / "data.json")
     for command, lines in EXAMPLES.items():

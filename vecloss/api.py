@@ -19,6 +19,7 @@ from vecloss.frames import Frame, to_polars
 from vecloss.io.source import frame_source, open_source, read_files
 from vecloss.kernels import KERNELS, Kernel
 from vecloss.kernels.blocks import use_jit
+from vecloss.options import check_keep, check_on_invalid, group_columns
 from vecloss.progress import progress_bar
 from vecloss.run.batch import (
     Batch,
@@ -28,7 +29,7 @@ from vecloss.run.batch import (
     fast_path_applies,
     loss_table,
 )
-from vecloss.run.groups import GroupTotals, group_columns
+from vecloss.run.groups import GroupTotals
 from vecloss.run.worker import Job, above_one, checked_batches
 from vecloss.scenario import FormulaArg, Rates, Scenario, Years
 from vecloss.schema import ID, NUMERIC
@@ -79,9 +80,7 @@ def read(source: str | Path, *, on_invalid: str = "fail") -> pl.DataFrame:
     :func:`vecloss.validate` returns those rows with their reasons), as in
     :func:`vecloss.losses`.
     """
-    if on_invalid not in ("fail", "skip"):
-        msg = f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}"
-        raise UsageError(msg)
+    check_on_invalid(on_invalid)
     src = open_source(source)
     if src.is_database:
         msg = f"{src.name}: read() takes files; hint: vecloss.run(uri, table=...) streams a table"
@@ -207,12 +206,8 @@ def losses(
         msg = f"losses() has no engine {engine!r}; hint: {hint}"
         raise UsageError(msg)
     groups = group_columns(by)
-    if isinstance(keep, str) or not all(isinstance(c, str) for c in keep):
-        msg = f"keep must be a list of column names, got {keep!r}"
-        raise UsageError(msg)
-    if on_invalid not in ("fail", "skip"):
-        msg = f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}"
-        raise UsageError(msg)
+    check_keep(keep)
+    check_on_invalid(on_invalid)
     source = "portfolio"
     given = to_polars(data)
     frame = given.polars

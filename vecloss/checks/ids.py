@@ -15,17 +15,15 @@ messages at every batch size.
 from __future__ import annotations
 
 import itertools
-import shutil
-import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from vecloss.checks.keys import distinct_keys, exact_keys, id_keys, in_ranges
+from vecloss.checks.spill import EarlierKeys, SplitLog
 from vecloss.chunks import pieces
-from vecloss.io.atomic import scratch_folder
 
 __all__ = [
     "DeferredIds",
@@ -40,13 +38,6 @@ __all__ = [
     "rises",
 ]
 
-#: The seed of the 64-bit hashes of string ids: fixed, so every batch of a run keys alike.
-SEED = 0x5EED
-
-#: Integer keys spread over at most this many values per key are marked in a table of
-#: flags (one random write per key into a table of at most 4 bytes per key, ~9 ns per key
-#: at 10M); wider ones are sorted (~18 ns per key).
-DENSE = 4
 
 #: Fewer string ids than this are counted by Polars' ``n_unique`` (17 us for 1,000), not hashed.
 SMALL = 4_096
@@ -54,43 +45,6 @@ SMALL = 4_096
 #: From this many ids, :func:`later_duplicates_ahead` checks them on a thread of their own
 #: while the caller computes (below, the hand-over costs more than the overlap saves).
 AHEAD_ROWS = 65_536
-
-
-def id_keys(ids: pl.Series) -> np.ndarray:
-    """The ids (no nulls) as int64 keys: integers of 64 bits or fewer as themselves (UInt64
-    by their bits), any other kind (strings, 128-bit integers) as a 64-bit hash, equal for
-    equal ids (and, rarely, for unequal ones)."""
-    if exact_keys(ids):
-        if ids.dtype == pl.UInt64:
-            return ids.to_numpy().view(np.int64)
-        return ids.cast(pl.Int64).to_numpy()
-    return ids.hash(seed=SEED).to_numpy().view(np.int64)
-
-
-def exact_keys(ids: pl.Series) -> bool:
-    """Whether :func:`id_keys` of such ids are equal only for equal ids: integers of 64 bits or
-    fewer (a JSON reader gives 128-bit integers for ids past 2**63)."""
-    return ids.dtype.is_integer() and ids.dtype not in (pl.Int128, pl.UInt128)
-
-
-def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
-    """Whether int64 ``keys`` are pairwise distinct: flags over their range when it is dense
-    (ids numbered in any order), else one sort and a comparison of neighbours (``in_place``:
-    the keys themselves are sorted, no copy)."""
-    count = len(keys)
-    if count < 2:
-        return True
-    low, high = int(np.minimum.reduce(keys)), int(np.maximum.reduce(keys))
-    if high - low < DENSE * count:
-        flags = np.zeros(high - low + 1, dtype=np.bool_)
-        flags[keys - keys.dtype.type(low)] = True
-        return int(np.count_nonzero(flags)) == count
-    if in_place:
-        keys.sort()
-        ordered = keys
-    else:
-        ordered = np.sort(keys)
-    return not bool(np.any(ordered[1:] == ordered[:-1]))
 
 
 def later_duplicates(ids: pl.Series) -> pl.Series | None:
@@ -154,111 +108,6 @@ def rises(values: np.ndarray, previous: int | None = None) -> bool:
     return bool(np.all(values[1:] > values[:-1]))
 
 
-def in_ranges(keys: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
-    """Which keys lie in one of ``ranges`` (disjoint inclusive ``(low, high)``, sorted)."""
-    found = np.zeros(len(keys), dtype=bool)
-    if ranges:
-        lows, highs = (np.array(side, dtype=np.int64) for side in zip(*ranges, strict=True))
-        index = np.searchsorted(lows, keys, side="right") - 1
-        inside = index >= 0
-        found[inside] = keys[inside] <= highs[index[inside]]
-    return found
-
-
-def _scratch(owner: object) -> Path:
-    """A new temporary folder, removed with ``owner`` (or at exit)."""
-    folder = scratch_folder("ids")
-    weakref.finalize(owner, shutil.rmtree, folder, ignore_errors=True)
-    return folder
-
-
-class _Earlier:
-    """The string ids of earlier batches, to confirm a key seen again: in memory up to
-    ``budget`` bytes, then in Arrow IPC files of a temporary folder (removed with this
-    object, or at exit)."""
-
-    def __init__(self, budget: int) -> None:
-        self._budget = budget
-        self._held: list[pl.Series] = []
-        self._bytes = 0
-        self._folder: Path | None = None
-        self._files: list[Path] = []
-
-    def add(self, ids: pl.Series) -> None:
-        self._held.append(ids)
-        self._bytes += int(ids.estimated_size())
-        if self._bytes > self._budget:
-            self._spill()
-
-    def _spill(self) -> None:
-        if self._folder is None:
-            self._folder = _scratch(self)
-        path = self._folder / f"{len(self._files):06d}.arrow"
-        pl.DataFrame({"id": pl.concat(self._held)}).write_ipc(path)
-        self._files.append(path)
-        self._held, self._bytes = [], 0
-
-    def with_keys(self, keys: np.ndarray) -> pl.Series:
-        """The earlier ids whose key is one of ``keys`` (each a key :func:`id_keys` gave)."""
-        wanted = pl.Series(keys).implode()
-        found = [s.filter(pl.Series(id_keys(s)).is_in(wanted)) for s in self._held]
-        for path in self._files:
-            stored = pl.read_ipc(path).get_column("id")
-            found.append(stored.filter(pl.Series(id_keys(stored)).is_in(wanted)))
-        return pl.concat(found) if found else pl.Series(dtype=pl.String)
-
-
-class _KeyLog:
-    """Keys appended batch by batch, for one check at the end: 8 bytes per building, in one
-    buffer when the number of rows is known (in a file of a temporary folder past ``budget``
-    bytes), else in a list of arrays."""
-
-    def __init__(self, rows: int | None, budget: int) -> None:
-        self._arrays: list[np.ndarray] = []
-        self._buffer: np.ndarray | None = None
-        self._count = 0
-        if rows:
-            if rows * 8 > budget:
-                keys = _scratch(self) / "keys"
-                self._buffer = np.memmap(keys, dtype=np.int64, mode="w+", shape=rows)
-            else:
-                self._buffer = np.empty(rows, dtype=np.int64)  # (pages taken only when written)
-
-    def add(self, keys: np.ndarray) -> None:
-        end = self._count + len(keys)
-        if self._buffer is not None and not self._arrays and end <= len(self._buffer):
-            self._buffer[self._count : end] = keys
-        else:
-            self._arrays.append(np.array(keys, dtype=np.int64))  # (a copy: no batch kept alive)
-        self._count = end
-
-    def keys(self) -> np.ndarray:
-        """Every key logged (the buffer itself: the caller may sort it in place)."""
-        if self._buffer is None:
-            return np.concatenate(self._arrays) if self._arrays else np.empty(0, np.int64)
-        head = self._buffer[: min(self._count, len(self._buffer))]
-        return np.concatenate([head, *self._arrays]) if self._arrays else head
-
-
-class _SplitLog:
-    """Keys logged in two halves, negative and not (hashes split evenly), so that the check at
-    the end sorts the halves on two threads: equal keys always fall in the same half."""
-
-    def __init__(self, rows: int | None, budget: int) -> None:
-        self._halves = (_KeyLog(rows, budget // 2), _KeyLog(rows, budget // 2))
-
-    def add(self, keys: np.ndarray) -> None:
-        negative = keys < 0
-        if not negative.any():  # (integer ids, the common case: no copy of a mask)
-            self._halves[1].add(keys)
-            return
-        self._halves[0].add(keys[negative])
-        self._halves[1].add(keys[~negative])
-
-    def keys(self) -> list[np.ndarray]:
-        return [half.keys() for half in self._halves]
-
-
 class SeenIds:
     """The building ids of earlier batches, to find repeats across batches.
 
@@ -278,7 +127,7 @@ class SeenIds:
         self._ranges: list[tuple[int, int]] = []  # disjoint, increasing
         self._runs: list[np.ndarray] = []
         self._max: int | None = None
-        self._earlier = _Earlier(budget)
+        self._earlier = EarlierKeys(budget)
 
     def add(self, ids: pl.Series, *, rising: bool = False) -> pl.Series:
         """Record ``ids`` (non-null, unique within the batch); return which were seen before.
@@ -356,7 +205,7 @@ class DeferredIds:
     deferred = True
 
     def __init__(self, *, rows: int | None = None, budget: int = 1 << 30) -> None:
-        self._log = _SplitLog(rows, budget)
+        self._log = SplitLog(rows, budget)
         self._ranges: list[tuple[int, int]] = []
         self._pending: list[Future[None]] = []
 

@@ -7,25 +7,10 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from vecloss.exceptions import UsageError
 from vecloss.formulas import FloatArray
+from vecloss.options import group_columns
 
 __all__ = ["GroupTotals", "group_columns"]
-
-
-def group_columns(by: object) -> tuple[str, ...]:
-    """``by`` as a tuple of column names: None, one name, or a sequence of names."""
-    if by is None:
-        return ()
-    if isinstance(by, str):
-        return (by,)
-    if isinstance(by, Sequence) and by and all(isinstance(c, str) for c in by):
-        if len(set(by)) < len(by):
-            msg = f"by names a column twice: {list(by)!r}"
-            raise UsageError(msg)
-        return tuple(by)
-    msg = f"by must be a column name or a list of them, got {by!r}"
-    raise UsageError(msg)
 
 
 class GroupTotals:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
 
@@ -32,9 +32,10 @@ from vecloss.io.source import Part, Source, frame_source, open_source
 from vecloss.kernels import Kernel
 from vecloss.kernels.blocks import use_jit
 from vecloss.names import ENGINES, Engine
+from vecloss.options import OnInvalid, check_options, group_columns, whole
 from vecloss.progress import progress_bar
 from vecloss.run.executors import Dask, Executor, InProcess, Work, part_rows_for
-from vecloss.run.groups import GroupTotals, group_columns
+from vecloss.run.groups import GroupTotals
 from vecloss.run.summary import Summary
 from vecloss.run.total import SUM_BLOCK, file_block_sums
 from vecloss.run.worker import (
@@ -49,53 +50,6 @@ from vecloss.run.worker import (
 from vecloss.scenario import FormulaArg, Rates, Scenario, Years
 
 __all__ = ["ENGINES", "Engine", "OnInvalid", "check_options", "execute", "run", "whole"]
-
-OnInvalid = Literal["fail", "skip"]
-#: The columns a run computes (``loss``; ``years`` and ``discount_rate`` for a grid).
-COMPUTED = ("loss", "years", "discount_rate")
-
-
-def whole(value: object, name: str, *, optional: bool = True) -> int | None:
-    """``value`` as an ``int`` >= 1 (any integer type, NumPy's too; hardening U8), or None."""
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        msg = f"{name} must be a whole number >= 1, got {value!r}"
-        raise UsageError(msg)
-    return int(value)
-
-
-def check_options(
-    *,
-    engine: str = "vectorized",
-    workers: object = None,
-    chunk_size: object = None,
-    batch_rows: object = DEFAULT_BATCH_ROWS,
-    on_invalid: str = "fail",
-    keep: object = (),
-    by: object = None,
-) -> None:
-    """Raise :class:`UsageError` naming the first run option out of its domain."""
-    if engine not in ENGINES:
-        msg = f"unknown engine {engine!r}; hint: choose one of {', '.join(ENGINES)}"
-        raise UsageError(msg)
-    whole(workers, "workers")
-    whole(chunk_size, "chunk size")
-    whole(batch_rows, "batch rows")
-    if on_invalid not in ("fail", "skip"):
-        msg = f"on_invalid must be 'fail' or 'skip', got {on_invalid!r}"
-        raise UsageError(msg)
-    if isinstance(keep, str) or not all(isinstance(c, str) for c in keep):  # type: ignore[attr-defined]
-        msg = f"keep must be a list of column names, got {keep!r}"
-        raise UsageError(msg)
-    named = [("keep", c) for c in keep] + [("by", c) for c in group_columns(by)]  # type: ignore[attr-defined]
-    for option, column in named:
-        if column in COMPUTED:  # hardening C8: never the input's column silently dropped
-            msg = (
-                f"{option} {column!r}: {column} is a column vecloss writes, so an input column "
-                f"of that name can be neither kept nor grouped by; hint: rename it in the input"
-            )
-            raise UsageError(msg)
 
 
 def run(

@@ -6,8 +6,19 @@ import argparse
 from typing import Any
 
 from vecloss import __version__, formulas
-from vecloss.exceptions import UsageError
-from vecloss.names import CONTENDERS, CONTENDERS_ABOUT, ENGINES
+from vecloss.cli.values import (
+    parse_columns,
+    parse_count,
+    parse_formula,
+    parse_names,
+    parse_positive,
+    parse_rate,
+    parse_return_periods,
+    parse_seed,
+    parse_sizes,
+    parse_years,
+)
+from vecloss.names import CONTENDERS_ABOUT, ENGINES
 from vecloss.run.worker import DEFAULT_BATCH_ROWS
 
 __all__ = ["DEFAULT_SIZES", "PREVIEW_ROWS", "build_parser"]
@@ -18,90 +29,11 @@ PREVIEW_ROWS = 20
 DEFAULT_SIZES = [10**k for k in range(2, 8)]
 
 
-def _years(text: str) -> int | list[int]:
-    """``10`` or a grid ``10,30``: integers >= 0."""
-    values = []
-    for part in text.split(","):
-        try:
-            years = int(part)
-        except ValueError:
-            years = -1
-        if years < 0:
-            msg = f"years must be an integer >= 0 (or a list like 10,30), got {part!r}"
-            raise argparse.ArgumentTypeError(msg)
-        values.append(years)
-    return values[0] if len(values) == 1 else values
-
-
-def _rate(text: str) -> float | list[float]:
-    """``0.05`` or a grid ``0.03,0.05``: finite numbers > -1."""
-    values = []
-    for part in text.split(","):
-        try:
-            rate = float(part)
-        except ValueError:
-            msg = f"discount rate must be a number > -1 (or a list like 0.03,0.05), got {part!r}"
-            raise argparse.ArgumentTypeError(msg) from None
-        if not -1 < rate < float("inf"):
-            msg = f"discount rate must be finite and > -1, got {part!r}"
-            raise argparse.ArgumentTypeError(msg)
-        values.append(rate)
-    return values[0] if len(values) == 1 else values
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        msg = f"expected a whole number >= 1, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(float(text)) if "e" in text.lower() else int(text.replace("_", ""))
-    except ValueError:
-        value = -1
-    if value < 0:
-        msg = f"expected a number of buildings >= 0, got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
-def _columns(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _sizes(text: str) -> list[int]:
-    return [_count(part) for part in text.split(",")]
-
-
-def _names(text: str) -> list[str]:
-    names = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [n for n in names if n not in CONTENDERS]
-    if unknown:
-        msg = f"unknown engine {', '.join(unknown)}; choose from {', '.join(CONTENDERS)}"
-        raise argparse.ArgumentTypeError(msg)
-    return names
-
-
-def _formula(text: str) -> str:
-    """A built-in's name, or ``package.module:name`` of a user formula that imports."""
-    try:
-        formulas.get(text)
-    except UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
-    return text
-
-
 def _add_model_options(parser: argparse.ArgumentParser, *, grid: bool = True) -> None:
     """``--formula``, ``--years``, ``--discount-rate``; lists make a grid where ``grid``."""
     parser.add_argument(
         "--formula",
-        type=_formula,
+        type=parse_formula,
         default=formulas.DEFAULT,
         metavar="NAME",
         help="; ".join(f.describe() for f in formulas.REGISTRY.values())
@@ -110,14 +42,14 @@ def _add_model_options(parser: argparse.ArgumentParser, *, grid: bool = True) ->
     every = "; a list like {} runs every pair" if grid else "; one value (one scenario)"
     parser.add_argument(
         "--years",
-        type=_years,
+        type=parse_years,
         default=10,
         metavar="N[,N...]" if grid else "N",
         help=f"horizon T in years{every.format('10,30')} (default: 10)",
     )
     parser.add_argument(
         "--discount-rate",
-        type=_rate,
+        type=parse_rate,
         default=0.05,
         metavar="R[,R...]" if grid else "R",
         help="annual discount rate d as a fraction (0.05 is 5%%)"
@@ -131,7 +63,7 @@ def _add_batch_options(
     """``--batch-rows``, ``--on-invalid``, ``--rejects``: how the input is read and checked."""
     parser.add_argument(
         "--batch-rows",
-        type=_positive,
+        type=parse_positive,
         default=default,
         metavar="N",
         help=f"rows read and computed at a time; bounds memory, never changes a result "
@@ -155,32 +87,6 @@ def _add_database_options(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--query", metavar="SQL", help="with a database INPUT: the query to run")
 
 
-def _return_periods(text: str) -> list[float]:
-    """``10,50,100``: numbers >= 1."""
-    values = []
-    for part in text.split(","):
-        try:
-            value = float(part)
-        except ValueError:
-            value = 0.0
-        if not 1 <= value < float("inf"):
-            msg = f"return periods must be numbers >= 1 (a list like 10,50,100), got {part!r}"
-            raise argparse.ArgumentTypeError(msg)
-        values.append(int(value) if value.is_integer() else value)
-    return values
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value < 1 << 64:
-        msg = f"expected a seed in [0, 2**64), got {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return value
-
-
 def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "risk",
@@ -193,25 +99,25 @@ def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="INPUT", help="portfolio file, folder, glob or database")
     p.add_argument(
         "--periods",
-        type=_positive,
+        type=parse_positive,
         default=None,
         metavar="N",
         help="simulated periods (default: 10,000, a multiple of every default return period)",
     )
-    p.add_argument("--seed", type=_seed, default=None, metavar="S", help="default: 0")
+    p.add_argument("--seed", type=parse_seed, default=None, metavar="S", help="default: 0")
     p.add_argument(
         "--exact", action="store_true", help="the exact answer, no simulation (AEP: small inputs)"
     )
     p.add_argument(
         "--return-periods",
-        type=_return_periods,
+        type=parse_return_periods,
         default=None,
         metavar="R,R",
         help="years between exceedances (default: 10,50,100,250,500)",
     )
     p.add_argument(
         "--by",
-        type=_columns,
+        type=parse_columns,
         metavar="COL[,COL]",
         help="one AAL and set of curves per group of these columns",
     )
@@ -247,7 +153,7 @@ def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="dask: the parts of the source on a cluster (default: vectorized, in this process)",
     )
     p.add_argument(
-        "--workers", type=_positive, default=None, metavar="N", help="dask: default the cores"
+        "--workers", type=parse_positive, default=None, metavar="N", help="dask: default the cores"
     )
     p.add_argument("--scheduler", metavar="ADDRESS", help="dask: an existing cluster")
     _add_batch_options(p, default=DEFAULT_BATCH_ROWS, grid="", doing="tally")
@@ -320,12 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the format of - (standard input as INPUT, or standard output as -o -)",
     )
     p.add_argument(
-        "--top", type=_positive, default=None, metavar="N", help="show the N largest losses"
+        "--top", type=parse_positive, default=None, metavar="N", help="show the N largest losses"
     )
     _add_model_options(p)
     p.add_argument("--engine", choices=ENGINES, default="vectorized", help="default: vectorized")
     p.add_argument(
-        "--workers", type=_positive, default=None, metavar="N", help="default: the core count"
+        "--workers", type=parse_positive, default=None, metavar="N", help="default: the core count"
     )
     p.add_argument(
         "--scheduler",
@@ -334,20 +240,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--chunk-size",
-        type=_positive,
+        type=parse_positive,
         default=None,
         metavar="N",
         help="threads/processes: one task per N buildings instead of one per building",
     )
     _add_batch_options(p, default=None, grid=", divided by the pairs of a grid", doing="compute")
     p.add_argument(
-        "--keep", type=_columns, default=[], metavar="COL,COL", help="carry input columns out"
+        "--keep", type=parse_columns, default=[], metavar="COL,COL", help="carry input columns out"
     )
     p.add_argument(
         "--by",
         "--group-by",
         dest="group_by",
-        type=_columns,
+        type=parse_columns,
         metavar="COL[,COL]",
         help="totals, counts and mean loss per group of these columns (by= in Python; "
         "--group-by also works)",
@@ -382,9 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
         "no order, a region, hazard probabilities with a mean near 1 %%; seeded: the same seed, "
         "the same file), in chunks, to PATH (format by suffix).",
     )
-    p.add_argument("rows", type=_count, metavar="N", help="how many buildings (1e6 is accepted)")
+    p.add_argument(
+        "rows", type=parse_count, metavar="N", help="how many buildings (1e6 is accepted)"
+    )
     p.add_argument("-o", "--output", required=True, metavar="PATH", help="where to write them")
-    p.add_argument("--seed", type=_seed, default=0, help="default: 0")
+    p.add_argument("--seed", type=parse_seed, default=0, help="default: 0")
     p.add_argument(
         "--ids",
         choices=("strings", "shuffled", "sorted"),
@@ -405,17 +313,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", parents=[common], help="race the engines, the baselines and peers")
     p.add_argument(
-        "--sizes", type=_sizes, default=DEFAULT_SIZES, metavar="N,N", help="default: 1e2..1e7"
+        "--sizes", type=parse_sizes, default=DEFAULT_SIZES, metavar="N,N", help="default: 1e2..1e7"
     )
     p.add_argument(
         "--engines",
-        type=_names,
+        type=parse_names,
         default=None,
         metavar="NAME,NAME",
         help="default: all of them: "
         + "; ".join(f"{name}: {about}" for name, about in CONTENDERS_ABOUT.items()),
     )
-    p.add_argument("--repeat", type=_positive, default=5, metavar="N", help="default: 5")
+    p.add_argument("--repeat", type=parse_positive, default=5, metavar="N", help="default: 5")
     p.add_argument(
         "--budget",
         type=float,
@@ -424,12 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="extrapolate runs predicted to take longer (default: 60)",
     )
     p.add_argument(
-        "--workers", type=_positive, default=None, metavar="N", help="pool size (default: cores)"
+        "--workers",
+        type=parse_positive,
+        default=None,
+        metavar="N",
+        help="pool size (default: cores)",
     )
     p.add_argument("--output-dir", metavar="DIR", help="write results.csv/json/md and scaling.png")
     p.add_argument(
         "--formula",
-        type=_formula,
+        type=parse_formula,
         default=formulas.DEFAULT,
         metavar="NAME",
         help="the formula raced: a built-in's name or package.module:name (default: "

@@ -1,0 +1,242 @@
+"""The commands ``run``, ``risk``, ``validate``, ``generate`` and ``convert``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vecloss.cli.options import PREVIEW_ROWS
+from vecloss.exceptions import UsageError, VeclossError
+from vecloss.io.atomic import scratch_folder
+from vecloss.io.convert import convert
+from vecloss.io.source import open_source
+from vecloss.run.runner import run
+from vecloss.run.summary import Summary
+
+if TYPE_CHECKING:
+    from vecloss.risk import RiskResult
+
+
+from vecloss.cli.printing import _money, _print_risk, _print_table
+
+STDOUT = ("-", "/dev/stdout")
+
+
+def _run(args: argparse.Namespace) -> int:
+    to_stdout = args.output in STDOUT
+    from_stdin = args.input == "-"
+    output = args.output
+    if args.format is not None and not (to_stdout or from_stdin):
+        msg = "--format goes with - (standard input or output); a file's format follows its suffix"
+        raise UsageError(msg)
+    if to_stdout and (sys.stdout is None or sys.stdout.closed):  # `>&-` (hardening U7)
+        msg = "-o -: standard output is closed; hint: give it a file or a pipe, or write -o PATH"
+        raise VeclossError(msg)
+    if from_stdin and args.format is None:
+        msg = "- reads standard input; hint: name its format: --format csv|ndjson|json|parquet"
+        raise UsageError(msg)
+    if args.on_invalid == "skip" and args.rejects is None:
+        msg = "skip mode needs a rejects file; hint: add --rejects rejects.csv"
+        raise UsageError(msg)
+    folder: Path | None = None
+    with contextlib.ExitStack() as stack:
+        if to_stdout or from_stdin:
+            folder = scratch_folder("stdout")  # (one a kill -9 left is swept: C2)
+            stack.callback(shutil.rmtree, folder, ignore_errors=True)
+        if from_stdin:
+            assert folder is not None
+            args.input = str(folder / f"stdin.{args.format}")
+            with Path(args.input).open("wb") as copy:  # (a file: every reader can stream it)
+                shutil.copyfileobj(sys.stdin.buffer, copy)
+        if to_stdout:
+            assert folder is not None
+            output = str(folder / f"stdout.{args.format or 'csv'}")  # CSV, as csvkit and DuckDB
+        summary = _staged_run(args, output, folder)
+        if to_stdout:
+            _copy_to_stdout(Path(output))
+    notes = sys.stderr if to_stdout else sys.stdout  # only data on stdout with -o -
+    if args.json:
+        print(json.dumps(summary.to_dict()), file=notes)
+    elif args.output is None or summary.top is not None:
+        _print_table(summary, out=notes)
+    if args.output is not None and not args.json:
+        total = "" if summary.total_loss is None else f"; total loss {_money(summary.total_loss)}"
+        where = "standard output" if to_stdout else summary.output
+        print(f"wrote {summary.output_rows:,} losses to {where}{total}", file=notes)
+    return 0
+
+
+def _copy_to_stdout(path: Path) -> None:
+    """The staged file onto standard output (a reader that stops early: see :func:`main`)."""
+    with path.open("rb") as written:
+        shutil.copyfileobj(written, sys.stdout.buffer)
+    sys.stdout.buffer.flush()
+
+
+def _stdout_gone() -> bool:
+    """Whether standard output is a pipe whose reader has gone (``| head``): poll tells."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), 0)
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _staged_run(args: argparse.Namespace, output: str | None, staging: Path | None) -> Summary:
+    """:func:`run` with ``args``; an error on a standard-output staging file names ``-o -``."""
+    try:
+        return run(
+            args.input,
+            output,
+            formula=args.formula,
+            years=args.years,
+            discount_rate=args.discount_rate,
+            engine=args.engine,
+            workers=args.workers,
+            chunk_size=args.chunk_size,
+            batch_rows=args.batch_rows,
+            on_invalid=args.on_invalid,
+            rejects=args.rejects,
+            preview_rows=0 if args.json or args.output or args.top else PREVIEW_ROWS,
+            top=args.top or 0,
+            progress=sys.stderr.isatty(),
+            keep=args.keep,
+            by=args.group_by,
+            scheduler=args.scheduler,
+            table=args.table,
+            query=args.query,
+            output_table=args.output_table,
+        )
+    except OSError as exc:
+        if staging is None or not str(exc.filename or "").startswith(str(staging)):
+            raise
+        where = f"-o - (staged in {staging})"
+        raise OSError(exc.errno, exc.strerror, where) from exc
+
+
+def _risk(args: argparse.Namespace) -> int:
+    from vecloss.io.sink import Output, check_targets, together
+    from vecloss.risk.result import ORD_TABLES
+
+    outputs = {"output": args.output, "aal": args.aal, "ylt": args.ylt}
+    ord_files = {}
+    if args.ord is not None:  # checked and staged with the other outputs (D7)
+        folder = Path(args.ord)
+        names = ORD_TABLES if args.by else ORD_TABLES[:2]  # (a summary map names groups)
+        ord_files = {n: str(folder / f"{n}.{args.ord_format}") for n in names}
+    if args.ylt and args.exact:
+        msg = "--ylt needs a simulation; hint: drop --exact or --ylt"
+        raise UsageError(msg)
+    src = open_source(args.input, table=args.table, query=args.query)
+    to_stdout = args.output in STDOUT
+    if to_stdout:
+        outputs["output"] = None  # (staged in a scratch folder, below)
+    check_targets(src.files, rejects=args.rejects, **(outputs | ord_files))
+    with contextlib.ExitStack() as scratch:
+        if to_stdout:  # the EP table as CSV on standard output, the notes on standard error
+            folder = scratch_folder("stdout")
+            scratch.callback(shutil.rmtree, folder, ignore_errors=True)
+            outputs["output"] = str(folder / "ep.csv")
+        files = {k: Output(v) for k, v in outputs.items() if v is not None}  # suffixes checked
+        files |= {f"ord {name}": Output(path) for name, path in ord_files.items()}
+        with together(files):  # every destination tried before the simulation (D7)
+            result = _risk_result(args)
+            tables = {"output": result.ep, "aal": result.aal, "ylt": result.ylt}
+            tables |= {f"ord {name}": table for name, table in result.ord_tables().items()}
+            for kind, output in files.items():
+                table = tables[kind]
+                if table is not None:
+                    output.write(table)
+        if to_stdout:  # (published; copied out before its folder goes)
+            _copy_to_stdout(Path(outputs["output"]))
+    notes = sys.stderr if to_stdout else sys.stdout
+    if args.json:
+        print(json.dumps(result.to_dict()), file=notes)
+        return 0
+    _print_risk(result, out=notes)
+    for kind, output in files.items():
+        where = "standard output" if to_stdout and kind == "output" else output.target
+        print(f"wrote {kind if kind != 'output' else 'EP table'} to {where}", file=notes)
+    if result.rejected:
+        print(f"rejected: {result.rejected:,} rows, written to {args.rejects}", file=notes)
+    return 0
+
+
+def _risk_result(args: argparse.Namespace) -> RiskResult:
+    from vecloss.risk import RETURN_PERIODS, risk
+
+    return risk(
+        args.input,
+        periods=args.periods,
+        seed=args.seed,
+        exact=args.exact,
+        return_periods=args.return_periods or RETURN_PERIODS,
+        by=args.by[0] if args.by and len(args.by) == 1 else args.by,
+        shared_by=args.shared_by,
+        formula=args.formula,
+        years=args.years,
+        discount_rate=args.discount_rate,
+        engine=args.engine,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        batch_rows=args.batch_rows,
+        on_invalid=args.on_invalid,
+        rejects=args.rejects,
+        progress=sys.stderr.isatty(),
+        table=args.table,
+        query=args.query,
+    )
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from vecloss.validation import validate
+
+    report = validate(
+        args.input,
+        formula=args.formula,
+        years=args.years,
+        discount_rate=args.discount_rate,
+        table=args.table,
+        query=args.query,
+    )
+    if args.json:
+        problems = report.failures.select("column", "reason", "count", "examples", "hint")
+        print(
+            json.dumps(
+                {
+                    "input": report.input,
+                    "rows": report.rows,
+                    "valid": report.valid,
+                    "rejected": report.bad,
+                    "problems": problems.to_dicts(),
+                }
+            )
+        )
+    elif not report.valid:
+        print(f"{report.input}: {report.bad:,} of {report.rows:,} rows break the schema")
+        print("\n".join(report.log.lines()))
+    else:
+        print(f"{report.input}: {report.rows:,} rows, no problems")
+    return 0 if report.valid else 1
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from vecloss.synthetic import generate
+
+    generate(args.rows, args.output, seed=args.seed, ids=args.ids)
+    print(f"wrote {args.rows:,} buildings to {args.output} (seed {args.seed}, {args.ids} ids)")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    rows = convert(args.input, args.output)
+    print(f"wrote {rows:,} rows to {args.output}")
+    return 0

@@ -1,0 +1,174 @@
+"""A risk request checked before any data is read (periods, seed, return periods, columns),
+and the tally of every part."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from vecloss.checks.log import FailureLog
+from vecloss.exceptions import UsageError
+from vecloss.frames import to_polars
+from vecloss.io.sink import check_targets, open_sink
+from vecloss.io.source import frame_source, open_source
+from vecloss.options import check_options, group_columns, whole, whole_in
+from vecloss.risk.tally import Collected, RiskJob, Simulated, TallyPart, new_state, tally_part
+from vecloss.run.executors import Dask, Executor, InProcess
+from vecloss.run.runner import execute
+from vecloss.run.worker import DEFAULT_BATCH_ROWS, Job
+from vecloss.scenario import FormulaArg, Scenario
+from vecloss.schema import ID, REQUIRED
+
+#: A multiple of every default return period, so each falls on an exact rank.
+DEFAULT_PERIODS = 10_000
+
+
+_SEED_LIMIT = 1 << 64
+
+
+def return_periods_of(value: object, periods: int | None) -> np.ndarray:
+    items = [value] if isinstance(value, numbers.Real) else value
+    if not isinstance(items, Iterable) or isinstance(items, str | bytes):
+        msg = f"return_periods must be numbers, got {value!r}"
+        raise UsageError(msg)
+    values = list(items)
+    if not values or any(
+        isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(float(v))
+        for v in values
+    ):
+        msg = f"return_periods must be finite numbers, got {value!r}"
+        raise UsageError(msg)
+    rps = np.array(values, dtype=np.float64)
+    if (rps < 1).any() or len(set(values)) != len(values):
+        msg = f"return periods must be distinct and >= 1, got {values}"
+        raise UsageError(msg)
+    if periods is not None and (rps > periods).any():
+        msg = (
+            f"a return period of {rps.max():g} needs at least that many periods, got {periods:,}; "
+            f"hint: periods={int(math.ceil(rps.max() / 1000) * 1000) * 10:,}"
+        )
+        raise UsageError(msg)
+    return rps
+
+
+def _columns(by: object, shared_by: object) -> tuple[str, ...]:
+    """The group columns (``by``: a name or a list of names), ``shared_by`` checked too."""
+    if shared_by is not None and not isinstance(shared_by, str):
+        msg = f"shared_by must be a column name, got {shared_by!r}"
+        raise UsageError(msg)
+    groups = group_columns(by)
+    for name, value in [*(("by", c) for c in groups), ("shared_by", shared_by)]:
+        if value == ID:
+            msg = f"{name}={ID!r} makes one group per building; hint: group by a column it shares"
+            raise UsageError(msg)
+    return groups
+
+
+def tally(
+    data: Any,
+    job: RiskJob,
+    *,
+    engine: str,
+    workers: int | None,
+    scheduler: Any,
+    rejects: str | Path | None,
+    progress: bool,
+    table: str | None,
+    query: str | None,
+) -> tuple[Simulated | Collected, int, FailureLog, str, pl.DataFrame | None]:
+    """Every good row tallied: the merged state, rows, the failure log, the source name and,
+    for a frame in skip mode, its rejected rows. A frame is a source of one part, read by
+    the same executor and worker as a file."""
+    if isinstance(data, str | Path):
+        src = open_source(data, table=table, query=query)
+        run_job = replace(job.run, source=src.name)
+    else:  # its numbers must be numbers; its rejected rows keep every column
+        frame = to_polars(data, "risk()").polars
+        src = frame_source(frame)
+        extra = tuple(c for c in frame.columns if c not in (*REQUIRED, *job.run.keep))
+        run_job = replace(
+            job.run,
+            source=src.name,
+            keep=(*job.run.keep, *extra),
+            strings=False,
+            hold_rejects=job.run.on_invalid == "skip",
+        )
+    check_targets(src.files, None, rejects)
+    rej = open_sink(rejects) if rejects is not None else None
+    workers = whole(workers, "workers")
+    executor: Executor = Dask(workers, scheduler) if engine == "dask" else InProcess()
+    job = replace(job, run=run_job)
+    results: list[TallyPart] = execute(
+        src, run_job, executor, partial(tally_part, job=job), None, rej, progress=progress
+    )
+    state = results[0].state if results else new_state(job)
+    log = FailureLog(numeric=run_job.scenario.spec.numeric)
+    for result in results:
+        log.merge(result.log)
+        if result.state is not state:
+            state.merge(result.state)  # type: ignore[arg-type]
+    held = [r.rejected_rows for r in results if r.rejected_rows is not None]
+    rejected = pl.concat(held, how="diagonal_relaxed") if held else None
+    rejected = rejected if rejected is not None and rejected.height else None
+    return state, sum(r.rows for r in results), log, src.name, rejected
+
+
+def prepare(
+    *,
+    formula: FormulaArg,
+    years: object,
+    discount_rate: object,
+    periods: object,
+    seed: object,
+    exact: bool,
+    by: object,
+    shared_by: object,
+    engine: str,
+    workers: object,
+    batch_rows: object,
+    on_invalid: str,
+    rejects: object,
+    data: Any,
+) -> RiskJob:
+    """Every parameter checked, before any data is read."""
+    scenario = Scenario.parse(formula, years, discount_rate)
+    if scenario.grid:
+        msg = "risk takes one scenario; hint: give years and discount_rate as single numbers"
+        raise UsageError(msg)
+    if engine not in ("vectorized", "dask"):
+        msg = f"risk has no engine {engine!r}; hint: choose vectorized or dask"
+        raise UsageError(msg)
+    groups = _columns(by, shared_by)
+    path = isinstance(data, str | Path)
+    if path and on_invalid == "skip" and rejects is None:
+        msg = "skip mode on a file needs a rejects file; hint: rejects='rejects.csv'"
+        raise UsageError(msg)
+    check_options(
+        workers=workers,
+        batch_rows=batch_rows,
+        on_invalid=on_invalid,
+        by=by,
+    )
+    run_job = Job(
+        scenario,
+        batch_rows=whole(batch_rows, "batch rows") or DEFAULT_BATCH_ROWS,
+        keep=(shared_by,) if isinstance(shared_by, str) else (),
+        by=groups,
+        on_invalid=on_invalid,
+    )
+    return RiskJob(
+        run_job,
+        periods=whole_in(periods, "periods", 1, 1 << 31),
+        seed=whole_in(seed, "seed", 0, _SEED_LIMIT),
+        exact=exact,
+        by=groups,
+        shared_by=shared_by,  # type: ignore[arg-type]
+    )
