@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 PROBE = r"""
-import json, resource, statistics, sys, time
+import hashlib, json, resource, statistics, sys, time
 import numpy as np
 import vecloss
 
@@ -45,7 +45,8 @@ for ids in ("strings", "sorted"):
         for formula in ("complex", "simple"):
             seconds, result = timed(lambda: vecloss.losses(frame, formula=formula))
             loss = result["loss"].to_numpy()
-            out[f"losses {formula} {ids} {n}"] = [seconds, float(np.sum(loss)), loss.tobytes().hex()[:64]]
+            digest = hashlib.sha256(loss.tobytes()).hexdigest()
+            out[f"losses {formula} {ids} {n}"] = [seconds, float(np.sum(loss)), digest]
 seconds, summary = timed(lambda: vecloss.run(parquet), least=1.0)
 out["run parquet -> total"] = [seconds, summary.total_loss, ""]
 out["peak MB"] = [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0.0, ""]
