@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+import polars as pl
 import pytest
 
 import vecloss
@@ -133,3 +134,20 @@ def test_simulate_and_risk_take_batch_rows_none_and_the_dead_code_is_gone() -> N
     assert not hasattr(hits, "shared_hits")  # only tests called it
     assert not hasattr(log.FailureLog, "has")
     assert not hasattr(source.Source, "all_columns")
+
+
+def test_an_empty_group_table_keeps_the_type_of_its_by_column(tmp_path: Path) -> None:
+    # every row rejected: the group table has no rows, and its region column stays Int32
+    frame = vecloss.read(EXAMPLE).with_columns(
+        region=pl.lit(3, pl.Int32), hazard_probability=pl.lit(7.0)
+    )
+    with pytest.warns(UserWarning, match="set aside"):
+        groups = vecloss.losses(frame, by="region", on_invalid="skip")
+    assert groups.height == 0
+    assert groups.schema["region"] == pl.Int32
+    frame.write_parquet(tmp_path / "p.parquet")
+    summary = vecloss.run(
+        tmp_path / "p.parquet", by="region", on_invalid="skip", rejects=tmp_path / "r.csv"
+    )
+    assert summary.groups.height == 0
+    assert summary.groups.schema["region"] == pl.Int32

@@ -14,7 +14,7 @@ from vecloss.checks.ids import SeenIds, later_duplicates
 from vecloss.checks.log import FailureLog
 from vecloss.checks.rules import ROW, column_ok, split_valid
 from vecloss.chunks import pieces
-from vecloss.exceptions import PercentageWarning, UsageError, warn
+from vecloss.exceptions import UsageError, warn, warn_percent_like
 from vecloss.frames import Frame, to_polars
 from vecloss.io.source import frame_source, open_source, read_files
 from vecloss.kernels import KERNELS, Kernel
@@ -103,19 +103,13 @@ def _set_aside(log: FailureLog, source: str, on_invalid: str) -> None:
 
 def warn_percentages(inflation: pl.Series, source: str) -> None:
     """Warn when inflation rates look like percentages (above 1: over 100 % a year)."""
-    count = above_one(inflation)
-    if count:
-        warn(
-            f"{source}: {count:,} inflation_rate values are above 1 (over 100 % a year): rates "
-            "are fractions; hint: 2 % is 0.02",
-            PercentageWarning,
-        )
+    warn_percent_like(above_one(inflation), source)
 
 
 _SLICE = 1_000_000  # rows per progress step
 
 
-def _checked(
+def _checked_frame(
     frame: pl.DataFrame,
     scenario: Scenario,
     kernel: Kernel,
@@ -220,7 +214,7 @@ def losses(
             if clean.inflation_above_one:
                 warn_percentages(frame.get_column("inflation_rate"), source)
             return cast("FrameT", given.with_loss(None, clean.loss))
-    batch = _checked(frame, scenario, kernel, by=groups, progress=progress)
+    batch = _checked_frame(frame, scenario, kernel, by=groups, progress=progress)
     log = FailureLog(numeric=numeric)
     log.add(batch.rejected)
     _set_aside(log, source, on_invalid)

@@ -22,6 +22,8 @@ __all__ = [
     "VeclossError",
     "needs_extra",
     "require",
+    "warn",
+    "warn_percent_like",
 ]
 
 
@@ -57,6 +59,17 @@ class ValidationError(InputError):
 class Terminated(KeyboardInterrupt):
     """SIGTERM (a plain ``kill``, a scheduler or a container stopping the run): unwinds like
     Ctrl-C, so that staged outputs are removed and the destination is left as it was."""
+
+
+def warn_percent_like(count: int, source: str) -> None:
+    """Warn, when ``count`` inflation rates are above 1 (over 100 % a year), that rates are
+    fractions: most likely percentages were given."""
+    if count:
+        warn(
+            f"{source}: {count:,} inflation_rate values are above 1 (over 100 % a year): rates "
+            "are fractions; hint: 2 % is 0.02",
+            PercentageWarning,
+        )
 
 
 class PercentageWarning(UserWarning):

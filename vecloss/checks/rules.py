@@ -22,7 +22,7 @@ from vecloss.schema import ID, NUMERIC, Column, Reason
 __all__ = [
     "FAILURES",
     "ROW",
-    "Checked",
+    "Split",
     "add_failure",
     "block_ok",
     "describe",
@@ -114,7 +114,7 @@ def _rules(
 
 
 @dataclass
-class Checked:
+class Split:
     """One validated batch: the rows that pass and the rows that do not.
 
     ``valid`` has the numeric columns as Float64; ``rejected`` keeps the
@@ -132,7 +132,7 @@ def no_rejects(frame: pl.DataFrame) -> pl.DataFrame:
 
 def split_valid(
     frame: pl.DataFrame, *, row_offset: int = 1, strings: bool = True, numeric: Numeric = NUMERIC
-) -> Checked:
+) -> Split:
     """Validate ``frame`` (its columns already checked) and split it.
 
     Both parts carry the row number ``__row`` (1-based, from ``row_offset``
@@ -148,14 +148,14 @@ def split_valid(
     flags = frame.select([expr.alias(str(k)) for k, (_, _, expr) in enumerate(rules)])
     bad = flags.select(pl.any_horizontal(pl.all())).to_series()
     if not bad.any():
-        return Checked(frame.with_columns(casts), no_rejects(frame))
+        return Split(frame.with_columns(casts), no_rejects(frame))
     failures = pl.concat_list(
         [pl.when(pl.col(str(k))).then(_failure(c, r)) for k, (c, r, _) in enumerate(rules)]
     ).list.drop_nulls()
     rejected = pl.concat(
         [frame.filter(bad), flags.filter(bad).select(failures.alias(FAILURES))], how="horizontal"
     )
-    return Checked(frame.filter(~bad).with_columns(casts), rejected)
+    return Split(frame.filter(~bad).with_columns(casts), rejected)
 
 
 def add_failure(

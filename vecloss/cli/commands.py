@@ -193,6 +193,8 @@ def _risk_result(args: argparse.Namespace) -> RiskResult:
         progress=sys.stderr.isatty(),
         table=args.table,
         query=args.query,
+        deductible=args.deductible,
+        limit=args.limit,
     )
 
 

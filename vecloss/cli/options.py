@@ -126,6 +126,16 @@ def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="COLUMN",
         help="buildings with the same value share one draw per period (one event)",
     )
+    p.add_argument(
+        "--deductible",
+        metavar="COLUMN",
+        help="each building's deductible (money): insured results beside the gross ones",
+    )
+    p.add_argument(
+        "--limit",
+        metavar="COLUMN",
+        help="each building's limit (money): insured results beside the gross ones",
+    )
     _add_model_options(p, grid=False)
     p.add_argument(
         "-o",

@@ -12,7 +12,12 @@ import pyarrow as pa
 
 from vecloss.exceptions import InputError, VeclossError
 
-__all__ = ["fit_schema", "os_error", "reading", "unreadable", "writing"]
+__all__ = ["fit_schema", "no_such_file", "os_error", "reading", "unreadable", "writing"]
+
+
+def no_such_file(path: str | Path) -> InputError:
+    """The one error for an input that is not there."""
+    return InputError(f"{path}: no such file; hint: check the path")
 
 
 def unreadable(path: str | Path, what: str, exc: BaseException | str) -> InputError:
@@ -20,8 +25,8 @@ def unreadable(path: str | Path, what: str, exc: BaseException | str) -> InputEr
     text = str(exc).strip()
     reason = text.splitlines()[0] if text else type(exc).__name__
     if isinstance(exc, FileNotFoundError):
-        msg = f"{path}: no such file; hint: check the path"
-    elif isinstance(exc, PermissionError):
+        return no_such_file(path)
+    if isinstance(exc, PermissionError):
         msg = f"{path}: permission denied; hint: check the file's permissions"
     elif isinstance(exc, IsADirectoryError):
         msg = f"{path}: is a directory; hint: give a file"

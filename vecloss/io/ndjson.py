@@ -13,7 +13,7 @@ from vecloss.io._array import BOM
 from vecloss.io._errors import reading, unreadable
 from vecloss.io._stream import every_key_once, file_colons, stream_line_blocks
 
-__all__ = ["Writer", "iter_batches", "read"]
+__all__ = ["Writer", "file_colons", "iter_batches", "read"]
 
 WHAT = "NDJSON (one JSON object per line)"
 

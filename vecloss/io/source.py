@@ -16,10 +16,11 @@ from typing import Any
 
 import polars as pl
 
-from vecloss.exceptions import InputError, UsageError
+from vecloss.exceptions import UsageError
 from vecloss.frames import text_ids
 from vecloss.io import database, ipc, parquet
 from vecloss.io._ahead import read_ahead
+from vecloss.io._errors import no_such_file
 from vecloss.io._stream import slices
 from vecloss.io.database import is_database_uri, safe_uri, table_query
 from vecloss.io.formats import format_of
@@ -182,8 +183,7 @@ def open_source(
     for path in files:
         format_of(path)
         if not path.exists():
-            msg = f"{path}: no such file; hint: check the path"
-            raise InputError(msg)
+            raise no_such_file(path)
     id_type = one_id_type(files, str(source)) if len(files) > 1 else None
     rows = tuple(_count_rows(path) for path in files)
     return Source(str(source), tuple(str(p) for p in files), None, rows, id_type=id_type, hive=hive)
@@ -201,8 +201,7 @@ def read_source(source: str | Path, *, columns: Sequence[str] | None = None) -> 
     path = Path(source)
     module = format_of(path)
     if not path.exists():
-        msg = f"{path}: no such file; hint: check the path"
-        raise InputError(msg)
+        raise no_such_file(path)
     if module in (parquet, ipc):
         frame: pl.DataFrame = module.read(path, columns=columns)
         return text_ids(frame)
@@ -224,8 +223,7 @@ def iter_batches(
     module = format_of(path)
     if hasattr(module, "iter_batches"):
         if not path.exists():
-            msg = f"{path}: no such file; hint: check the path"
-            raise InputError(msg)
+            raise no_such_file(path)
         yield from module.iter_batches(path, batch_rows=batch_rows, columns=columns)
         return
     yield from slices(read_source(path, columns=columns), batch_rows)

@@ -34,7 +34,7 @@ __all__ = [
     "BLOCK_ROWS",
     "JIT_MIN_ROWS",
     "JIT_MIN_ROWS_IN_MEMORY",
-    "Checked",
+    "FusedLoss",
     "checked_losses",
     "for_each_block",
     "jit_available",
@@ -156,11 +156,11 @@ def _bounds() -> tuple[FloatArray, FloatArray]:
 #: Outputs from this many rows come from Arrow's memory pool (mimalloc or jemalloc), which
 #: keeps freed memory for the next call: a fresh 80 MB NumPy array costs ~7 ms of page
 #: faults at 10M rows (measured), a pooled one ~0.2 ms once the last result is freed.
-POOLED_ROWS = 1 << 20
+ARROW_POOL_ROWS = 1 << 20
 
 
 def _output(rows: int) -> FloatArray:
-    if rows < POOLED_ROWS:
+    if rows < ARROW_POOL_ROWS:
         return np.empty(rows, dtype=np.float64)
     import pyarrow as pa
 
@@ -175,7 +175,7 @@ def _read_only(column: FloatArray) -> FloatArray:
 
 
 @dataclass(frozen=True)
-class Checked:
+class FusedLoss:
     """A loss column and what the fused checks found."""
 
     loss: FloatArray
@@ -197,7 +197,7 @@ def checked_losses(
     discount_rate: float = 0.05,
     workers: int | None = None,
     jit: bool | None = None,
-) -> Checked:
+) -> FusedLoss:
     """The loss column, and whether every row keeps the numeric rules, in one fused pass.
 
     ``columns`` maps the formula's numeric columns (float64, no nulls) by name,
@@ -266,7 +266,7 @@ def _blocked(
     *,
     check: bool,
     ids: npt.NDArray[np.int64] | Sequence[npt.NDArray[np.int64]] | None,
-) -> Checked:
+) -> FusedLoss:
     """Run the formula block by block on threads; with ``check``, the schema's checks too,
     the order of ``ids`` and whether an inflation rate is above 1, each while the block is
     in cache. No block crosses the end of a chunk."""
@@ -326,7 +326,7 @@ def _blocked(
 
     for_each_block(edges[-1], block, workers=workers, edges=edges)
     increasing = ids is not None and not unsorted
-    return Checked(out, not (check and failed), increasing, bool(above_one))
+    return FusedLoss(out, not (check and failed), increasing, bool(above_one))
 
 
 def _one_block(
@@ -351,14 +351,14 @@ def _small(
     discount_rate: float,
     check: bool,
     ids: npt.NDArray[np.int64] | None,
-) -> Checked:
+) -> FusedLoss:
     """:func:`_blocked` for one block of NumPy arrays, on this thread: the same kernel and
     checks, without the bookkeeping of blocks (a small frame in a notebook feels it)."""
     named = dict(zip(formula.inputs, columns, strict=True))
     loss = formula.loss(named, years, discount_rate)
     if not check:
-        return Checked(loss, ok=True, increasing=False)
+        return FusedLoss(loss, ok=True, increasing=False)
     ok = block_ok(named, loss, formula.numeric)
     inflation = columns[INPUTS.index("inflation_rate")]
     above_one = len(inflation) > 0 and bool(np.maximum.reduce(inflation) > 1)
-    return Checked(loss, ok, ids is not None and rises(ids), above_one)
+    return FusedLoss(loss, ok, ids is not None and rises(ids), above_one)

@@ -105,10 +105,16 @@ def risk(
     progress: bool = False,
     table: str | None = None,
     query: str | None = None,
+    deductible: str | None = None,
+    limit: str | None = None,
 ) -> RiskResult:
     """Average annual loss and exceedance curves, simulated (seeded) or exact.
 
     ``by`` (a column or a list of them) gives one AAL and set of curves per group.
+    ``deductible`` and ``limit`` name columns of insurance terms per building (money, as
+    ``construction_cost``; a deductible finite and >= 0, a limit finite and > 0): each hit's
+    loss ``S`` then also counts as ``min(max(S - deductible, 0), limit)``, and every table has
+    a first group column ``perspective``, ``gross`` and ``insured``, from the same draws.
     Returns a :class:`RiskResult`: ``aal`` (``[by], mean_loss, sd_loss,
     std_error``), ``ep`` (``[by], ep_type, return_period, loss`` with ``ep_type``
     in ``OEP``, ``OEP TVaR``, ``AEP``, ``AEP TVaR``) and, when simulated, ``ylt``
@@ -137,6 +143,8 @@ def risk(
         on_invalid=on_invalid,
         rejects=rejects,
         data=data,
+        deductible=deductible,
+        limit=limit,
     )
     rps = return_periods_of(return_periods, None if exact else job.periods)
     state, rows, log, name, rejected = tally(

@@ -20,12 +20,20 @@ from vecloss.frames import to_polars
 from vecloss.io.sink import check_targets, open_sink
 from vecloss.io.source import frame_source, open_source
 from vecloss.options import check_options, group_columns, whole, whole_in
-from vecloss.risk.tally import Collected, RiskJob, Simulated, TallyPart, new_state, tally_part
+from vecloss.risk.tally import (
+    PERSPECTIVE,
+    Collected,
+    RiskJob,
+    Simulated,
+    TallyPart,
+    new_state,
+    tally_part,
+)
 from vecloss.run.executors import Dask, Executor, InProcess
 from vecloss.run.runner import execute
 from vecloss.run.worker import DEFAULT_BATCH_ROWS, Job
 from vecloss.scenario import FormulaArg, Scenario
-from vecloss.schema import ID, REQUIRED
+from vecloss.schema import ID, REQUIRED, Column
 
 #: A multiple of every default return period, so each falls on an exact rank.
 DEFAULT_PERIODS = 10_000
@@ -137,9 +145,15 @@ def prepare(
     on_invalid: str,
     rejects: object,
     data: Any,
+    deductible: object = None,
+    limit: object = None,
 ) -> RiskJob:
     """Every parameter checked, before any data is read."""
     scenario = Scenario.parse(formula, years, discount_rate)
+    terms = _terms(deductible, limit)
+    if terms:  # the terms' columns checked as the formula's own (finite, in range)
+        spec = replace(scenario.spec, extra=(*scenario.spec.extra, *terms))
+        scenario = replace(scenario, spec=spec)
     if scenario.grid:
         msg = "risk takes one scenario; hint: give years and discount_rate as single numbers"
         raise UsageError(msg)
@@ -147,6 +161,9 @@ def prepare(
         msg = f"risk has no engine {engine!r}; hint: choose vectorized or dask"
         raise UsageError(msg)
     groups = _columns(by, shared_by)
+    if terms and PERSPECTIVE in (*groups, shared_by):
+        msg = f"{PERSPECTIVE!r} is the column that tells gross from insured; hint: rename yours"
+        raise UsageError(msg)
     path = isinstance(data, str | Path)
     if path and on_invalid == "skip" and rejects is None:
         msg = "skip mode on a file needs a rejects file; hint: rejects='rejects.csv'"
@@ -169,6 +186,25 @@ def prepare(
         periods=whole_in(periods, "periods", 1, 1 << 31),
         seed=whole_in(seed, "seed", 0, _SEED_LIMIT),
         exact=exact,
-        by=groups,
+        by=(PERSPECTIVE, *groups) if terms else groups,
         shared_by=shared_by,  # type: ignore[arg-type]
+        deductible=deductible if isinstance(deductible, str) else None,
+        limit=limit if isinstance(limit, str) else None,
     )
+
+
+def _terms(deductible: object, limit: object) -> tuple[Column, ...]:
+    """The columns of the insurance terms, with their rules: a deductible is finite and
+    >= 0, a limit finite and > 0 (money, as ``construction_cost``)."""
+    found = []
+    for name, value, low_open in (("deductible", deductible, False), ("limit", limit, True)):
+        if value is None:
+            continue
+        if not isinstance(value, str) or value in REQUIRED:
+            msg = f"{name} names the column of each building's {name}, got {value!r}"
+            raise UsageError(msg)
+        found.append(Column(value, low=0.0, low_open=low_open))
+    if len(found) == 2 and found[0].name == found[1].name:
+        msg = "deductible and limit name the same column; hint: give each its own"
+        raise UsageError(msg)
+    return tuple(found)

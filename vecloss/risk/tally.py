@@ -21,7 +21,7 @@ import polars as pl
 
 from vecloss.checks.ids import Seen
 from vecloss.checks.log import FailureLog
-from vecloss.formulas import PROBABILITY, FloatArray
+from vecloss.formulas import PROBABILITY, FloatArray, discount_factor
 from vecloss.io.sink import PartWriter
 from vecloss.io.source import Part
 from vecloss.risk.draws import U64, mix, stream_keys, value_keys
@@ -39,6 +39,7 @@ from vecloss.scenario import Scenario
 from vecloss.schema import ID
 
 __all__ = [
+    "PERSPECTIVE",
     "Collected",
     "RiskJob",
     "Simulated",
@@ -46,6 +47,7 @@ __all__ = [
     "new_state",
     "severity",
     "tally_part",
+    "with_terms",
 ]
 
 _BUILDINGS, _GROUPS = 1, 2  # stream numbers: a building's own draws, a shared group's
@@ -59,8 +61,15 @@ class RiskJob:
     periods: int = 10_000
     seed: int = 0
     exact: bool = False
-    by: tuple[str, ...] = ()  # the group columns
+    by: tuple[str, ...] = ()  # the group columns (with ``perspective`` first, under terms)
     shared_by: str | None = None
+    deductible: str | None = None  # the columns of the insurance terms, if any
+    limit: str | None = None
+
+    @property
+    def insured(self) -> bool:
+        """Whether each hit's loss is also taken through a deductible and a limit."""
+        return self.deductible is not None or self.limit is not None
 
 
 def severity(valid: pl.DataFrame, scenario: Scenario) -> FloatArray:
@@ -71,6 +80,36 @@ def severity(valid: pl.DataFrame, scenario: Scenario) -> FloatArray:
     columns = {c: valid[c].to_numpy() for c in formula.columns}
     columns[PROBABILITY] = np.ones(valid.height)  # (p = 1: the same operations as the loss)
     return formula.loss(columns, years, rate)
+
+
+#: The column that tells gross and insured results apart, under insurance terms.
+PERSPECTIVE = "perspective"
+
+
+def with_terms(
+    valid: pl.DataFrame, expected: FloatArray, job: RiskJob
+) -> tuple[pl.DataFrame, FloatArray, FloatArray]:
+    """Every building twice, ``perspective`` ``gross`` then ``insured``, with its loss if hit
+    and expected loss: the insured loss of a hit is ``min(max(S - D, 0), L)`` (the deductible
+    ``D`` and limit ``L`` in money of the year of the hit, so discounted as ``S`` is). The two
+    copies share their id, so their draws, and every hit falls on both."""
+    (years, rate), *_ = job.run.scenario.pairs
+    factor = discount_factor(years, rate)
+    gross = severity(valid, job.run.scenario)
+    insured = gross
+    with np.errstate(invalid="ignore", over="ignore"):
+        if job.deductible is not None:
+            insured = np.maximum(insured - valid[job.deductible].to_numpy() * factor, 0.0)
+        if job.limit is not None:
+            insured = np.minimum(insured, valid[job.limit].to_numpy() * factor)
+    p = valid["hazard_probability"].to_numpy()
+    both = pl.concat(
+        [
+            valid.with_columns(pl.lit("gross").alias(PERSPECTIVE)),
+            valid.with_columns(pl.lit("insured").alias(PERSPECTIVE)),
+        ]
+    )
+    return both, np.concatenate([gross, insured]), np.concatenate([expected, p * insured])
 
 
 def _cell_keys(valid: pl.DataFrame, job: RiskJob) -> tuple[U64, U64, list[Any], U64]:
@@ -123,11 +162,13 @@ class Simulated:
     def __post_init__(self) -> None:
         self.ledger = Ledger(self.job.periods)
 
-    def add(self, valid: pl.DataFrame, expected: FloatArray) -> None:
+    def add(
+        self, valid: pl.DataFrame, expected: FloatArray, loss: FloatArray | None = None
+    ) -> None:
         del expected
         job, n = self.job, self.job.periods
         p = valid["hazard_probability"].to_numpy()
-        loss = severity(valid, job.run.scenario)
+        loss = severity(valid, job.run.scenario) if loss is None else loss
         live = (p > 0) & (loss > 0)
         if not live.all():
             valid, p, loss = valid.filter(pl.Series(live)), p[live], loss[live]
@@ -176,7 +217,9 @@ class Collected:
         default_factory=lambda: {k: [] for k in ("group", "event", "p", "loss", "expected")}
     )
 
-    def add(self, valid: pl.DataFrame, expected: FloatArray) -> None:
+    def add(
+        self, valid: pl.DataFrame, expected: FloatArray, loss: FloatArray | None = None
+    ) -> None:
         if valid.height == 0:
             return
         by_keys, cell_keys, labels, _ = _cell_keys(valid, self.job)
@@ -184,11 +227,13 @@ class Collected:
         distinct = np.unique(by_keys)
         group = self.groups.rows_for(by_keys, [by_labels[k] for k in distinct.tolist()])
         event = value_keys(valid[ID]) if self.job.shared_by is None else cell_keys
+        if self.job.insured:  # (a building's gross and insured copies: two groups' events)
+            event = mix(event ^ by_keys)
         for name, values in (
             ("group", group),
             ("event", event),
             ("p", valid["hazard_probability"].to_numpy()),
-            ("loss", severity(valid, self.job.run.scenario)),
+            ("loss", severity(valid, self.job.run.scenario) if loss is None else loss),
             ("expected", expected),
         ):
             self.arrays[name].append(values)
@@ -245,7 +290,11 @@ def tally_part(
             progress=progress,
         )
         for batch, _ in usable:
-            state.add(batch.valid, batch.losses[0])
+            if job.insured:
+                valid, loss, expected = with_terms(batch.valid, batch.losses[0], job)
+                state.add(valid, expected, loss)
+            else:
+                state.add(batch.valid, batch.losses[0])
             result.rows += batch.valid.height
     result.rejected_rows = held.frame() if held is not None else None
     return result

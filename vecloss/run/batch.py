@@ -20,7 +20,7 @@ from vecloss.checks.rules import ROW, add_failure, no_rejects, reject_rows, spli
 from vecloss.chunks import aligned_views
 from vecloss.formulas import FloatArray, Formula, discount_factor
 from vecloss.kernels import Kernel
-from vecloss.kernels.blocks import Checked, checked_losses
+from vecloss.kernels.blocks import FusedLoss, checked_losses
 from vecloss.scenario import Scenario
 from vecloss.schema import ID, NUMERIC, Column, Reason
 
@@ -79,7 +79,7 @@ def as_floats(frame: pl.DataFrame, numeric: tuple[Column, ...] = NUMERIC) -> pl.
 
 def clean_losses(
     frame: pl.DataFrame, formula: Formula, years: int, rate: float, kernel: Kernel
-) -> Checked | None:
+) -> FusedLoss | None:
     """The loss column of a frame that is clean, straight from NumPy views of its columns;
     None when anything needs a closer look (then :func:`check_batch` names every problem).
 
@@ -110,11 +110,11 @@ def _distinct_and_checked(
     years: int,
     rate: float,
     kernel: Kernel,
-) -> Checked:
-    """:func:`_checked`, with ``ok`` false also when an id repeats; ids not in increasing order
+) -> FusedLoss:
+    """:func:`_fused`, with ``ok`` false also when an id repeats; ids not in increasing order
     are checked on a thread of their own while the kernel runs."""
     ahead = later_duplicates_ahead(ids)
-    checked = _checked(columns, ids, formula, years, rate, kernel)
+    checked = _fused(columns, ids, formula, years, rate, kernel)
     if not checked.ok:
         if ahead is not None:
             ahead.cancel()
@@ -125,14 +125,14 @@ def _distinct_and_checked(
     return checked if repeats is None else replace(checked, ok=False)
 
 
-def _checked(
+def _fused(
     columns: list[pl.Series],
     ids: pl.Series,
     formula: Formula,
     years: int,
     rate: float,
     kernel: Kernel,
-) -> Checked:
+) -> FusedLoss:
     """The fused kernel on NumPy views of the numeric columns' chunks (Float64, no nulls, in
     :attr:`Formula.numeric` order) and of the ids' when they fit an int64."""
     kind = ids.dtype
@@ -217,7 +217,7 @@ def _one_pair(
         ids = batch[ID]
         columns = [valid[c.name] for c in formula.numeric]
         if seen is not None and seen.deferred:  # its one check at the end covers this batch's
-            checked = _checked(columns, ids, formula, years, rate, kernel)
+            checked = _fused(columns, ids, formula, years, rate, kernel)
         else:
             checked = _distinct_and_checked(columns, ids, formula, years, rate, kernel)
         if checked.ok:

@@ -25,7 +25,7 @@ import polars as pl
 
 from vecloss.checks.ids import DeferredIds, SeenIds
 from vecloss.checks.log import FailureLog
-from vecloss.exceptions import PercentageWarning, UsageError, warn
+from vecloss.exceptions import UsageError, warn_percent_like
 from vecloss.io.database import is_database_uri, safe_uri, same_table
 from vecloss.io.sink import Sink, check_targets, open_sink
 from vecloss.io.source import Part, Source, frame_source, open_source
@@ -186,13 +186,7 @@ def run(
         if result.top is not None:
             largest_rows = largest(largest_rows, result.top, top)
     held = [r.rejected_rows for r in results if r.rejected_rows is not None]
-    percent_like = sum(r.percent_like for r in results)
-    if percent_like:
-        warn(
-            f"{src.name}: {percent_like:,} inflation_rate values are above 1 (over 100 % a "
-            "year): rates are fractions; hint: 2 % is 0.02",
-            PercentageWarning,
-        )
+    warn_percent_like(sum(r.percent_like for r in results), src.name)
     return Summary(
         input=src.name,
         output=None if out is None else out.target,

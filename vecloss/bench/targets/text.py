@@ -14,7 +14,7 @@ from vecloss.api import validated
 from vecloss.bench.race import Scale, Target, race
 from vecloss.bench.targets.json_arrays import _polars_of
 from vecloss.bench.targets.parquet import duckdb_connection
-from vecloss.io._stream import file_colons
+from vecloss.io.ndjson import file_colons
 from vecloss.synthetic import generate
 
 #: What ``vecloss.read`` of NDJSON adds to Polars' reader, beside the validation: the file's
