@@ -205,7 +205,8 @@ def column_ok(name: str | Column, values: np.ndarray) -> bool:
         return True
     col = _COLUMNS[name] if isinstance(name, str) else name
     if col.low >= 0:
-        least, top, inclusive = _bit_bounds(col)
+        known = _BIT_BOUNDS.get(col.name)  # (the schema's own, without hashing the Column)
+        least, top, inclusive = known[1] if known and known[0] is col else _bit_bounds(col)
         bits = values.view(np.uint64)
         high = np.maximum.reduce(bits)
         if not (high <= top if inclusive else high < top):
@@ -239,3 +240,4 @@ def block_ok(
 
 
 _COLUMNS = {col.name: col for col in NUMERIC}
+_BIT_BOUNDS = {col.name: (col, _bit_bounds(col)) for col in NUMERIC if col.low >= 0}

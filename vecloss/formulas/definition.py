@@ -157,9 +157,10 @@ class Formula:
         """``S`` of every building, as float64, into ``out`` when given; inf or NaN where it
         overflows (the caller reports it)."""
         arguments = self._arguments(columns, years)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if self.writes_out and out is not None:
+        if self.writes_out:  # (it fills ``out``, or a fresh array of its own: no input aliased)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 return np.asarray(self.severity(**arguments, out=out))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             values = np.asarray(self.severity(**arguments), dtype=np.float64)
         rows = len(next(iter(columns.values())))
         if out is not None:

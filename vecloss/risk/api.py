@@ -165,8 +165,7 @@ def risk(
         )
     ylt = None
     if isinstance(state, Collected):  # exact: no sampling error, no interval
-        labels, stats, curves = exact_tables(state, rps)
-        bounds = np.full((*curves.shape, 2), np.nan)
+        labels, stats, curves, bounds = exact_tables(state, rps)
         aal_bounds = np.full((len(labels), 2), np.nan)
     else:
         labels, total, largest, stats, curves, bounds = simulated_tables(state, rps)

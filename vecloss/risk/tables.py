@@ -9,6 +9,7 @@ import polars as pl
 
 from vecloss.exceptions import warn
 from vecloss.risk.exact import AEP_OUTCOMES, aep, deviation, events_of, oep
+from vecloss.risk.lattice import MAX_SIZE, aep_bounds
 from vecloss.risk.measures import moments, sample_tail_intervals
 from vecloss.risk.result import EP_TYPES
 from vecloss.risk.tally import Collected, Simulated
@@ -102,8 +103,13 @@ def simulated_tables(
     return labels, total, largest, stats, curves, bounds
 
 
-def exact_tables(state: Collected, rps: np.ndarray) -> tuple[list[Any], np.ndarray, np.ndarray]:
-    """Group values, exact AAL moments and EP curves (AEP NaN beyond the enumeration limit)."""
+def exact_tables(
+    state: Collected, rps: np.ndarray
+) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray]:
+    """Group values, exact AAL moments, EP curves and their bounds. The AEP is enumerated up
+    to :data:`AEP_OUTCOMES` outcomes; beyond, for independent buildings, it lies between two
+    lattice curves (:func:`vecloss.risk.lattice.aep_bounds`: ``low`` and ``high``, the loss
+    their midpoint); else NaN, with a warning."""
     cells = state.groups.labels or ([] if state.job.by else [(0, None, None)])
     group_of_row, labels = _groups_of(cells)
     group = group_of_row[state.column("group").astype(np.int64)]
@@ -116,6 +122,7 @@ def exact_tables(state: Collected, rps: np.ndarray) -> tuple[list[Any], np.ndarr
     mean = np.bincount(group, weights=state.column("expected"), minlength=count)
     stats = np.column_stack([mean, deviation(events, event_group, count), np.zeros(count)])
     curves = np.full((count, len(EP_TYPES), len(rps)), np.nan)
+    limits = np.full((*curves.shape, 2), np.nan)
     too_big = []
     owner = event_group[events.cell]
     order = np.argsort(owner, kind="stable")  # each group's events together, cells kept whole
@@ -125,13 +132,21 @@ def exact_tables(state: Collected, rps: np.ndarray) -> tuple[list[Any], np.ndarr
         own = events.take(mine)
         curves[g, 0], curves[g, 1] = oep(own, rps)
         sums = aep(own, rps)
-        if sums is None:
-            too_big.append(labels[g])
-        else:
+        if sums is not None:
             curves[g, 2], curves[g, 3] = sums
+            continue
+        lattice = aep_bounds(own.level, own.atom, rps) if state.job.shared_by is None else None
+        if lattice is None:
+            too_big.append(labels[g])
+            continue
+        (var_low, tvar_low), (var_high, tvar_high) = lattice
+        for curve, low, high in ((2, var_low, var_high), (3, tvar_low, tvar_high)):
+            limits[g, curve, :, 0], limits[g, curve, :, 1] = low, high
+            curves[g, curve] = (low + high) / 2
     if too_big:
         warn(
             f"the exact AEP is enumerated up to {AEP_OUTCOMES:,} outcomes; "
-            f"{len(too_big)} group(s) have more and get NaN; hint: simulate instead"
+            f"{len(too_big)} group(s) have more (with shared draws, or beyond the lattice's "
+            f"{MAX_SIZE:,} points) and get NaN; hint: simulate instead"
         )
-    return labels, stats, curves
+    return labels, stats, curves, limits
