@@ -39,6 +39,16 @@ def between(low: np.ndarray, value: np.ndarray, high: np.ndarray) -> bool:
     return bool(np.all(low <= value + slack) and np.all(value <= high + slack))
 
 
+def assert_bounded(p: np.ndarray, loss: np.ndarray) -> None:
+    """The enumerated VaR and TVaR lie between the lattice curves at every return period."""
+    var, tvar = enumerated(p, loss, RPS)
+    found = aep_bounds(p, loss, RPS)
+    assert found is not None
+    (var_low, tvar_low), (var_high, tvar_high) = found
+    assert between(var_low, var, var_high)
+    assert between(tvar_low, tvar, tvar_high)
+
+
 @settings(max_examples=40, deadline=None)  # (~0.4 s each: lattices of up to 2**24 points)
 @given(
     p=st.lists(
@@ -51,23 +61,11 @@ def test_the_true_curve_lies_between_the_lattice_curves(
 ) -> None:
     losses = st.floats(1e-3, 1e7) | st.sampled_from([1.0, 2.0, 1e6])  # lattice points too
     loss = np.array(data.draw(st.lists(losses, min_size=len(p), max_size=len(p))))
-    chance = np.array(p)
-    var, tvar = enumerated(chance, loss, RPS)
-    found = aep_bounds(chance, loss, RPS)
-    assert found is not None
-    (var_low, tvar_low), (var_high, tvar_high) = found
-    assert between(var_low, var, var_high)
-    assert between(tvar_low, tvar, tvar_high)
+    assert_bounded(np.array(p), loss)
 
 
 def test_one_loss_dwarfing_the_others_takes_a_coarser_lattice_and_still_bounds() -> None:
-    p, loss = np.array([0.0, 1.0, 1e-4, 0.3]), np.array([1.0, 1.0, 4183.0, 0.02])
-    var, tvar = enumerated(p, loss, RPS)
-    found = aep_bounds(p, loss, RPS)
-    assert found is not None
-    (var_low, tvar_low), (var_high, tvar_high) = found
-    assert between(var_low, var, var_high)
-    assert between(tvar_low, tvar, tvar_high)
+    assert_bounded(np.array([0.0, 1.0, 1e-4, 0.3]), np.array([1.0, 1.0, 4183.0, 0.02]))
 
 
 def test_risk_gives_the_bounds_beyond_enumeration_and_a_long_simulation_agrees() -> None:
