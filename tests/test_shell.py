@@ -117,7 +117,7 @@ def test_every_help_example_runs_as_written(tmp_path: Path) -> None:
     import shlex
     import shutil
 
-    from vecloss.cli.options import EXAMPLES
+    from vecloss.cli.examples import EXAMPLES
 
     shutil.copy(EXAMPLE, tmp_path / "data.json")
     for command, lines in EXAMPLES.items():

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from vecloss import __version__, formulas
+from vecloss.cli.examples import help_examples
 from vecloss.cli.values import (
     parse_columns,
     parse_count,
@@ -91,7 +92,7 @@ def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "risk",
         parents=[common],
-        **_examples("risk"),
+        **help_examples("risk"),
         help="average annual loss, exceedance curves, VaR and TVaR (simulated or exact)",
         description="Simulate seeded periods (years) of hazard hits, or compute exactly, and "
         "report the average annual loss and the OEP/AEP curves with their TVaR.",
@@ -171,35 +172,6 @@ def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-#: Each command's examples, shown under its --help and run as written by the tests
-#: (tests/test_shell.py), in a folder holding the five-building data.json.
-EXAMPLES = {
-    "run": [
-        "vecloss run data.json",
-        "vecloss run data.json -o losses.parquet --years 10,30 --discount-rate 0.03,0.05",
-        "vecloss run data.json -o - --format ndjson --top 3",
-        "vecloss run data.json -o losses.csv --keep floor_area --json",
-    ],
-    "risk": [
-        "vecloss risk data.json --periods 1000 --return-periods 10,100",
-        "vecloss risk data.json --exact -o ep.csv --aal aal.csv",
-        "vecloss risk data.json --periods 1000 --return-periods 10,100 --ord ord/",
-    ],
-    "validate": ["vecloss validate data.json --json"],
-    "generate": ["vecloss generate 1000 -o portfolio.parquet --ids shuffled --seed 1"],
-    "convert": ["vecloss convert data.json data.csv"],
-}
-
-
-def _examples(command: str) -> dict[str, Any]:
-    """The ``epilog`` (and formatter) that shows ``command``'s examples under its help."""
-    lines = "\n".join(f"  {line}" for line in EXAMPLES[command])
-    return {
-        "epilog": f"examples:\n{lines}",
-        "formatter_class": argparse.RawDescriptionHelpFormatter,
-    }
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vecloss",
@@ -213,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
         parents=[common],
-        **_examples("run"),
+        **help_examples("run"),
         help="compute every building's loss",
         description="Compute every building's projected loss, streaming the input in batches.",
     )
@@ -279,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "validate",
         parents=[common],
-        **_examples("validate"),
+        **help_examples("validate"),
         help="report every problem, change nothing",
         description="Check every row against the schema and print each problem with a hint; "
         "exit 1 if any row breaks it.",
@@ -292,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "generate",
         parents=[common],
-        **_examples("generate"),
+        **help_examples("generate"),
         help="write a seeded synthetic portfolio",
         description="Write N synthetic buildings shaped like a real portfolio (string ids in "
         "no order, a region, hazard probabilities with a mean near 1 %%; seeded: the same seed, "
@@ -314,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "convert",
         parents=[common],
-        **_examples("convert"),
+        **help_examples("convert"),
         help="copy a portfolio to another format",
         description="Copy a portfolio file to another format (by suffix), streaming.",
     )
