@@ -195,6 +195,7 @@ def _risk_result(args: argparse.Namespace) -> RiskResult:
         query=args.query,
         deductible=args.deductible,
         limit=args.limit,
+        damage_cv=args.damage_cv,
     )
 
 

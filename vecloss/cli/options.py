@@ -12,6 +12,7 @@ from vecloss.cli.values import (
     parse_count,
     parse_formula,
     parse_names,
+    parse_number_or_column,
     parse_positive,
     parse_rate,
     parse_return_periods,
@@ -136,6 +137,13 @@ def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "--limit",
         metavar="COLUMN",
         help="each building's limit (money): insured results beside the gross ones",
+    )
+    p.add_argument(
+        "--damage-cv",
+        type=parse_number_or_column,
+        metavar="CV|COLUMN",
+        help="damage uncertainty: each hit costs its loss times a lognormal draw of mean 1 "
+        "and this coefficient of variation (a number, or a column of them)",
     )
     _add_model_options(p, grid=False)
     p.add_argument(

@@ -104,6 +104,14 @@ def parse_return_periods(text: str) -> list[float]:
     return values
 
 
+def parse_number_or_column(text: str) -> float | str:
+    """A number (``0.4``), or else a column's name."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def parse_seed(text: str) -> int:
     try:
         value = int(text)

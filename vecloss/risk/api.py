@@ -107,6 +107,7 @@ def risk(
     query: str | None = None,
     deductible: str | None = None,
     limit: str | None = None,
+    damage_cv: float | str | None = None,
 ) -> RiskResult:
     """Average annual loss and exceedance curves, simulated (seeded) or exact.
 
@@ -115,6 +116,9 @@ def risk(
     ``construction_cost``; a deductible finite and >= 0, a limit finite and > 0): each hit's
     loss ``S`` then also counts as ``min(max(S - deductible, 0), limit)``, and every table has
     a first group column ``perspective``, ``gross`` and ``insured``, from the same draws.
+    ``damage_cv`` (a number, or a column of them) adds damage uncertainty: each hit costs
+    ``S * Z``, ``Z`` lognormal with mean 1 and that coefficient of variation, drawn from the
+    building's own stream (simulated only; one sample per hit).
     Returns a :class:`RiskResult`: ``aal`` (``[by], mean_loss, sd_loss,
     std_error``), ``ep`` (``[by], ep_type, return_period, loss`` with ``ep_type``
     in ``OEP``, ``OEP TVaR``, ``AEP``, ``AEP TVaR``) and, when simulated, ``ylt``
@@ -145,6 +149,7 @@ def risk(
         data=data,
         deductible=deductible,
         limit=limit,
+        damage_cv=damage_cv,
     )
     rps = return_periods_of(return_periods, None if exact else job.periods)
     state, rows, log, name, rejected = tally(
@@ -209,4 +214,5 @@ def risk(
         ep=ep_frame(job.by, labels, curves, rps, bounds),
         ylt=ylt,
         rejected_rows=rejected,
+        damage_cv=job.damage_cv,
     )

@@ -147,12 +147,15 @@ def prepare(
     data: Any,
     deductible: object = None,
     limit: object = None,
+    damage_cv: object = None,
 ) -> RiskJob:
     """Every parameter checked, before any data is read."""
     scenario = Scenario.parse(formula, years, discount_rate)
     terms = _terms(deductible, limit)
-    if terms:  # the terms' columns checked as the formula's own (finite, in range)
-        spec = replace(scenario.spec, extra=(*scenario.spec.extra, *terms))
+    cv, cv_column = _damage(damage_cv, exact=exact, terms=bool(terms))
+    extra = (*terms, *cv_column)
+    if extra:  # the columns checked as the formula's own (finite, in range)
+        spec = replace(scenario.spec, extra=(*scenario.spec.extra, *extra))
         scenario = replace(scenario, spec=spec)
     if scenario.grid:
         msg = "risk takes one scenario; hint: give years and discount_rate as single numbers"
@@ -190,7 +193,39 @@ def prepare(
         shared_by=shared_by,  # type: ignore[arg-type]
         deductible=deductible if isinstance(deductible, str) else None,
         limit=limit if isinstance(limit, str) else None,
+        damage_cv=cv,
     )
+
+
+def _damage(
+    damage_cv: object, *, exact: bool, terms: bool
+) -> tuple[float | str | None, tuple[Column, ...]]:
+    """The damage's coefficient of variation (a number >= 0, or a column of them, checked
+    like the schema's), and that column's rule."""
+    if damage_cv is None:
+        return None, ()
+    if exact:
+        msg = (
+            "exact mode has no damage uncertainty (its curves would need the damage's own "
+            "distribution convolved in); hint: simulate (periods=..., seed=...)"
+        )
+        raise UsageError(msg)
+    if terms:
+        msg = "damage_cv with a deductible or limit is not modelled yet; hint: use one of them"
+        raise UsageError(msg)
+    if isinstance(damage_cv, str):
+        if damage_cv in REQUIRED:
+            msg = f"damage_cv names a column of coefficients of variation, got {damage_cv!r}"
+            raise UsageError(msg)
+        return damage_cv, (Column(damage_cv, low=0.0),)
+    if (
+        isinstance(damage_cv, bool)
+        or not isinstance(damage_cv, numbers.Real)
+        or not 0.0 <= float(damage_cv) < math.inf
+    ):
+        msg = f"damage_cv must be a number >= 0 or a column name, got {damage_cv!r}"
+        raise UsageError(msg)
+    return float(damage_cv), ()
 
 
 def _terms(deductible: object, limit: object) -> tuple[Column, ...]:

@@ -47,6 +47,13 @@ class RiskResult:
     ep: pl.DataFrame = field(repr=False)
     ylt: pl.DataFrame | None = field(default=None, repr=False)
     rejected_rows: pl.DataFrame | None = field(default=None, repr=False)
+    damage_cv: float | str | None = None  # damage uncertainty: a CV, or its column
+
+    @property
+    def ep_calc(self) -> int:
+        """OasisLMF's ``EPCalc`` of these curves: 1, mean damage (every hit costs the
+        formula's loss), or 2, full uncertainty (each hit's damage drawn)."""
+        return 1 if self.damage_cv is None else 2
 
     @property
     def group_columns(self) -> list[str]:
@@ -60,7 +67,8 @@ class RiskResult:
         """How the answer was found, in words."""
         if self.exact:
             return "exact"
-        return f"{self.periods:,} simulated periods, seed {self.seed}"
+        damage = "" if self.damage_cv is None else f", damage CV {self.damage_cv}"
+        return f"{self.periods:,} simulated periods, seed {self.seed}{damage}"
 
     def curves(self) -> pl.DataFrame:
         """The EP table wide: one row per (group,) return period, one column per curve."""
@@ -112,10 +120,11 @@ class RiskResult:
         ``lecpy`` write), one group a ``SummaryId`` (1, 2, ... in the order of ``aal``):
 
         - ``ept``: ``SummaryId, EPCalc, EPType, ReturnPeriod, Loss``; ``EPCalc`` 1 (mean
-          damage: each hit costs the formula's loss), ``EPType`` 1 OEP, 2 OEP TVaR, 3 AEP,
-          4 AEP TVaR; return periods descending;
+          damage: each hit costs the formula's loss) or 2 (full uncertainty, with
+          ``damage_cv``: :attr:`ep_calc`), ``EPType`` 1 OEP, 2 OEP TVaR, 3 AEP, 4 AEP TVaR;
+          return periods descending;
         - ``alt``: ``SummaryId, SampleType, MeanLoss, SDLoss``; ``SampleType`` 1 (analytical:
-          mean damage);
+          mean damage) or 2 (sampled damage);
         - ``summary_map``: ``SummaryId`` and the group's columns (only with ``by``).
         """
         groups = self.group_columns
@@ -125,7 +134,7 @@ class RiskResult:
         ept = (
             ep.with_columns(
                 SummaryId=pl.lit(1, pl.UInt32) if ids is None else pl.col("SummaryId"),
-                EPCalc=pl.lit(1, pl.Int64),
+                EPCalc=pl.lit(self.ep_calc, pl.Int64),
                 EPType=pl.col("ep_type").replace_strict(codes, return_dtype=pl.Int64),
             )
             .select("SummaryId", "EPCalc", "EPType", ReturnPeriod="return_period", Loss="loss")
@@ -135,7 +144,10 @@ class RiskResult:
         )
         aal = self.aal.with_row_index("SummaryId", offset=1)
         alt = aal.select(
-            "SummaryId", SampleType=pl.lit(1, pl.Int64), MeanLoss="mean_loss", SDLoss="sd_loss"
+            "SummaryId",
+            SampleType=pl.lit(self.ep_calc, pl.Int64),
+            MeanLoss="mean_loss",
+            SDLoss="sd_loss",
         )
         tables = {"ept": ept, "alt": alt}
         if ids is not None:

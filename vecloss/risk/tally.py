@@ -24,7 +24,7 @@ from vecloss.checks.log import FailureLog
 from vecloss.formulas import PROBABILITY, FloatArray, discount_factor
 from vecloss.io.sink import PartWriter
 from vecloss.io.source import Part
-from vecloss.risk.draws import U64, mix, stream_keys, value_keys
+from vecloss.risk.draws import U64, UNIT, draws, mix, stream_keys, value_keys
 from vecloss.risk.hits import (
     DRAW_BUDGET,
     candidates,
@@ -33,7 +33,7 @@ from vecloss.risk.hits import (
     independent_hits,
     thresholds,
 )
-from vecloss.risk.ledger import Cells, Ledger, limbs_of
+from vecloss.risk.ledger import Cells, IntArray, Ledger, limbs_of
 from vecloss.run.worker import HeldRejects, Job, usable_batches
 from vecloss.scenario import Scenario
 from vecloss.schema import ID
@@ -50,7 +50,7 @@ __all__ = [
     "with_terms",
 ]
 
-_BUILDINGS, _GROUPS = 1, 2  # stream numbers: a building's own draws, a shared group's
+_BUILDINGS, _GROUPS, _DAMAGE = 1, 2, 3  # stream numbers: hits, a shared group's, damage
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class RiskJob:
     shared_by: str | None = None
     deductible: str | None = None  # the columns of the insurance terms, if any
     limit: str | None = None
+    damage_cv: float | str | None = None  # the damage's coefficient of variation, or its column
 
     @property
     def insured(self) -> bool:
@@ -80,6 +81,20 @@ def severity(valid: pl.DataFrame, scenario: Scenario) -> FloatArray:
     columns = {c: valid[c].to_numpy() for c in formula.columns}
     columns[PROBABILITY] = np.ones(valid.height)  # (p = 1: the same operations as the loss)
     return formula.loss(columns, years, rate)
+
+
+def damage_factors(keys: U64, period: IntArray, cv: FloatArray) -> FloatArray:
+    """Each hit's damage factor ``Z``, lognormal with mean 1 and coefficient of variation
+    ``cv``: ``Z = exp(s N - s**2 / 2)``, ``s**2 = log(1 + cv**2)``, ``N`` standard normal by
+    Box-Muller from the two draws ``2 t`` and ``2 t + 1`` of the building's damage stream for
+    period ``t``: the same for any batch, order, worker or executor. ``cv = 0`` gives 1."""
+    counter = period.astype(np.uint64) * np.uint64(2)
+    first = (draws(keys, counter).astype(np.float64) + 1.0) * UNIT  # in (0, 1]
+    second = (draws(keys, counter + np.uint64(1)).astype(np.float64) + 1.0) * UNIT
+    normal = np.sqrt(-2.0 * np.log(first)) * np.cos(2.0 * np.pi * second)
+    spread = np.sqrt(np.log1p(cv * cv))
+    factor: FloatArray = np.exp(spread * normal - spread * spread / 2.0)
+    return factor
 
 
 #: The column that tells gross and insured results apart, under insurance terms.
@@ -177,17 +192,36 @@ class Simulated:
         _, cell_keys, labels, shared = _cell_keys(valid, job)
         rows = self.ledger.rows_for(cell_keys, labels)
         rounded, limbs = limbs_of(loss, job.run.source)
+        damage = None
+        if job.damage_cv is not None:
+            cv = job.damage_cv
+            spread = valid[cv].to_numpy() if isinstance(cv, str) else np.full(valid.height, cv)
+            damage = (stream_keys(value_keys(valid[ID]), job.seed, _DAMAGE), spread, loss)
+        costs = (rows, rounded, limbs, damage)
         if job.shared_by is None:
             keys = stream_keys(value_keys(valid[ID]), job.seed, _BUILDINGS)
             for part in _slices(expected_draws(p, n)):
                 b, when = independent_hits(keys[part], p[part], n)
-                self.ledger.add(rows[part], rounded[part], limbs[:, part], b, when)
+                self._hits(np.arange(part.start, part.stop), costs, b, when)
             return
-        self._add_shared(stream_keys(shared, job.seed, _GROUPS), p, rows, rounded, limbs)
+        self._add_shared(stream_keys(shared, job.seed, _GROUPS), p, costs)
 
-    def _add_shared(
-        self, keys: U64, p: FloatArray, rows: Any, rounded: FloatArray, limbs: Any
-    ) -> None:
+    def _hits(self, at: IntArray, costs: Any, b: IntArray, when: IntArray) -> None:
+        """Add hits ``b`` (indexing ``at``, the buildings' rows here) in periods ``when``: each
+        costs its building's loss, or, with damage uncertainty, that loss times its draw.
+        ``costs``: each building's ledger row, rounded loss, limbs, and the damage's keys,
+        coefficients of variation and losses (None without damage uncertainty)."""
+        rows, rounded, limbs, damage = costs
+        if damage is None:
+            self.ledger.add(rows[at], rounded[at], limbs[:, at], b, when)
+            return
+        keys, spread, loss = damage
+        hit = at[b]
+        damaged = loss[hit] * damage_factors(keys[hit], when, spread[hit])
+        hit_rounded, hit_limbs = limbs_of(damaged, self.job.run.source)
+        self.ledger.add(rows[hit], hit_rounded, hit_limbs, np.arange(len(hit)), when)
+
+    def _add_shared(self, keys: U64, p: FloatArray, costs: Any) -> None:
         n = self.job.periods
         groups, group = np.unique(keys, return_inverse=True)
         order = np.argsort(group, kind="stable")
@@ -201,7 +235,7 @@ class Simulated:
             for part in _slices(n * p[members]):
                 at = members[part]
                 b, when = hits_among(found, group[at] - lo, p[at])
-                self.ledger.add(rows[at], rounded[at], limbs[:, at], b, when)
+                self._hits(at, costs, b, when)
 
     def merge(self, other: Simulated) -> None:
         self.ledger.merge(other.ledger)
