@@ -24,7 +24,7 @@ from vecloss.checks.log import FailureLog
 from vecloss.formulas import PROBABILITY, FloatArray, discount_factor
 from vecloss.io.sink import PartWriter
 from vecloss.io.source import Part
-from vecloss.risk.draws import U64, UNIT, draws, mix, stream_keys, value_keys
+from vecloss.risk.draws import GAMMA, U64, mix, stream_keys, value_keys
 from vecloss.risk.hits import (
     DRAW_BUDGET,
     candidates,
@@ -86,14 +86,28 @@ def severity(valid: pl.DataFrame, scenario: Scenario) -> FloatArray:
 def damage_factors(keys: U64, period: IntArray, cv: FloatArray) -> FloatArray:
     """Each hit's damage factor ``Z``, lognormal with mean 1 and coefficient of variation
     ``cv``: ``Z = exp(s N - s**2 / 2)``, ``s**2 = log(1 + cv**2)``, ``N`` standard normal by
-    Box-Muller from the two draws ``2 t`` and ``2 t + 1`` of the building's damage stream for
-    period ``t``: the same for any batch, order, worker or executor. ``cv = 0`` gives 1."""
-    counter = period.astype(np.uint64) * np.uint64(2)
-    first = (draws(keys, counter).astype(np.float64) + 1.0) * UNIT  # in (0, 1]
-    second = (draws(keys, counter + np.uint64(1)).astype(np.float64) + 1.0) * UNIT
-    normal = np.sqrt(-2.0 * np.log(first)) * np.cos(2.0 * np.pi * second)
-    spread = np.sqrt(np.log1p(cv * cv))
-    factor: FloatArray = np.exp(spread * normal - spread * spread / 2.0)
+    Box-Muller from the two 32-bit halves of draw ``t`` of the building's damage stream, for
+    period ``t`` (uniforms ``(h + 1/2) / 2**32``: ``|N|`` stays below 6.7). The normal is
+    computed in float32 (NumPy's vectorized float32 ``log``, ``cos``, ``exp``: six times
+    faster here than float64; a draw needs no more precision). The same for any batch, order,
+    worker or executor. ``cv = 0`` gives 1 exactly."""
+    bits = mix(keys + period.astype(np.uint64) * GAMMA)
+    radius = (bits & np.uint64(0xFFFFFFFF)).astype(np.float32)
+    angle = (bits >> np.uint64(32)).astype(np.float32)
+    radius += np.float32(0.5)
+    radius *= np.float32(2.0**-32)
+    np.log(radius, out=radius)
+    radius *= np.float32(-2.0)
+    np.sqrt(radius, out=radius)
+    angle += np.float32(0.5)
+    angle *= np.float32(2.0 * np.pi * 2.0**-32)
+    np.cos(angle, out=angle)
+    radius *= angle  # N
+    spread = np.sqrt(np.log1p(cv * cv)).astype(np.float32)
+    radius *= spread
+    radius -= spread * spread / np.float32(2.0)
+    np.exp(radius, out=radius)
+    factor: FloatArray = radius.astype(np.float64)
     return factor
 
 
