@@ -14,15 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from vecloss import formulas
+from vecloss.formulas.definition import compound_discount
 
 __all__ = ["reference_complex_loss", "reference_loss", "reference_simple_loss"]
-
-
-def _discount(years: int, discount_rate: float) -> float:
-    try:
-        return float((1.0 + discount_rate) ** years)
-    except OverflowError:
-        return math.inf
 
 
 def reference_complex_loss(
@@ -36,7 +30,12 @@ def reference_complex_loss(
     """``C * exp(i * A / 1000) * p / (1 + d)**T`` for one building; inf on overflow."""
     try:
         growth = math.exp(inflation_rate * floor_area / 1000)
-        return construction_cost * growth * hazard_probability / _discount(years, discount_rate)
+        return (
+            construction_cost
+            * growth
+            * hazard_probability
+            / compound_discount(years, discount_rate)
+        )
     except (OverflowError, ZeroDivisionError):
         return math.inf
 
@@ -53,7 +52,12 @@ def reference_simple_loss(
     del floor_area
     try:
         growth = (1 + inflation_rate) ** years
-        return construction_cost * growth * hazard_probability / _discount(years, discount_rate)
+        return (
+            construction_cost
+            * growth
+            * hazard_probability
+            / compound_discount(years, discount_rate)
+        )
     except (OverflowError, ZeroDivisionError):
         return math.inf
 

@@ -99,6 +99,17 @@ def get(formula: object) -> Formula:
     raise UsageError(msg)
 
 
+def _by_position(
+    name: str,
+    values: tuple[FloatArray, ...],
+    years: int,
+    discount_rate: float,
+    out: FloatArray | None,
+) -> FloatArray:
+    """A built-in's loss from the four schema columns in :data:`INPUTS` order."""
+    return REGISTRY[name].loss(dict(zip(INPUTS, values, strict=True)), years, discount_rate, out)
+
+
 def complex_loss(
     construction_cost: FloatArray,
     floor_area: FloatArray,
@@ -119,8 +130,7 @@ def complex_loss(
     array([76.67610344])
     """
     values = (construction_cost, floor_area, hazard_probability, inflation_rate)
-    columns = dict(zip(INPUTS, values, strict=True))
-    return REGISTRY["complex"].loss(columns, years, discount_rate, out)
+    return _by_position("complex", values, years, discount_rate, out)
 
 
 def simple_loss(
@@ -141,5 +151,4 @@ def simple_loss(
     array([89.80281965])
     """
     values = (construction_cost, floor_area, hazard_probability, inflation_rate)
-    columns = dict(zip(INPUTS, values, strict=True))
-    return REGISTRY["simple"].loss(columns, years, discount_rate, out)
+    return _by_position("simple", values, years, discount_rate, out)

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from vecloss.exceptions import UsageError
 from vecloss.schema import NUMERIC, REQUIRED, Column
 
-__all__ = ["INPUTS", "PROBABILITY", "FloatArray", "Formula", "discount_factor"]
+__all__ = ["INPUTS", "PROBABILITY", "FloatArray", "Formula", "compound_discount", "discount_factor"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -51,7 +51,7 @@ def discount_factor(years: int, discount_rate: float) -> float:
         return math.inf
 
 
-def _discount(years: int, discount_rate: float) -> float:
+def compound_discount(years: int, discount_rate: float) -> float:
     """``(1 + d)**T`` in Python floats, inf when it overflows (the scalar twins divide by it)."""
     try:
         return float((1.0 + discount_rate) ** years)
@@ -202,7 +202,7 @@ class Formula:
                 severity = float(self.severity_of(one, years)[0])
             else:
                 severity = float(self.scalar(**self._arguments(values, years)))
-            return severity * probability / _discount(years, discount_rate)
+            return severity * probability / compound_discount(years, discount_rate)
         except (OverflowError, ZeroDivisionError):
             return math.inf
 

@@ -55,10 +55,11 @@ def _tail_bound(p: FloatArray, k: np.ndarray, at: float) -> float:
     """A Chernoff bound on ``P(sum of k_b over hit buildings >= at)``."""
     scale = max(1.0, float(np.average(k, weights=p)))
     best = 1.0
+    with np.errstate(divide="ignore"):
+        log_keep = np.log1p(-np.minimum(p, 1.0))
+        log_p = np.log(p)
     for t in np.geomspace(1e-6, 1e4, 100) / scale:
-        with np.errstate(divide="ignore"):
-            log_keep = np.log1p(-np.minimum(p, 1.0))
-        log_mgf = float(np.sum(np.logaddexp(log_keep, np.log(p) + t * k)))
+        log_mgf = float(np.sum(np.logaddexp(log_keep, log_p + t * k)))
         best = min(best, math.exp(min(0.0, log_mgf - t * at)))
     return best
 
