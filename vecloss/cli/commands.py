@@ -130,7 +130,11 @@ def _risk(args: argparse.Namespace) -> int:
     ord_files = {}
     if args.ord is not None:  # checked and staged with the other outputs (D7)
         folder = Path(args.ord)
-        names = ORD_TABLES if args.by else ORD_TABLES[:2]  # (a summary map names groups)
+        names = [  # (each sample's curves with drawn damage; a summary map names groups)
+            n
+            for n in ORD_TABLES
+            if (n != "psept" or args.damage_cv is not None) and (n != "summary_map" or args.by)
+        ]
         ord_files = {n: str(folder / f"{n}.{args.ord_format}") for n in names}
     if args.ylt and args.exact:
         msg = "--ylt needs a simulation; hint: drop --exact or --ylt"
@@ -152,7 +156,7 @@ def _risk(args: argparse.Namespace) -> int:
             tables = {"output": result.ep, "aal": result.aal, "ylt": result.ylt}
             tables |= {f"ord {name}": table for name, table in result.ord_tables().items()}
             for kind, output in files.items():
-                table = tables[kind]
+                table = tables.get(kind)
                 if table is not None:
                     output.write(table)
         if to_stdout:  # (published; copied out before its folder goes)
@@ -196,6 +200,8 @@ def _risk_result(args: argparse.Namespace) -> RiskResult:
         deductible=args.deductible,
         limit=args.limit,
         damage_cv=args.damage_cv,
+        samples=args.samples,
+        damage_cap=args.damage_cap,
     )
 
 

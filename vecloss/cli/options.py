@@ -145,6 +145,20 @@ def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         help="damage uncertainty: each hit costs its loss times a lognormal draw of mean 1 "
         "and this coefficient of variation (a number, or a column of them)",
     )
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=1,
+        metavar="N",
+        help="damage draws per hit (with --damage-cv; default 1): OasisLMF's four EP "
+        "calculations, each sample's curves (PSEPT) and the AAL's error split",
+    )
+    p.add_argument(
+        "--damage-cap",
+        type=parse_number_or_column,
+        metavar="MONEY|COLUMN",
+        help="the largest loss of one damage draw (with --damage-cv), before the terms",
+    )
     _add_model_options(p, grid=False)
     p.add_argument(
         "-o",

@@ -28,7 +28,14 @@ from vecloss.risk.plan import (
     tally,
 )
 from vecloss.risk.result import RiskResult
-from vecloss.risk.tables import ep_frame, exact_tables, group_frames, simulated_tables
+from vecloss.risk.tables import (
+    damage_frames,
+    ep_frame,
+    exact_tables,
+    group_frames,
+    simulated_tables,
+    year_loss_table,
+)
 from vecloss.risk.tally import Collected
 from vecloss.run.worker import DEFAULT_BATCH_ROWS
 from vecloss.scenario import FormulaArg
@@ -50,7 +57,8 @@ def simulate(
     discount_rate: float = 0.05,
     **options: Any,
 ) -> pl.DataFrame:
-    """The year-loss table: ``[by], period, loss, max_event_loss``, one row per group and period.
+    """The year-loss table: ``[by], period, loss, max_event_loss``, one row per group and period
+    (with damage uncertainty, ``[by], sample, period, ...``: sample 0 the mean damage).
 
     In each of ``periods`` simulated years every building is hit with its
     ``hazard_probability``, independently across years; a hit costs its loss if
@@ -108,6 +116,8 @@ def risk(
     deductible: str | None = None,
     limit: str | None = None,
     damage_cv: float | str | None = None,
+    samples: int = 1,
+    damage_cap: float | str | None = None,
 ) -> RiskResult:
     """Average annual loss and exceedance curves, simulated (seeded) or exact.
 
@@ -118,7 +128,11 @@ def risk(
     a first group column ``perspective``, ``gross`` and ``insured``, from the same draws.
     ``damage_cv`` (a number, or a column of them) adds damage uncertainty: each hit costs
     ``S * Z``, ``Z`` lognormal with mean 1 and that coefficient of variation, drawn from the
-    building's own stream (simulated only; one sample per hit).
+    building's own stream (simulated only). ``samples`` draws per hit (default 1) give
+    OasisLMF's four EP calculations (``ep_calcs``), each sample's curves (``psept``) and the
+    AAL's standard error split into its hazard and damage parts (``aal``'s ``se_hazard`` and
+    ``se_damage``); ``ep`` is then the full-uncertainty curve. ``damage_cap`` (money, a
+    number or a column) caps each draw's loss before any deductible and limit.
     Returns a :class:`RiskResult`: ``aal`` (``[by], mean_loss, sd_loss,
     std_error``), ``ep`` (``[by], ep_type, return_period, loss`` with ``ep_type``
     in ``OEP``, ``OEP TVaR``, ``AEP``, ``AEP TVaR``) and, when simulated, ``ylt``
@@ -150,6 +164,8 @@ def risk(
         deductible=deductible,
         limit=limit,
         damage_cv=damage_cv,
+        samples=samples,
+        damage_cap=damage_cap,
     )
     rps = return_periods_of(return_periods, None if exact else job.periods)
     state, rows, log, name, rejected = tally(
@@ -168,35 +184,28 @@ def risk(
             f"{name}: {log.rows:,} rows set aside (on_invalid='skip'); "
             f"the result covers the other {rows:,}"
         )
-    ylt = None
+    ylt = sim = None
     if isinstance(state, Collected):  # exact: no sampling error, no interval
         labels, stats, curves, bounds = exact_tables(state, rps)
         aal_bounds = np.full((len(labels), 2), np.nan)
     else:
-        labels, total, largest, stats, curves, bounds = simulated_tables(state, rps)
+        sim = simulated_tables(state, rps)
+        labels, stats, curves, bounds = sim.labels, sim.stats, sim.curves, sim.bounds
         aal_bounds = stats[:, [0]] + np.array([[-Z95, Z95]]) * stats[:, [2]]
-        ylt = group_frames(
-            job.by,
-            labels,
-            {
-                "period": np.tile(np.arange(1, job.periods + 1), len(labels)),
-                "loss": total.reshape(-1),
-                "max_event_loss": largest.reshape(-1),
-            },
-            job.periods,
-        )
-    aal = group_frames(
-        job.by,
-        labels,
-        {
-            "mean_loss": stats[:, 0],
-            "sd_loss": stats[:, 1],
-            "std_error": stats[:, 2],
-            "low": aal_bounds[:, 0],  # 95 %: mean -+ 1.96 standard errors
-            "high": aal_bounds[:, 1],
-        },
-        1,
-    ).with_columns(pl.col("low", "high").fill_nan(None))
+        ylt = year_loss_table(job.by, sim, damage=job.damage_cv is not None)
+    columns = {
+        "mean_loss": stats[:, 0],
+        "sd_loss": stats[:, 1],
+        "std_error": stats[:, 2],
+        "low": aal_bounds[:, 0],  # 95 %: mean -+ 1.96 standard errors
+        "high": aal_bounds[:, 1],
+    }
+    if sim is not None and sim.split is not None:
+        columns |= {"se_hazard": sim.split[:, 0], "se_damage": sim.split[:, 1]}
+    aal = group_frames(job.by, labels, columns, 1).with_columns(
+        pl.col("low", "high").fill_nan(None)
+    )
+    damage = damage_frames(job.by, sim, rps) if sim is not None else {}
     return RiskResult(
         input=name,
         rows=rows,
@@ -215,4 +224,7 @@ def risk(
         ylt=ylt,
         rejected_rows=rejected,
         damage_cv=job.damage_cv,
+        samples=job.samples,
+        damage_cap=job.damage_cap,
+        **damage,
     )

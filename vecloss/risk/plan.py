@@ -148,12 +148,19 @@ def prepare(
     deductible: object = None,
     limit: object = None,
     damage_cv: object = None,
+    samples: object = 1,
+    damage_cap: object = None,
 ) -> RiskJob:
     """Every parameter checked, before any data is read."""
     scenario = Scenario.parse(formula, years, discount_rate)
     terms = _terms(deductible, limit)
-    cv, cv_column = _damage(damage_cv, exact=exact, terms=bool(terms))
-    extra = (*terms, *cv_column)
+    cv, cv_column = _damage(damage_cv, exact=exact)
+    draws, cap, cap_column = _draws(cv, samples, damage_cap)
+    extra = (*terms, *cv_column, *cap_column)
+    names = [c.name for c in extra]
+    if len(set(names)) != len(names):
+        msg = f"deductible, limit, damage_cv and damage_cap name one column twice: {names}"
+        raise UsageError(msg)
     if extra:  # the columns checked as the formula's own (finite, in range)
         spec = replace(scenario.spec, extra=(*scenario.spec.extra, *extra))
         scenario = replace(scenario, spec=spec)
@@ -194,12 +201,12 @@ def prepare(
         deductible=deductible if isinstance(deductible, str) else None,
         limit=limit if isinstance(limit, str) else None,
         damage_cv=cv,
+        samples=draws,
+        damage_cap=cap,
     )
 
 
-def _damage(
-    damage_cv: object, *, exact: bool, terms: bool
-) -> tuple[float | str | None, tuple[Column, ...]]:
+def _damage(damage_cv: object, *, exact: bool) -> tuple[float | str | None, tuple[Column, ...]]:
     """The damage's coefficient of variation (a number >= 0, or a column of them, checked
     like the schema's), and that column's rule."""
     if damage_cv is None:
@@ -209,9 +216,6 @@ def _damage(
             "exact mode has no damage uncertainty (its curves would need the damage's own "
             "distribution convolved in); hint: simulate (periods=..., seed=...)"
         )
-        raise UsageError(msg)
-    if terms:
-        msg = "damage_cv with a deductible or limit is not modelled yet; hint: use one of them"
         raise UsageError(msg)
     if isinstance(damage_cv, str):
         if damage_cv in REQUIRED:
@@ -226,6 +230,39 @@ def _damage(
         msg = f"damage_cv must be a number >= 0 or a column name, got {damage_cv!r}"
         raise UsageError(msg)
     return float(damage_cv), ()
+
+
+#: The most damage draws per hit (each costs about a simulation without damage).
+MAX_SAMPLES = 1_000
+
+
+def _draws(
+    cv: float | str | None, samples: object, damage_cap: object
+) -> tuple[int, float | str | None, tuple[Column, ...]]:
+    """Draws per hit and the damage cap (money > 0: a number, or a column of them), which
+    need damage uncertainty."""
+    count = whole_in(samples, "samples", 1, MAX_SAMPLES)
+    if cv is None and (count != 1 or damage_cap is not None):
+        msg = (
+            "samples and damage_cap shape the damage draws, which need damage_cv; hint: give "
+            "damage_cv (for a cap on the formula's loss itself, use limit)"
+        )
+        raise UsageError(msg)
+    if damage_cap is None:
+        return count, None, ()
+    if isinstance(damage_cap, str):
+        if damage_cap in REQUIRED:
+            msg = f"damage_cap names a column of each hit's largest loss, got {damage_cap!r}"
+            raise UsageError(msg)
+        return count, damage_cap, (Column(damage_cap, low=0.0, low_open=True),)
+    if (
+        isinstance(damage_cap, bool)
+        or not isinstance(damage_cap, numbers.Real)
+        or not 0.0 < float(damage_cap) < math.inf
+    ):
+        msg = f"damage_cap must be a number > 0 or a column name, got {damage_cap!r}"
+        raise UsageError(msg)
+    return count, float(damage_cap), ()
 
 
 def _terms(deductible: object, limit: object) -> tuple[Column, ...]:

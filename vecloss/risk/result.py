@@ -15,8 +15,9 @@ from vecloss.risk.measures import empirical_curve
 
 __all__ = ["EP_TYPES", "ORD_TABLES", "RiskResult"]
 
-#: The ORD tables :meth:`RiskResult.ord_tables` gives (``summary_map`` only with ``by``).
-ORD_TABLES = ("ept", "alt", "summary_map")
+#: The ORD tables :meth:`RiskResult.ord_tables` gives (``psept`` only with damage
+#: uncertainty, ``summary_map`` only with ``by``).
+ORD_TABLES = ("ept", "alt", "psept", "summary_map")
 
 #: The EP table's curves, named as OasisLMF's ORD output (EPType 1-4).
 EP_TYPES: tuple[str, ...] = ("OEP", "OEP TVaR", "AEP", "AEP TVaR")
@@ -48,10 +49,19 @@ class RiskResult:
     ylt: pl.DataFrame | None = field(default=None, repr=False)
     rejected_rows: pl.DataFrame | None = field(default=None, repr=False)
     damage_cv: float | str | None = None  # damage uncertainty: a CV, or its column
+    samples: int = 1  # damage draws per hit
+    damage_cap: float | str | None = None  # the largest loss of one draw, or its column
+    #: With damage uncertainty: OasisLMF's four EP calculations (``[by], ep_calc, ep_type,
+    #: return_period, loss``; ``ep_calc`` 1 mean damage, 2 full uncertainty, 3 per-sample
+    #: mean, 4 sample mean), each sample's curves (``psept``: ``[by], sample, ep_type, ...``)
+    #: and the mean damage's AAL (``[by], mean_loss, sd_loss``).
+    ep_calcs: pl.DataFrame | None = field(default=None, repr=False)
+    psept: pl.DataFrame | None = field(default=None, repr=False)
+    mean_damage_aal: pl.DataFrame | None = field(default=None, repr=False)
 
     @property
     def ep_calc(self) -> int:
-        """OasisLMF's ``EPCalc`` of these curves: 1, mean damage (every hit costs the
+        """OasisLMF's ``EPCalc`` of :attr:`ep`: 1, mean damage (every hit costs the
         formula's loss), or 2, full uncertainty (each hit's damage drawn)."""
         return 1 if self.damage_cv is None else 2
 
@@ -67,7 +77,10 @@ class RiskResult:
         """How the answer was found, in words."""
         if self.exact:
             return "exact"
-        damage = "" if self.damage_cv is None else f", damage CV {self.damage_cv}"
+        damage = ""
+        if self.damage_cv is not None:
+            damage = f", damage CV {self.damage_cv}, {self.samples} sample(s) per hit"
+            damage += "" if self.damage_cap is None else f", capped at {self.damage_cap}"
         return f"{self.periods:,} simulated periods, seed {self.seed}{damage}"
 
     def curves(self) -> pl.DataFrame:
@@ -120,36 +133,56 @@ class RiskResult:
         ``lecpy`` write), one group a ``SummaryId`` (1, 2, ... in the order of ``aal``):
 
         - ``ept``: ``SummaryId, EPCalc, EPType, ReturnPeriod, Loss``; ``EPCalc`` 1 (mean
-          damage: each hit costs the formula's loss) or 2 (full uncertainty, with
-          ``damage_cv``: :attr:`ep_calc`), ``EPType`` 1 OEP, 2 OEP TVaR, 3 AEP, 4 AEP TVaR;
-          return periods descending;
+          damage: each hit costs the formula's loss) and, with ``damage_cv``, 2 (full
+          uncertainty), 3 (per-sample mean) and 4 (sample mean); ``EPType`` 1 OEP, 2 OEP
+          TVaR, 3 AEP, 4 AEP TVaR; return periods descending;
         - ``alt``: ``SummaryId, SampleType, MeanLoss, SDLoss``; ``SampleType`` 1 (analytical:
-          mean damage) or 2 (sampled damage);
+          mean damage) and, with ``damage_cv``, 2 (sampled damage);
+        - ``psept`` (with ``damage_cv``): ``SummaryId, SampleId, EPType, ReturnPeriod, Loss``,
+          each sample's curves;
         - ``summary_map``: ``SummaryId`` and the group's columns (only with ``by``).
         """
         groups = self.group_columns
         ids = self.aal.select(groups).with_row_index("SummaryId", offset=1) if groups else None
         codes = {name: code for code, name in enumerate(EP_TYPES, start=1)}
-        ep = self.ep if ids is None else self.ep.join(ids, on=groups, how="left", nulls_equal=True)
-        ept = (
-            ep.with_columns(
+
+        def coded(frame: pl.DataFrame, **columns: Any) -> pl.DataFrame:
+            if ids is not None:
+                frame = frame.join(ids, on=groups, how="left", nulls_equal=True)
+            return frame.with_columns(
                 SummaryId=pl.lit(1, pl.UInt32) if ids is None else pl.col("SummaryId"),
-                EPCalc=pl.lit(self.ep_calc, pl.Int64),
                 EPType=pl.col("ep_type").replace_strict(codes, return_dtype=pl.Int64),
+                **columns,
             )
-            .select("SummaryId", "EPCalc", "EPType", ReturnPeriod="return_period", Loss="loss")
-            .sort(
-                ["SummaryId", "EPCalc", "EPType", "ReturnPeriod"], descending=[False] * 3 + [True]
-            )
-        )
-        aal = self.aal.with_row_index("SummaryId", offset=1)
-        alt = aal.select(
-            "SummaryId",
-            SampleType=pl.lit(self.ep_calc, pl.Int64),
-            MeanLoss="mean_loss",
-            SDLoss="sd_loss",
-        )
+
+        def curves(frame: pl.DataFrame, key: str) -> pl.DataFrame:
+            order = ["SummaryId", key, "EPType", "ReturnPeriod"]
+            return frame.select(
+                "SummaryId", key, "EPType", ReturnPeriod="return_period", Loss="loss"
+            ).sort(order, descending=[False] * 3 + [True])
+
+        if self.ep_calcs is None:
+            ept = curves(coded(self.ep, EPCalc=pl.lit(self.ep_calc, pl.Int64)), "EPCalc")
+        else:
+            ept = curves(coded(self.ep_calcs, EPCalc=pl.col("ep_calc").cast(pl.Int64)), "EPCalc")
+        alts = [(1, self.aal)]
+        if self.mean_damage_aal is not None:  # damage drawn: the mean damage's, then the draws'
+            alts = [(1, self.mean_damage_aal), (2, self.aal)]
+        alt = pl.concat(
+            [
+                frame.with_row_index("SummaryId", offset=1).select(
+                    "SummaryId",
+                    SampleType=pl.lit(kind, pl.Int64),
+                    MeanLoss="mean_loss",
+                    SDLoss="sd_loss",
+                )
+                for kind, frame in alts
+            ]
+        ).sort("SummaryId", "SampleType")
         tables = {"ept": ept, "alt": alt}
+        if self.psept is not None:
+            psept = coded(self.psept, SampleId=pl.col("sample").cast(pl.Int64))
+            tables["psept"] = curves(psept, "SampleId")
         if ids is not None:
             tables["summary_map"] = ids
         return tables

@@ -66,6 +66,14 @@ class RiskJob:
     deductible: str | None = None  # the columns of the insurance terms, if any
     limit: str | None = None
     damage_cv: float | str | None = None  # the damage's coefficient of variation, or its column
+    samples: int = 1  # damage draws per hit
+    damage_cap: float | str | None = None  # the largest loss of one hit (money), or its column
+
+    @property
+    def blocks(self) -> int:
+        """Blocks of ``periods`` in the ledger: 1 without damage uncertainty; else the mean
+        damage (block 0) and each sample (1 to ``samples``)."""
+        return 1 if self.damage_cv is None else 1 + self.samples
 
     @property
     def insured(self) -> bool:
@@ -83,15 +91,21 @@ def severity(valid: pl.DataFrame, scenario: Scenario) -> FloatArray:
     return formula.loss(columns, years, rate)
 
 
-def damage_factors(keys: U64, period: IntArray, cv: FloatArray) -> FloatArray:
+#: Sample ``k`` of a hit in period ``t`` takes draw ``t + (k - 1) * 2**40`` of the stream.
+_SAMPLE_STRIDE = np.uint64(1 << 40)
+
+
+def damage_factors(keys: U64, period: IntArray, cv: FloatArray, sample: int = 1) -> FloatArray:
     """Each hit's damage factor ``Z``, lognormal with mean 1 and coefficient of variation
     ``cv``: ``Z = exp(s N - s**2 / 2)``, ``s**2 = log(1 + cv**2)``, ``N`` standard normal by
-    Box-Muller from the two 32-bit halves of draw ``t`` of the building's damage stream, for
-    period ``t`` (uniforms ``(h + 1/2) / 2**32``: ``|N|`` stays below 6.7). The normal is
+    Box-Muller from the two 32-bit halves of draw ``t + (sample - 1) 2**40`` of the
+    building's damage stream, for period ``t`` (uniforms ``(h + 1/2) / 2**32``: ``|N|``
+    stays below 6.7). The normal is
     computed in float32 (NumPy's vectorized float32 ``log``, ``cos``, ``exp``: six times
     faster here than float64; a draw needs no more precision). The same for any batch, order,
     worker or executor. ``cv = 0`` gives 1 exactly."""
-    bits = mix(keys + period.astype(np.uint64) * GAMMA)
+    draw = period.astype(np.uint64) + np.uint64(sample - 1) * _SAMPLE_STRIDE
+    bits = mix(keys + draw * GAMMA)
     radius = (bits & np.uint64(0xFFFFFFFF)).astype(np.float32)
     angle = (bits >> np.uint64(32)).astype(np.float32)
     radius += np.float32(0.5)
@@ -115,6 +129,50 @@ def damage_factors(keys: U64, period: IntArray, cv: FloatArray) -> FloatArray:
 PERSPECTIVE = "perspective"
 
 
+def row_terms(
+    valid: pl.DataFrame, job: RiskJob
+) -> tuple[FloatArray, FloatArray, FloatArray] | None:
+    """Per row, the damage cap, deductible and limit (money of the year of the hit, so
+    discounted as ``S`` is; ``inf``, 0 and ``inf`` where none; the deductible and limit only
+    on the ``insured`` rows), or None when the job has neither a cap nor terms."""
+    if job.damage_cap is None and not job.insured:
+        return None
+    (years, rate), *_ = job.run.scenario.pairs
+    factor = discount_factor(years, rate)
+    insured = (
+        (valid[PERSPECTIVE] == "insured").to_numpy()
+        if job.insured
+        else np.zeros(valid.height, bool)
+    )
+
+    def money(value: float | str | None, none: float, rows: Any = slice(None)) -> FloatArray:
+        out = np.full(valid.height, none)
+        if value is not None:
+            given = (
+                valid[value].to_numpy() if isinstance(value, str) else np.full(valid.height, value)
+            )
+            out[rows] = given[rows] * factor
+        return out
+
+    return (
+        money(job.damage_cap, np.inf),
+        money(job.deductible, 0.0, insured),
+        money(job.limit, np.inf, insured),
+    )
+
+
+def apply_terms(
+    loss: FloatArray, terms: tuple[FloatArray, FloatArray, FloatArray] | None
+) -> FloatArray:
+    """A hit's loss through the damage cap, then the deductible and limit:
+    ``min(max(min(S, cap) - D, 0), L)`` (``S`` itself where there are none)."""
+    if terms is None:
+        return loss
+    cap, deductible, limit = terms
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.minimum(np.maximum(np.minimum(loss, cap) - deductible, 0.0), limit)
+
+
 def with_terms(
     valid: pl.DataFrame, expected: FloatArray, job: RiskJob
 ) -> tuple[pl.DataFrame, FloatArray, FloatArray]:
@@ -122,23 +180,16 @@ def with_terms(
     and expected loss: the insured loss of a hit is ``min(max(S - D, 0), L)`` (the deductible
     ``D`` and limit ``L`` in money of the year of the hit, so discounted as ``S`` is). The two
     copies share their id, so their draws, and every hit falls on both."""
-    (years, rate), *_ = job.run.scenario.pairs
-    factor = discount_factor(years, rate)
     gross = severity(valid, job.run.scenario)
-    insured = gross
-    with np.errstate(invalid="ignore", over="ignore"):
-        if job.deductible is not None:
-            insured = np.maximum(insured - valid[job.deductible].to_numpy() * factor, 0.0)
-        if job.limit is not None:
-            insured = np.minimum(insured, valid[job.limit].to_numpy() * factor)
-    p = valid["hazard_probability"].to_numpy()
     both = pl.concat(
         [
             valid.with_columns(pl.lit("gross").alias(PERSPECTIVE)),
             valid.with_columns(pl.lit("insured").alias(PERSPECTIVE)),
         ]
     )
-    return both, np.concatenate([gross, insured]), np.concatenate([expected, p * insured])
+    loss = apply_terms(np.concatenate([gross, gross]), row_terms(both, job))
+    p = valid["hazard_probability"].to_numpy()
+    return both, loss, np.concatenate([expected, p * loss[valid.height :]])
 
 
 def _cell_keys(valid: pl.DataFrame, job: RiskJob) -> tuple[U64, U64, list[Any], U64]:
@@ -189,7 +240,7 @@ class Simulated:
     ledger: Ledger = field(init=False)
 
     def __post_init__(self) -> None:
-        self.ledger = Ledger(self.job.periods)
+        self.ledger = Ledger(self.job.periods * self.job.blocks)
 
     def add(
         self, valid: pl.DataFrame, expected: FloatArray, loss: FloatArray | None = None
@@ -197,20 +248,23 @@ class Simulated:
         del expected
         job, n = self.job, self.job.periods
         p = valid["hazard_probability"].to_numpy()
-        loss = severity(valid, job.run.scenario) if loss is None else loss
-        live = (p > 0) & (loss > 0)
+        drawn = job.damage_cv is not None  # (a draw can cost where its mean does not)
+        cost = severity(valid, job.run.scenario) if loss is None or drawn else loss
+        live = (p > 0) & (cost > 0)
         if not live.all():
-            valid, p, loss = valid.filter(pl.Series(live)), p[live], loss[live]
+            valid, p, cost = valid.filter(pl.Series(live)), p[live], cost[live]
         if valid.height == 0:
             return
-        _, cell_keys, labels, shared = _cell_keys(valid, job)
-        rows = self.ledger.rows_for(cell_keys, labels)
-        rounded, limbs = limbs_of(loss, job.run.source)
         damage = None
         if job.damage_cv is not None:
-            cv = job.damage_cv
+            cv, terms = job.damage_cv, row_terms(valid, job)
             spread = valid[cv].to_numpy() if isinstance(cv, str) else np.full(valid.height, cv)
-            damage = (stream_keys(value_keys(valid[ID]), job.seed, _DAMAGE), spread, loss)
+            keys = stream_keys(value_keys(valid[ID]), job.seed, _DAMAGE)
+            damage = (keys, spread, cost, terms)
+            cost = apply_terms(cost, terms)  # the mean damage, through the terms
+        _, cell_keys, labels, shared = _cell_keys(valid, job)
+        rows = self.ledger.rows_for(cell_keys, labels)
+        rounded, limbs = limbs_of(cost, job.run.source)
         costs = (rows, rounded, limbs, damage)
         if job.shared_by is None:
             keys = stream_keys(value_keys(valid[ID]), job.seed, _BUILDINGS)
@@ -222,18 +276,23 @@ class Simulated:
 
     def _hits(self, at: IntArray, costs: Any, b: IntArray, when: IntArray) -> None:
         """Add hits ``b`` (indexing ``at``, the buildings' rows here) in periods ``when``: each
-        costs its building's loss, or, with damage uncertainty, that loss times its draw.
-        ``costs``: each building's ledger row, rounded loss, limbs, and the damage's keys,
-        coefficients of variation and losses (None without damage uncertainty)."""
+        costs its building's loss (block 0: the mean damage) and, with damage uncertainty,
+        that loss times each sample's draw, through the cap and terms (blocks 1 to
+        ``samples``). ``costs``: each building's ledger row, rounded loss, limbs, and the
+        damage's keys, coefficients of variation, gross losses and terms (None without
+        damage uncertainty)."""
         rows, rounded, limbs, damage = costs
+        self.ledger.add(rows[at], rounded[at], limbs[:, at], b, when)
         if damage is None:
-            self.ledger.add(rows[at], rounded[at], limbs[:, at], b, when)
             return
-        keys, spread, loss = damage
-        hit = at[b]
-        damaged = loss[hit] * damage_factors(keys[hit], when, spread[hit])
-        hit_rounded, hit_limbs = limbs_of(damaged, self.job.run.source)
-        self.ledger.add(rows[hit], hit_rounded, hit_limbs, np.arange(len(hit)), when)
+        keys, spread, gross, terms = damage
+        hit, n = at[b], self.job.periods
+        keys, spread, gross, rows = keys[hit], spread[hit], gross[hit], rows[hit]
+        terms = None if terms is None else tuple(t[hit] for t in terms)
+        index, source = np.arange(len(hit)), self.job.run.source
+        for sample in range(1, self.job.samples + 1):  # one step per sample
+            cost = apply_terms(gross * damage_factors(keys, when, spread, sample), terms)
+            self.ledger.add(rows, *limbs_of(cost, source), index, when + sample * n)
 
     def _add_shared(self, keys: U64, p: FloatArray, costs: Any) -> None:
         n = self.job.periods
