@@ -121,9 +121,11 @@ def test_collisions_across_batches_are_confirmed_against_the_ids(
     [
         np.random.default_rng(1).permutation(5_000) + 10**12,  # dense, shuffled: flags
         np.random.default_rng(2).integers(-(2**62), 2**62, 5_000),  # sparse: a sort
+        np.random.default_rng(3).permutation(5_000) * 7919 - 10**6,  # 32-bit offsets, sorted
+        np.array([-(2**31), 2**32 - 2**31 - 1, 5]),  # offsets 0 and 2**32 - 1
         np.array([2**63 - 1, -(2**63), 0]),  # the extremes of int64
     ],
-    ids=["dense", "sparse", "extremes"],
+    ids=["dense", "sparse", "narrow", "narrow-edges", "extremes"],
 )
 def test_distinct_keys_finds_one_repeat_anywhere(keys: np.ndarray) -> None:
     assert distinct_keys(keys)
