@@ -127,13 +127,28 @@ def test_collisions_across_batches_are_confirmed_against_the_ids(
     ],
     ids=["dense", "sparse", "narrow", "narrow-edges", "extremes"],
 )
-def test_distinct_keys_finds_one_repeat_anywhere(keys: np.ndarray) -> None:
-    assert distinct_keys(keys)
+@pytest.mark.parametrize("hashed", [False, True])
+def test_distinct_keys_finds_one_repeat_anywhere(keys: np.ndarray, hashed: bool) -> None:
+    assert distinct_keys(keys, hashed=hashed)
     last = len(keys) - 1
     for source, target in [(0, last), (last, last // 2), (last // 2, 0)]:
         repeated = keys.copy()
         repeated[target] = repeated[source]
-        assert not distinct_keys(repeated)
+        assert not distinct_keys(repeated, hashed=hashed)
+
+
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=2, max_size=300), st.data())
+def test_distinct_halves_agree_with_a_set(values: list[int], data: st.DataObject) -> None:
+    # high halves repeated on purpose (equal halves, unequal keys: suspects, not repeats)
+    share = data.draw(st.integers(0, len(values) - 1))
+    values = [*values, (values[share] & ~0xFFFFFFFF) | data.draw(st.integers(0, 2**32 - 1))]
+    keys = np.array(values, dtype=np.int64)
+    if len(keys) > 64:  # (through the flags, not the fallback, when the halves are uniform)
+        keys = np.concatenate(
+            [keys, np.random.default_rng(len(keys)).integers(-(2**63), 2**63 - 1, 20_000)]
+        )
+    want = len(set(keys.tolist())) == len(keys)
+    assert distinct_keys(keys, hashed=True) == want
 
 
 @pytest.mark.parametrize("kind", ["ints", "strings"])

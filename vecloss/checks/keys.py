@@ -32,12 +32,13 @@ def exact_keys(ids: pl.Series) -> bool:
     return ids.dtype.is_integer() and ids.dtype not in (pl.Int128, pl.UInt128)
 
 
-def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
+def distinct_keys(keys: np.ndarray, *, in_place: bool = False, hashed: bool = False) -> bool:
     """Whether int64 ``keys`` are pairwise distinct: flags over their range when it is dense
     (ids numbered in any order); else one sort and a comparison of neighbours, of the keys'
     32-bit offsets from the smallest when the range is below 2**32 (exact there, and NumPy
     sorts 32-bit values in half the time: 8 ms for 1M against 14 ms), of the keys themselves
-    otherwise (``in_place``: sorted where they are, no copy)."""
+    otherwise (``in_place``: sorted where they are, no copy). ``hashed`` keys (uniform over
+    64 bits) are first told apart by their high halves (:func:`_distinct_halves`)."""
     count = len(keys)
     if count < 2:
         return True
@@ -50,12 +51,36 @@ def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
         narrow = (keys.view(np.uint64) - np.uint64(low % (1 << 64))).astype(np.uint32)
         narrow.sort()
         return not bool(np.any(narrow[1:] == narrow[:-1]))
+    if hashed:
+        return _distinct_halves(keys)
     if in_place:
         keys.sort()
         ordered = keys
     else:
         ordered = np.sort(keys)
     return not bool(np.any(ordered[1:] == ordered[:-1]))
+
+
+def _distinct_halves(keys: np.ndarray) -> bool:
+    """Whether uniform 64-bit ``keys`` are distinct: a sort of their high 32-bit halves (half
+    the time of the keys'), then the full keys of only the halves that repeat (``n**2 /
+    2**33`` pairs expected, 116 for 1M keys), found through a table of flags: 1M keys in 9.9
+    ms against 13.9 ms, 10M in 150 ms against 174 ms."""
+    high = keys.view(np.uint32)[1 if np.little_endian else 0 :: 2]
+    ordered = np.sort(high)
+    shared = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(shared):
+        return True
+    if len(shared) > len(keys) // 64:  # (not uniform after all: the keys themselves)
+        ordered_keys = np.sort(keys)
+        return not bool(np.any(ordered_keys[1:] == ordered_keys[:-1]))
+    bits = min(24, max(16, len(shared).bit_length() + 6))
+    shift = np.uint32(32 - bits)
+    flags = np.zeros(1 << bits, dtype=np.bool_)
+    flags[shared >> shift] = True
+    suspects = keys[flags[high >> shift]]
+    suspects.sort()
+    return not bool(np.any(suspects[1:] == suspects[:-1]))
 
 
 def in_ranges(keys: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
