@@ -160,26 +160,22 @@ def test_risk_on_dask_gives_the_same_bits(
     assert local.ep.equals(remote.ep)
     assert local.aal.equals(remote.aal)
     exact_options = {"exact": True, "by": "region", "shared_by": shared_by}
-    # two of the files (parts of their own on Dask): beyond enumeration; independent buildings
-    # get the lattice bounds, shared draws a NaN AEP and a warning
+    # two of the files (parts of their own on Dask): beyond enumeration, so the lattice
+    # bounds (shared draws: each cell one event)
     some = tmp_path / "some"
     some.mkdir()
     for path in sorted(with_groups.iterdir())[:2]:
         (some / path.name).write_bytes(path.read_bytes())
-    expect = (
-        pytest.warns(UserWarning, match="exact AEP") if shared_by else warnings.catch_warnings()
-    )
-    with expect:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no group left without its curve)
         exact = vecloss.risk(str(some), engine="dask", scheduler=client, **exact_options)
-    with pytest.warns(UserWarning, match="exact AEP") if shared_by else warnings.catch_warnings():
         alone = vecloss.risk(str(some), **exact_options)
-    if shared_by is None:
-        bounds = exact.ep.filter(pl.col("ep_type") == "AEP").select("low", "high")
-        assert bounds.null_count().sum_horizontal().item() == 0
-        assert bounds.to_numpy() == pytest.approx(
-            alone.ep.filter(pl.col("ep_type") == "AEP").select("low", "high").to_numpy(),
-            rel=1e-9,
-        )
+    bounds = exact.ep.filter(pl.col("ep_type") == "AEP").select("low", "high")
+    assert bounds.null_count().sum_horizontal().item() == 0
+    assert bounds.to_numpy() == pytest.approx(
+        alone.ep.filter(pl.col("ep_type") == "AEP").select("low", "high").to_numpy(),
+        rel=1e-9,
+    )
     assert exact.aal["mean_loss"].to_list() == pytest.approx(
         alone.aal["mean_loss"].to_list(), rel=1e-12
     )

@@ -4,6 +4,7 @@ curves are close enough to use."""
 
 from __future__ import annotations
 
+import importlib
 import itertools
 
 import numpy as np
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vecloss
+from vecloss.risk.exact import aep, events_of
 from vecloss.risk.lattice import aep_bounds
 from vecloss.risk.measures import distribution_tail
 
@@ -100,9 +102,57 @@ def test_the_curves_are_within_a_tenth_of_a_percent_at_realistic_size() -> None:
     assert np.all((tvar_high - tvar_low) / tvar_high < 1e-3)
 
 
-def test_shared_draws_beyond_enumeration_still_say_so() -> None:
+@settings(max_examples=40, deadline=None)
+@given(
+    p=st.lists(
+        st.sampled_from([0.0, 1e-4, 0.01, 0.1, 0.25, 0.5, 0.9, 1.0]), min_size=1, max_size=9
+    ),
+    data=st.data(),
+)
+def test_shared_draws_lie_between_the_lattice_curves_too(
+    p: list[float], data: st.DataObject
+) -> None:
+    # cells of comonotone buildings (one draw per cell and period): each cell one event of
+    # several possible losses, its own factor on the lattice's spectrum
+    n = len(p)
+    loss = np.array(data.draw(st.lists(st.floats(1e-3, 1e7), min_size=n, max_size=n)))
+    cell = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)))
+    events = events_of(cell, np.array(p), loss)
+    exact = aep(events, RPS)
+    assert exact is not None
+    found = aep_bounds(events.level - events.below, events.atom, RPS, cell=events.cell)
+    assert found is not None
+    (var_low, tvar_low), (var_high, tvar_high) = found
+    assert between(var_low, exact[0], var_high)
+    assert between(tvar_low, exact[1], tvar_high)
+
+
+def test_shared_draws_beyond_enumeration_get_bounds_a_long_simulation_agrees_with() -> None:
+    rng = np.random.default_rng(4)
+    frame = vecloss.portfolio(80, seed=2).with_columns(
+        block=pl.int_range(80) // 2, hazard_probability=pl.Series(rng.uniform(0.02, 0.3, 80))
+    )
+    rps = [2, 10, 100]
+    exact = vecloss.risk(frame, exact=True, shared_by="block", return_periods=rps).ep.filter(
+        pl.col("ep_type").str.starts_with("AEP")
+    )  # 3**40 outcomes: no enumeration
+    assert exact["low"].null_count() == 0
+    width = ((exact["high"] - exact["low"]) / exact["high"]).to_numpy()
+    assert np.all(width < 1e-3)
+    simulated = vecloss.risk(
+        frame, periods=400_000, seed=5, shared_by="block", return_periods=rps
+    ).ep.filter(pl.col("ep_type").str.starts_with("AEP"))
+    both = exact.join(simulated, on=["ep_type", "return_period"], suffix="_sim")
+    slack = 0.25 * (both["high_sim"] - both["low_sim"])
+    assert (both["low_sim"] - slack <= both["high"]).all()
+    assert (both["high_sim"] + slack >= both["low"]).all()
+
+
+def test_shared_draws_past_the_cells_budget_still_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importlib.import_module("vecloss.risk.lattice"), "MAX_CELL_WORK", 1 << 12)
+    rng = np.random.default_rng(4)
     frame = vecloss.portfolio(60, seed=2).with_columns(
-        hazard_probability=pl.lit(0.3), block=pl.int_range(60) // 2
+        hazard_probability=pl.Series(rng.uniform(0.02, 0.3, 60)), block=pl.int_range(60) // 2
     )
     with pytest.warns(UserWarning, match="get NaN"):
         result = vecloss.risk(frame, exact=True, shared_by="block")

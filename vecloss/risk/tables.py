@@ -10,7 +10,7 @@ import polars as pl
 
 from vecloss.exceptions import warn
 from vecloss.risk.exact import AEP_OUTCOMES, aep, deviation, events_of, oep
-from vecloss.risk.lattice import MAX_SIZE, aep_bounds
+from vecloss.risk.lattice import MAX_CELL_WORK, MAX_SIZE, aep_bounds
 from vecloss.risk.measures import moments, sample_tail, sample_tail_intervals
 from vecloss.risk.result import EP_TYPES
 from vecloss.risk.tally import Collected, Simulated
@@ -259,9 +259,10 @@ def exact_tables(
     state: Collected, rps: np.ndarray
 ) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray]:
     """Group values, exact AAL moments, EP curves and their bounds. The AEP is enumerated up
-    to :data:`AEP_OUTCOMES` outcomes; beyond, for independent buildings, it lies between two
-    lattice curves (:func:`vecloss.risk.lattice.aep_bounds`: ``low`` and ``high``, the loss
-    their midpoint); else NaN, with a warning."""
+    to :data:`AEP_OUTCOMES` outcomes; beyond, it lies between two lattice curves
+    (:func:`vecloss.risk.lattice.aep_bounds`: ``low`` and ``high``, the loss their
+    midpoint; shared draws' cells each one event); NaN, with a warning, past the lattice's
+    limits."""
     cells = state.groups.labels or ([] if state.job.by else [(0, None, None)])
     group_of_row, labels = _groups_of(cells)
     group = group_of_row[state.column("group").astype(np.int64)]
@@ -287,7 +288,7 @@ def exact_tables(
         if sums is not None:
             curves[g, 2], curves[g, 3] = sums
             continue
-        lattice = aep_bounds(own.level, own.atom, rps) if state.job.shared_by is None else None
+        lattice = aep_bounds(own.level - own.below, own.atom, rps, cell=own.cell)
         if lattice is None:
             too_big.append(labels[g])
             continue
@@ -298,7 +299,8 @@ def exact_tables(
     if too_big:
         warn(
             f"the exact AEP is enumerated up to {AEP_OUTCOMES:,} outcomes; "
-            f"{len(too_big)} group(s) have more (with shared draws, or beyond the lattice's "
-            f"{MAX_SIZE:,} points) and get NaN; hint: simulate instead"
+            f"{len(too_big)} group(s) have more and are beyond the lattice's limits "
+            f"({MAX_SIZE:,} points; cells of shared draws times points {MAX_CELL_WORK:,}) and "
+            "get NaN; hint: simulate instead"
         )
     return labels, stats, curves, limits
