@@ -33,7 +33,7 @@ run: $(STAMP)
 	$(BIN)/vecloss bench --quick
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -rA  # (tests/test_notebooks.py runs the notebooks)
+	$(BIN)/python -m pytest -rA --durations=15  # (tests/test_notebooks.py runs the notebooks)
 	$(MAKE) test-core
 
 test-core: $(CORE_STAMP)
