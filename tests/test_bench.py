@@ -143,15 +143,18 @@ def test_bench_risk_checks_what_it_measures() -> None:
         repeat=1,
         coverage_rows=300,
         coverage_seeds=20,
+        long_rows=300,
+        long_periods=100_000,
     )
     # every row but the timed ratios (the first three) and the coverage over 20 seeds (too few
     # to hold a rate to 93-98 %; tests/test_risk.py checks it over 300): memory twice (each
-    # child's own peak), vs exact twice, the exact AEP bounds, the same bits
+    # child's own peak), vs exact twice, the exact AEP bounds, against a long simulation, the
+    # same bits
     coverage = rows.pop(-2)
     assert coverage.work.startswith("95 % intervals over 20 seeds, 300 buildings")
     assert "AAL" in coverage.measured
     assert coverage.met is not None
-    assert [r.met for r in rows[3:]] == [True] * 6
+    assert [r.met for r in rows[3:]] == [True] * 7
     assert "damage uncertainty" in rows[2].work
     assert sum("streamed from Parquet" in r.work for r in rows) == 2
     assert rows[0].ratio is not None

@@ -136,7 +136,8 @@ class Ledger:
                 f"{self.count:,} groups (cells of --by and --shared-by) x {self.periods:,} periods"
                 f" need about {_size(need)} of period ledger, past the "
                 f"{_size(budget)} budget (VECLOSS_LEDGER_GIB); hint: group by a "
-                "coarser column, simulate fewer periods, or compute exactly (--exact), which "
+                "coarser column, simulate fewer periods (or damage samples: each takes as many "
+                "again), or compute exactly (--exact), which "
                 "keeps no ledger"
             )
             raise InputError(msg)
