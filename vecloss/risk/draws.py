@@ -16,6 +16,8 @@ n**2 / 2**65 for n ids).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import polars as pl
@@ -80,6 +82,19 @@ def _string_keys(series: pl.Series) -> U64:
     arr = chunked.cast(pa.large_string())  # (pyarrow.compute loads here, not at import)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if len(arr) > _STRING_BLOCK:  # (a block at a time: its byte arrays take 40 bytes a byte)
+        blocks = range(0, len(arr), _STRING_BLOCK)
+        return np.concatenate([_arrow_keys(arr.slice(at, _STRING_BLOCK)) for at in blocks])
+    return _arrow_keys(arr)
+
+
+#: Strings hashed a block at a time by :func:`_string_keys`: 65,536 ids of 13 characters take
+#: some 35 MB of working arrays, a million at once took 260 MB more (the streamed risk run).
+_STRING_BLOCK = 1 << 16
+
+
+def _arrow_keys(arr: Any) -> U64:
+    """:func:`_string_keys` of one Arrow large-string array (its offset honoured)."""
     n = len(arr)
     buffers = arr.buffers()
     offsets = np.frombuffer(buffers[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
