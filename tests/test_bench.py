@@ -146,7 +146,7 @@ def test_bench_risk_checks_what_it_measures() -> None:
         long_rows=300,
         long_periods=100_000,
     )
-    # every row but the timed ratios (the first three) and the coverage over 20 seeds (too few
+    # every row but the timed ratios (the first four) and the coverage over 20 seeds (too few
     # to hold a rate to 93-98 %; tests/test_risk.py checks it over 300): memory twice (each
     # child's own peak), vs exact twice, the exact AEP bounds, against a long simulation, the
     # same bits
@@ -154,8 +154,9 @@ def test_bench_risk_checks_what_it_measures() -> None:
     assert coverage.work.startswith("95 % intervals over 20 seeds, 300 buildings")
     assert "AAL" in coverage.measured
     assert coverage.met is not None
-    assert [r.met for r in rows[3:]] == [True] * 7
+    assert [r.met for r in rows[4:]] == [True] * 7
     assert "damage uncertainty" in rows[2].work
+    assert "public generator's portfolio as it is" in rows[3].work
     assert sum("streamed from Parquet" in r.work for r in rows) == 2
     assert rows[0].ratio is not None
     assert rows[0].ratio > 0
