@@ -89,9 +89,7 @@ def _portfolio(rows: int, seed: int) -> pl.DataFrame:
     )
 
 
-def _checked_speed(
-    frame: pl.DataFrame, periods: int, repeat: int
-) -> tuple[float, float]:
+def _checked_speed(frame: pl.DataFrame, periods: int, repeat: int) -> tuple[float, float]:
     """vecloss's and the dense baseline's medians on one portfolio, both simulated AALs
     checked within 5 standard errors of the exact one."""
     import vecloss
