@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import vecloss
 from vecloss.checks import ids as ids_module
+from vecloss.checks import keys as keys_module
 from vecloss.checks import spill as spill_module
 from vecloss.checks.ids import SeenIds, distinct_keys, later_duplicates
 
@@ -116,19 +117,37 @@ def test_collisions_across_batches_are_confirmed_against_the_ids(
     assert seen_across(values, "strings", batch) == expected_later(values)
 
 
+#: Each way of telling keys apart, forced on small inputs: the table of slots (the default
+#: up to ``keys.SLOTS`` keys), the sorts past it, and the slots with a spread that puts every
+#: key in the same slot (each round frees one key; the sort takes the rest).
+WAYS = ["slots", "sorts", "slots-collide"]
+
+
+@pytest.fixture(params=WAYS)
+def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "sorts":
+        monkeypatch.setattr(keys_module, "SLOTS", 0)
+    if request.param == "slots-collide":
+        monkeypatch.setattr(keys_module, "_SPREAD", (1, 1, 1))  # keys < 2**40: all in slot 0
+    return str(request.param)
+
+
 @pytest.mark.parametrize(
     "keys",
     [
         np.random.default_rng(1).permutation(5_000) + 10**12,  # dense, shuffled: flags
-        np.random.default_rng(2).integers(-(2**62), 2**62, 5_000),  # sparse: a sort
-        np.random.default_rng(3).permutation(5_000) * 7919 - 10**6,  # 32-bit offsets, sorted
+        np.random.default_rng(2).integers(-(2**62), 2**62, 5_000),  # sparse
+        np.random.default_rng(3).permutation(5_000) * 7919 - 10**6,  # 32-bit offsets
         np.array([-(2**31), 2**32 - 2**31 - 1, 5]),  # offsets 0 and 2**32 - 1
         np.array([2**63 - 1, -(2**63), 0]),  # the extremes of int64
     ],
     ids=["dense", "sparse", "narrow", "narrow-edges", "extremes"],
 )
 @pytest.mark.parametrize("hashed", [False, True])
-def test_distinct_keys_finds_one_repeat_anywhere(keys: np.ndarray, hashed: bool) -> None:
+def test_distinct_keys_finds_one_repeat_anywhere(keys: np.ndarray, hashed: bool, way: str) -> None:
+    if way == "slots-collide":
+        # the keys' ranks, small and distinct, so that the identity spread collides
+        keys = np.argsort(np.argsort(keys[:50])) * 3 + 1
     assert distinct_keys(keys, hashed=hashed)
     last = len(keys) - 1
     for source, target in [(0, last), (last, last // 2), (last // 2, 0)]:
@@ -148,7 +167,27 @@ def test_distinct_halves_agree_with_a_set(values: list[int], data: st.DataObject
             [keys, np.random.default_rng(len(keys)).integers(-(2**63), 2**63 - 1, 20_000)]
         )
     want = len(set(keys.tolist())) == len(keys)
-    assert distinct_keys(keys, hashed=True) == want
+    assert keys_module._distinct_halves(keys) == want
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1), min_size=2, max_size=300),
+    st.lists(st.tuples(st.integers(0, 299), st.integers(0, 299)), max_size=3),
+)
+def test_slots_agree_with_a_set(values: list[int], repeats: list[tuple[int, int]]) -> None:
+    # repeats copied anywhere; keys that share slots (hypothesis favours small and equal-bit
+    # values) go round again; a spread that fails leaves them to the sort
+    for source, target in repeats:
+        values[target % len(values)] = values[source % len(values)]
+    keys = np.array(values, dtype=np.int64)
+    want = len(set(values)) == len(values)
+    assert keys_module._distinct_slots(keys) == want
+    assert distinct_keys(keys) == want
+    with pytest.MonkeyPatch.context() as patch:
+        # slots by the lowest bit, then by the highest bits
+        patch.setattr(keys_module, "_SPREAD", (1 << 63, 1))
+        assert keys_module._distinct_slots(keys) == want
 
 
 @pytest.mark.parametrize("kind", ["ints", "strings"])

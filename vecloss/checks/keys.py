@@ -14,6 +14,14 @@ SEED = 0x5EED
 #: at 10M); wider ones are sorted (~18 ns per key).
 DENSE = 4
 
+#: At most this many keys (and more than :data:`DENSE` values apart each) are told apart in a
+#: table of slots (:func:`_distinct_slots`): no sort, and the table fits in the caches.
+SLOTS = 1 << 20
+
+#: Odd 64-bit multipliers that spread keys over the slots, one per round (the golden ratio's
+#: and two of xxHash's primes): multiply-shift hashing.
+_SPREAD = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5)
+
 
 def id_keys(ids: pl.Series) -> np.ndarray:
     """The ids (no nulls) as int64 keys: integers of 64 bits or fewer as themselves (UInt64
@@ -34,11 +42,14 @@ def exact_keys(ids: pl.Series) -> bool:
 
 def distinct_keys(keys: np.ndarray, *, in_place: bool = False, hashed: bool = False) -> bool:
     """Whether int64 ``keys`` are pairwise distinct: flags over their range when it is dense
-    (ids numbered in any order); else one sort and a comparison of neighbours, of the keys'
-    32-bit offsets from the smallest when the range is below 2**32 (exact there, and NumPy
-    sorts 32-bit values in half the time: 8 ms for 1M against 14 ms), of the keys themselves
-    otherwise (``in_place``: sorted where they are, no copy). ``hashed`` keys (uniform over
-    64 bits) are first told apart by their high halves (:func:`_distinct_halves`)."""
+    (ids numbered in any order); up to :data:`SLOTS` keys, a table of slots
+    (:func:`_distinct_slots`: 0.8 ms for 100,000 keys against 2.3 ms for a sort of their high
+    halves, 17-27 ms for 1M against 34 ms, on this machine); past it, one sort and a comparison
+    of neighbours, of the keys' 32-bit offsets from the smallest when the range is below 2**32
+    (exact there, and NumPy sorts 32-bit values in half the time), of the keys themselves
+    otherwise (``in_place``: sorted where they are, no copy). ``hashed`` keys (uniform over 64
+    bits) are first told apart by their high halves (:func:`_distinct_halves`). The table takes
+    ~50 bytes a key while it works, so the 100M keys of a streamed run's end are sorted."""
     count = len(keys)
     if count < 2:
         return True
@@ -47,6 +58,8 @@ def distinct_keys(keys: np.ndarray, *, in_place: bool = False, hashed: bool = Fa
         flags = np.zeros(high - low + 1, dtype=np.bool_)
         flags[keys - keys.dtype.type(low)] = True
         return int(np.count_nonzero(flags)) == count
+    if count <= SLOTS:
+        return _distinct_slots(keys)
     if high - low < 1 << 32:
         narrow = (keys.view(np.uint64) - np.uint64(low % (1 << 64))).astype(np.uint32)
         narrow.sort()
@@ -81,6 +94,35 @@ def _distinct_halves(keys: np.ndarray) -> bool:
     suspects = keys[flags[high >> shift]]
     suspects.sort()
     return not bool(np.any(suspects[1:] == suspects[:-1]))
+
+
+def _distinct_slots(keys: np.ndarray) -> bool:
+    """Whether int64 ``keys`` are distinct, by scattering their row numbers into a table of
+    4-8 slots per key (multiply-shift hashing) and reading back which row holds each key's
+    slot: a key whose slot holds another row with the same key is a repeat; a key whose slot
+    went to a different key (6-11 % of them) tries again in a fresh table with the next
+    multiplier, the others are proved unique. Equal keys always share a slot, so no repeat
+    is missed, whatever row wins a slot. Keys still left after the multipliers (a spread
+    that fails, as adversarial keys could make it) are sorted."""
+    for spread in _SPREAD:
+        count = len(keys)
+        if count < 2:
+            return True
+        bits = count.bit_length() + 2
+        spreaded = keys.view(np.uint64) * np.uint64(spread)
+        spreaded >>= np.uint64(64 - bits)
+        slot = spreaded.view(np.int64)  # (below 2**bits: NumPy indexes by int64 without a copy)
+        rows = np.arange(count, dtype=np.int32)
+        table = np.empty(1 << bits, dtype=np.int32)  # (only slots written here are read)
+        table[slot] = rows
+        holder = table.take(slot)
+        moved = holder != rows
+        held = keys[holder[moved]]
+        keys = keys[moved]
+        if bool(np.any(keys == held)):
+            return False
+    ordered = np.sort(keys)
+    return not bool(np.any(ordered[1:] == ordered[:-1]))
 
 
 def in_ranges(keys: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
