@@ -118,15 +118,18 @@ def test_collisions_across_batches_are_confirmed_against_the_ids(
 
 
 #: Each way of telling keys apart, forced on small inputs: the table of slots (the default
-#: up to ``keys.SLOTS`` keys), the sorts past it, and the slots with a spread that puts every
-#: key in the same slot (each round frees one key; the sort takes the rest).
-WAYS = ["slots", "sorts", "slots-collide"]
+#: up to ``keys.SLOTS`` keys), Polars' sort past it, NumPy's sort in place (a run's keys past
+#: ``keys.SORT_COPY_BYTES``), and the slots with a spread that puts every key in the same slot
+#: (each round frees one key; the sort takes the rest).
+WAYS = ["slots", "sort", "sort-in-place", "slots-collide"]
 
 
 @pytest.fixture(params=WAYS)
 def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "sorts":
+    if request.param.startswith("sort"):
         monkeypatch.setattr(keys_module, "SLOTS", 0)
+    if request.param == "sort-in-place":
+        monkeypatch.setattr(keys_module, "SORT_COPY_BYTES", 0)
     if request.param == "slots-collide":
         monkeypatch.setattr(keys_module, "_SPREAD", (1, 1, 1))  # keys < 2**40: all in slot 0
     return str(request.param)
@@ -143,31 +146,17 @@ def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     ],
     ids=["dense", "sparse", "narrow", "narrow-edges", "extremes"],
 )
-@pytest.mark.parametrize("hashed", [False, True])
-def test_distinct_keys_finds_one_repeat_anywhere(keys: np.ndarray, hashed: bool, way: str) -> None:
+def test_distinct_keys_finds_one_repeat_anywhere(keys: np.ndarray, way: str) -> None:
     if way == "slots-collide":
         # the keys' ranks, small and distinct, so that the identity spread collides
         keys = np.argsort(np.argsort(keys[:50])) * 3 + 1
-    assert distinct_keys(keys, hashed=hashed)
+    in_place = way == "sort-in-place"
+    assert distinct_keys(keys.copy(), in_place=in_place)
     last = len(keys) - 1
     for source, target in [(0, last), (last, last // 2), (last // 2, 0)]:
         repeated = keys.copy()
         repeated[target] = repeated[source]
-        assert not distinct_keys(repeated, hashed=hashed)
-
-
-@given(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=2, max_size=300), st.data())
-def test_distinct_halves_agree_with_a_set(values: list[int], data: st.DataObject) -> None:
-    # high halves repeated on purpose (equal halves, unequal keys: suspects, not repeats)
-    share = data.draw(st.integers(0, len(values) - 1))
-    values = [*values, (values[share] & ~0xFFFFFFFF) | data.draw(st.integers(0, 2**32 - 1))]
-    keys = np.array(values, dtype=np.int64)
-    if len(keys) > 64:  # (through the flags, not the fallback, when the halves are uniform)
-        keys = np.concatenate(
-            [keys, np.random.default_rng(len(keys)).integers(-(2**63), 2**63 - 1, 20_000)]
-        )
-    want = len(set(keys.tolist())) == len(keys)
-    assert keys_module._distinct_halves(keys) == want
+        assert not distinct_keys(repeated, in_place=in_place)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -63,7 +63,7 @@ def later_duplicates(ids: pl.Series) -> pl.Series | None:
         if not exact_keys(ids) and ids.len() < SMALL:
             if ids.n_unique() == ids.len():  # (Polars' hash has a fixed cost of ~0.1 ms)
                 return None
-        elif distinct_keys(id_keys(ids), hashed=not exact_keys(ids)):
+        elif distinct_keys(id_keys(ids)):
             return None
     mask = ~ids.is_first_distinct() & ids.is_not_null()
     return mask if mask.any() else None

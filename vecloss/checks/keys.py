@@ -16,7 +16,11 @@ DENSE = 4
 
 #: At most this many keys (and more than :data:`DENSE` values apart each) are told apart in a
 #: table of slots (:func:`_distinct_slots`): no sort, and the table fits in the caches.
-SLOTS = 1 << 20
+SLOTS = 1 << 19
+
+#: Keys that may be sorted in place are still copied and sorted by Polars up to this size (a
+#: run of 10M buildings: 40 MB a half); past it (100M: 400 MB), NumPy sorts them where they are.
+SORT_COPY_BYTES = 1 << 28
 
 #: Odd 64-bit multipliers that spread keys over the slots, one per round (the golden ratio's
 #: and two of xxHash's primes): multiply-shift hashing.
@@ -40,16 +44,14 @@ def exact_keys(ids: pl.Series) -> bool:
     return ids.dtype.is_integer() and ids.dtype not in (pl.Int128, pl.UInt128)
 
 
-def distinct_keys(keys: np.ndarray, *, in_place: bool = False, hashed: bool = False) -> bool:
+def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
     """Whether int64 ``keys`` are pairwise distinct: flags over their range when it is dense
     (ids numbered in any order); up to :data:`SLOTS` keys, a table of slots
-    (:func:`_distinct_slots`: 0.8 ms for 100,000 keys against 2.3 ms for a sort of their high
-    halves, 17-27 ms for 1M against 34 ms, on this machine); past it, one sort and a comparison
-    of neighbours, of the keys' 32-bit offsets from the smallest when the range is below 2**32
-    (exact there, and NumPy sorts 32-bit values in half the time), of the keys themselves
-    otherwise (``in_place``: sorted where they are, no copy). ``hashed`` keys (uniform over 64
-    bits) are first told apart by their high halves (:func:`_distinct_halves`). The table takes
-    ~50 bytes a key while it works, so the 100M keys of a streamed run's end are sorted."""
+    (:func:`_distinct_slots`: 0.8 ms for 100,000 keys, no sort); past it, a sort and a
+    comparison of neighbours. The sort is Polars' (on its threads: 14 ms for 1M keys, 158 ms
+    for 10M, against NumPy's 51 ms and 651 ms on this machine), but ``in_place`` keys (a whole
+    run's, at its end) past :data:`SORT_COPY_BYTES` are sorted by NumPy where they are, without
+    a copy: of their 32-bit offsets from the smallest when the range is below 2**32."""
     count = len(keys)
     if count < 2:
         return True
@@ -60,40 +62,15 @@ def distinct_keys(keys: np.ndarray, *, in_place: bool = False, hashed: bool = Fa
         return int(np.count_nonzero(flags)) == count
     if count <= SLOTS:
         return _distinct_slots(keys)
+    if not in_place or keys.nbytes <= SORT_COPY_BYTES:
+        ordered = pl.Series(keys).sort().to_numpy()
+        return not bool(np.any(ordered[1:] == ordered[:-1]))
     if high - low < 1 << 32:
         narrow = (keys.view(np.uint64) - np.uint64(low % (1 << 64))).astype(np.uint32)
         narrow.sort()
         return not bool(np.any(narrow[1:] == narrow[:-1]))
-    if hashed:
-        return _distinct_halves(keys)
-    if in_place:
-        keys.sort()
-        ordered = keys
-    else:
-        ordered = np.sort(keys)
-    return not bool(np.any(ordered[1:] == ordered[:-1]))
-
-
-def _distinct_halves(keys: np.ndarray) -> bool:
-    """Whether uniform 64-bit ``keys`` are distinct: a sort of their high 32-bit halves (half
-    the time of the keys'), then the full keys of only the halves that repeat (``n**2 /
-    2**33`` pairs expected, 116 for 1M keys), found through a table of flags: 1M keys in 9.9
-    ms against 13.9 ms, 10M in 150 ms against 174 ms."""
-    high = keys.view(np.uint32)[1 if np.little_endian else 0 :: 2]
-    ordered = np.sort(high)
-    shared = ordered[1:][ordered[1:] == ordered[:-1]]
-    if not len(shared):
-        return True
-    if len(shared) > len(keys) // 64:  # (not uniform after all: the keys themselves)
-        ordered_keys = np.sort(keys)
-        return not bool(np.any(ordered_keys[1:] == ordered_keys[:-1]))
-    bits = min(24, max(16, len(shared).bit_length() + 6))
-    shift = np.uint32(32 - bits)
-    flags = np.zeros(1 << bits, dtype=np.bool_)
-    flags[shared >> shift] = True
-    suspects = keys[flags[high >> shift]]
-    suspects.sort()
-    return not bool(np.any(suspects[1:] == suspects[:-1]))
+    keys.sort()
+    return not bool(np.any(keys[1:] == keys[:-1]))
 
 
 def _distinct_slots(keys: np.ndarray) -> bool:
