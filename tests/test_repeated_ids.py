@@ -118,8 +118,8 @@ def test_collisions_across_batches_are_confirmed_against_the_ids(
 
 
 #: Each way of telling keys apart, forced on small inputs: the table of slots (the default
-#: up to ``keys.SLOTS`` keys), Polars' sort past it, NumPy's sort in place (a run's keys past
-#: ``keys.SORT_COPY_BYTES``), and the slots with a spread that puts every key in the same slot
+#: up to ``keys.SLOTS`` keys), Polars' sort past it, NumPy's sort in place (a whole run's keys
+#: at its end), and the slots with a spread that puts every key in the same slot
 #: (each round frees one key; the sort takes the rest).
 WAYS = ["slots", "sort", "sort-in-place", "slots-collide"]
 
@@ -128,8 +128,6 @@ WAYS = ["slots", "sort", "sort-in-place", "slots-collide"]
 def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param.startswith("sort"):
         monkeypatch.setattr(keys_module, "SLOTS", 0)
-    if request.param == "sort-in-place":
-        monkeypatch.setattr(keys_module, "SORT_COPY_BYTES", 0)
     if request.param == "slots-collide":
         monkeypatch.setattr(keys_module, "_SPREAD", (1, 1, 1))  # keys < 2**40: all in slot 0
     return str(request.param)

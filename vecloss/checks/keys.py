@@ -18,10 +18,6 @@ DENSE = 4
 #: table of slots (:func:`_distinct_slots`): no sort, and the table fits in the caches.
 SLOTS = 1 << 19
 
-#: Keys that may be sorted in place are still copied and sorted by Polars up to this size (a
-#: run of 10M buildings: 40 MB a half); past it (100M: 400 MB), NumPy sorts them where they are.
-SORT_COPY_BYTES = 1 << 28
-
 #: Odd 64-bit multipliers that spread keys over the slots, one per round (the golden ratio's
 #: and two of xxHash's primes): multiply-shift hashing.
 _SPREAD = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5)
@@ -50,8 +46,9 @@ def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
     (:func:`_distinct_slots`: 0.8 ms for 100,000 keys, no sort); past it, a sort and a
     comparison of neighbours. The sort is Polars' (on its threads: 14 ms for 1M keys, 158 ms
     for 10M, against NumPy's 51 ms and 651 ms on this machine), but ``in_place`` keys (a whole
-    run's, at its end) past :data:`SORT_COPY_BYTES` are sorted by NumPy where they are, without
-    a copy: of their 32-bit offsets from the smallest when the range is below 2**32."""
+    run's, at its end: a copy would double the 8 bytes a building a streamed run keeps, as
+    Polars' sort did for a 20M-building JSON array, 600 MB to 750) are sorted by NumPy where
+    they are: their 32-bit offsets from the smallest when the range is below 2**32."""
     count = len(keys)
     if count < 2:
         return True
@@ -62,7 +59,7 @@ def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
         return int(np.count_nonzero(flags)) == count
     if count <= SLOTS:
         return _distinct_slots(keys)
-    if not in_place or keys.nbytes <= SORT_COPY_BYTES:
+    if not in_place:
         ordered = pl.Series(keys).sort().to_numpy()
         return not bool(np.any(ordered[1:] == ordered[:-1]))
     if high - low < 1 << 32:
