@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,13 @@ import pytest
 from vecloss import synthetic
 from vecloss.kernels.blocks import jit_available
 from vecloss.reference import reference_loss
+
+# A shell that starts a job in the background without job control (`cmd &` in a script) has it
+# ignore SIGINT, and every process it starts inherits that: the Ctrl-C tests would then meet
+# runs that cannot be interrupted at all. A handler of our own is reset to the default in each
+# child at exec, so the runs these tests start take Ctrl-C as they do from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "data.json"
