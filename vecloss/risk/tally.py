@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -255,11 +256,12 @@ class Simulated:
             valid, p, cost = valid.filter(pl.Series(live)), p[live], cost[live]
         if valid.height == 0:
             return
+        ids = cache(lambda: value_keys(valid[ID]))  # (hashed once, for damage and hits alike)
         damage = None
         if job.damage_cv is not None:
             cv, terms = job.damage_cv, row_terms(valid, job)
             spread = valid[cv].to_numpy() if isinstance(cv, str) else np.full(valid.height, cv)
-            keys = stream_keys(value_keys(valid[ID]), job.seed, _DAMAGE)
+            keys = stream_keys(ids(), job.seed, _DAMAGE)
             damage = (keys, spread, cost, terms)
             cost = apply_terms(cost, terms)  # the mean damage, through the terms
         _, cell_keys, labels, shared = _cell_keys(valid, job)
@@ -267,7 +269,7 @@ class Simulated:
         rounded, limbs = limbs_of(cost, job.run.source)
         costs = (rows, rounded, limbs, damage)
         if job.shared_by is None:
-            keys = stream_keys(value_keys(valid[ID]), job.seed, _BUILDINGS)
+            keys = stream_keys(ids(), job.seed, _BUILDINGS)
             for part in _slices(expected_draws(p, n)):
                 b, when = independent_hits(keys[part], p[part], n)
                 self._hits(np.arange(part.start, part.stop), costs, b, when)
