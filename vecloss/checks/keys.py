@@ -11,7 +11,7 @@ SEED = 0x5EED
 
 #: Integer keys spread over at most this many values per key are marked in a table of
 #: flags (one random write per key into a table of at most 4 bytes per key, ~9 ns per key
-#: at 10M); wider ones are sorted (~18 ns per key).
+#: at 10M); wider ones go to a table of slots or a sort (:func:`distinct_keys`).
 DENSE = 4
 
 #: At most this many keys (and more than :data:`DENSE` values apart each) are told apart in a
@@ -19,7 +19,7 @@ DENSE = 4
 SLOTS = 1 << 19
 
 #: Odd 64-bit multipliers that spread keys over the slots, one per round (the golden ratio's
-#: and two of xxHash's primes): multiply-shift hashing.
+#: and three of xxHash's primes): multiply-shift hashing.
 _SPREAD = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5)
 
 
@@ -60,14 +60,18 @@ def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
     if count <= SLOTS:
         return _distinct_slots(keys)
     if not in_place:
-        ordered = pl.Series(keys).sort().to_numpy()
-        return not bool(np.any(ordered[1:] == ordered[:-1]))
+        return _no_neighbours_equal(pl.Series(keys).sort().to_numpy())
     if high - low < 1 << 32:
         narrow = (keys.view(np.uint64) - np.uint64(low % (1 << 64))).astype(np.uint32)
         narrow.sort()
-        return not bool(np.any(narrow[1:] == narrow[:-1]))
+        return _no_neighbours_equal(narrow)
     keys.sort()
-    return not bool(np.any(keys[1:] == keys[:-1]))
+    return _no_neighbours_equal(keys)
+
+
+def _no_neighbours_equal(ordered: np.ndarray) -> bool:
+    """Whether sorted values are distinct: no value equals the one after it."""
+    return not bool(np.any(ordered[1:] == ordered[:-1]))
 
 
 def _distinct_slots(keys: np.ndarray) -> bool:
@@ -95,8 +99,7 @@ def _distinct_slots(keys: np.ndarray) -> bool:
         keys = keys[moved]
         if bool(np.any(keys == held)):
             return False
-    ordered = np.sort(keys)
-    return not bool(np.any(ordered[1:] == ordered[:-1]))
+    return _no_neighbours_equal(np.sort(keys))
 
 
 def in_ranges(keys: np.ndarray, ranges: list[tuple[int, int]]) -> np.ndarray:
