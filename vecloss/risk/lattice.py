@@ -205,16 +205,18 @@ def _bounds(
     starts = np.flatnonzero(first)
     counts = np.diff(np.append(starts, len(cell)))
     alone = np.repeat(counts == 1, counts)  # the rows of one-building events
+    many = np.flatnonzero(~alone)  # the rows of cells of several buildings
+    cell_starts = np.flatnonzero(first[many])
+    if len(cell_starts) * (1 << 10) > MAX_CELL_WORK:
+        return None
+    p1 = p[alone]
+    certain = p1 >= 1.0
     h = precision * float(np.sum(p * loss)) / float(np.sum(p))  # (the mean loss of an event)
     found = []
-    for up in (False, True):
+    for up in (False, True):  # the lower lattice, then the upper
         k = _lattice(loss, h, up)
-        many = np.flatnonzero(~alone)
-        cells = _Cells(p[many], k[many], np.flatnonzero(first[many]))
-        if len(cells.starts) and len(cells.starts) * (1 << 10) > MAX_CELL_WORK:
-            return None
-        p1, k1 = p[alone], k[alone]
-        certain = p1 >= 1.0
+        cells = _Cells(p[many], k[many], cell_starts)
+        k1 = k[alone]
         shift = int(np.sum(k1[certain]))
         if certain.all() and not len(cells.starts):  # (one possible total)
             found.append(distribution_tail(np.array([shift * h]), np.zeros(1), return_periods))
