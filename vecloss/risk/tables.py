@@ -113,8 +113,8 @@ def year_loss_table(by: tuple[str, ...], sim: Simulation, *, damage: bool) -> pl
     if damage:
         columns = {"sample": np.tile(np.repeat(np.arange(blocks), n), count), **columns}
     columns |= {
-        "loss": sim.total[:, :blocks].reshape(-1),
-        "max_event_loss": sim.largest[:, :blocks].reshape(-1),
+        "loss": sim.total.reshape(-1),
+        "max_event_loss": sim.largest.reshape(-1),
     }
     return group_frames(by, sim.labels, columns, blocks * n)
 
