@@ -27,7 +27,7 @@ import polars as pl
 import vecloss
 from vecloss.risk.draws import stream_keys, value_keys
 from vecloss.risk.hits import independent_hits
-from vecloss.risk.tally import damage_factors, severity
+from vecloss.risk.tally import _BUILDINGS, _DAMAGE, damage_factors, severity
 from vecloss.scenario import Scenario
 
 RETURN_PERIODS = (10, 50, 100, 250, 500)
@@ -101,10 +101,10 @@ def main() -> None:
     p = frame["hazard_probability"].to_numpy()
     loss = severity(frame, Scenario.parse("complex", 10, 0.05))
     ids = value_keys(frame["buildingId"])
-    building, period = independent_hits(stream_keys(ids, args.seed, 1), p, args.periods)
+    building, period = independent_hits(stream_keys(ids, args.seed, _BUILDINGS), p, args.periods)
     losses = [loss[building]]  # each hit's mean, then its samples (vecloss's very draws)
     if args.damage_cv is not None:
-        keys = stream_keys(ids, args.seed, 3)[building]
+        keys = stream_keys(ids, args.seed, _DAMAGE)[building]
         cv = np.full(len(building), args.damage_cv)
         for k in range(1, args.samples + 1):
             losses.append(loss[building] * damage_factors(keys, period, cv, k))
