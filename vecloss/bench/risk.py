@@ -89,16 +89,23 @@ def _portfolio(rows: int, seed: int) -> pl.DataFrame:
     )
 
 
+def _dense_inputs(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The dense baseline's inputs: each building's probability and loss if hit (the complex
+    formula, 10 years, 5 %: :func:`vecloss.simulate`'s defaults)."""
+    from vecloss.risk.tally import severity
+    from vecloss.scenario import Scenario
+
+    p = frame["hazard_probability"].to_numpy()
+    return p, severity(frame, Scenario.parse("complex", 10, 0.05))
+
+
 def _checked_speed(frame: pl.DataFrame, periods: int, repeat: int) -> tuple[float, float]:
     """vecloss's and the dense baseline's medians on one portfolio, both simulated AALs
     checked within 5 standard errors of the exact one."""
     import vecloss
-    from vecloss.risk.tally import severity
-    from vecloss.scenario import Scenario
 
     ours, ylt = _median(lambda: vecloss.simulate(frame, periods=periods, seed=1), repeat)
-    loss = severity(frame, Scenario.parse("complex", 10, 0.05))
-    p = frame["hazard_probability"].to_numpy()
+    p, loss = _dense_inputs(frame)
     theirs, (total, _) = _median(lambda: dense_baseline(p, loss, periods), repeat)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # only the AAL is used: no exact AEP at this size
@@ -113,8 +120,6 @@ def _checked_speed(frame: pl.DataFrame, periods: int, repeat: int) -> tuple[floa
 
 def _speed(rows: int, periods: int, repeat: int) -> list[RiskRow]:
     import vecloss
-    from vecloss.risk.tally import severity
-    from vecloss.scenario import Scenario
     from vecloss.synthetic import portfolio
 
     frame = _portfolio(rows, seed=1)
@@ -122,8 +127,7 @@ def _speed(rows: int, periods: int, repeat: int) -> list[RiskRow]:
     damaged, _ = _median(
         lambda: vecloss.simulate(frame, periods=periods, seed=1, damage_cv=0.5), repeat
     )
-    loss = severity(frame, Scenario.parse("complex", 10, 0.05))
-    p = frame["hazard_probability"].to_numpy()
+    p, loss = _dense_inputs(frame)
     single, _ = _median(lambda: dense_baseline(p, loss, periods, dtype=np.float32), repeat)
     real, real_dense = _checked_speed(portfolio(rows, seed=1), periods, repeat)
     work = f"simulate {rows:,} buildings x {periods:,} periods, p ~ U[0.001, 0.05], independent"
