@@ -22,6 +22,7 @@ from vecloss.checks import ids as ids_module
 from vecloss.checks import keys as keys_module
 from vecloss.checks import spill as spill_module
 from vecloss.checks.ids import SeenIds, distinct_keys, later_duplicates
+from vecloss.kernels.blocks import jit_available
 
 ID_VALUES = {
     "ints": st.integers(-5, 40),
@@ -118,14 +119,22 @@ def test_collisions_across_batches_are_confirmed_against_the_ids(
 
 
 #: Each way of telling keys apart, forced on small inputs: the table of slots (the default
-#: up to ``keys.SLOTS`` keys), Polars' sort past it, NumPy's sort in place (a whole run's keys
-#: at its end), and the slots with a spread that puts every key in the same slot
-#: (each round frees one key; the sort takes the rest).
-WAYS = ["slots", "sort", "sort-in-place", "slots-collide"]
+#: up to ``keys.SLOTS`` keys without Numba), Polars' sort past it, NumPy's sort in place (a
+#: whole run's keys at its end), the slots with a spread that puts every key in the same slot
+#: (each round frees one key; the sort takes the rest), and the compiled check (Numba's
+#: partitions and hash sets: the default from ``keys.COMPILED`` keys when it is installed).
+WAYS = ["slots", "sort", "sort-in-place", "slots-collide", "compiled"]
 
 
 @pytest.fixture(params=WAYS)
 def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "compiled":
+        if not jit_available():
+            pytest.skip("the compiled id check needs the jit extra (numba)")
+        monkeypatch.setattr(keys_module, "COMPILED_LOADED", 2)
+        monkeypatch.setenv("VECLOSS_JIT", "1")
+    else:
+        monkeypatch.setenv("VECLOSS_JIT", "0")
     if request.param.startswith("sort"):
         monkeypatch.setattr(keys_module, "SLOTS", 0)
     if request.param == "slots-collide":
@@ -175,6 +184,52 @@ def test_slots_agree_with_a_set(values: list[int], repeats: list[tuple[int, int]
         # slots by the lowest bit, then by the highest bits
         patch.setattr(keys_module, "_SPREAD", (1 << 63, 1))
         assert keys_module._distinct_slots(keys) == want
+
+
+needs_numba = pytest.mark.skipif(not jit_available(), reason="needs the jit extra (numba)")
+
+
+@needs_numba
+@settings(max_examples=200)
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1), min_size=2, max_size=300),
+    st.lists(st.tuples(st.integers(0, 299), st.integers(0, 299)), max_size=3),
+)
+def test_the_compiled_check_agrees_with_a_set(
+    values: list[int], repeats: list[tuple[int, int]]
+) -> None:
+    for source, target in repeats:
+        values[target % len(values)] = values[source % len(values)]
+    keys = np.array(values, dtype=np.int64)
+    found = keys_module._distinct_compiled(keys)
+    assert found is None or found == (len(set(values)) == len(values))
+
+
+@needs_numba
+@pytest.mark.parametrize("rows", [5_000, 300_000])  # several partitions; two threads
+def test_the_compiled_check_finds_a_repeat_in_any_partition(rows: int) -> None:
+    keys = np.random.default_rng(rows).integers(-(2**63), 2**63 - 1, rows)
+    keys[rows // 3] = 0  # the key whose spread is 0 (kept beside the tables)
+    assert keys_module._distinct_compiled(keys) is True
+    spread = keys.view(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    order = np.argsort(spread)  # by partition: the first, the last and a middle one
+    for source, target in [(order[0], order[1]), (order[-1], order[-2]), (rows // 3, 7)]:
+        repeated = keys.copy()
+        repeated[target] = repeated[source]
+        assert keys_module._distinct_compiled(repeated) is False
+
+
+@needs_numba
+def test_the_compiled_check_gives_keys_that_defeat_its_spread_to_the_sort() -> None:
+    # keys whose spreads are 1, 2, 3, ...: one partition, one run of slots, ever longer probes
+    inverse = pow(0x9E3779B97F4A7C15, -1, 1 << 64)
+    keys = (np.arange(1, 50_001, dtype=np.uint64) * np.uint64(inverse)).view(np.int64)
+    assert keys_module._distinct_compiled(keys) is None
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VECLOSS_JIT", "1")
+        assert distinct_keys(keys)
+        keys[-1] = keys[0]
+        assert not distinct_keys(keys)
 
 
 @pytest.mark.parametrize("kind", ["ints", "strings"])

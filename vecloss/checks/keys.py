@@ -3,6 +3,12 @@ plain questions asked of them (all distinct, which fall in some ranges)."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
 import numpy as np
 import polars as pl
 
@@ -17,6 +23,24 @@ DENSE = 4
 #: At most this many keys (and more than :data:`DENSE` values apart each) are told apart in a
 #: table of slots (:func:`_distinct_slots`): no sort, and the table fits in the caches.
 SLOTS = 1 << 19
+
+#: From this many keys (not dense) of a frame or batch, the compiled check
+#: (:mod:`vecloss.checks.compiled`, when Numba is installed) tells them apart: 6.5 ms for 1M
+#: hashed keys and 57 ms for 10M, against 16 ms and 158 ms here without it. Loading Numba
+#: and the check costs ~0.4 s once per process, which a session repaying ~10 ms a call at
+#: 1M keys earns back within ~40 calls; the rule of :data:`vecloss.kernels.blocks.
+#: JIT_MIN_ROWS_IN_MEMORY`, for the same reason. Once Numba is loaded (by any part of
+#: vecloss or by the user), the compiled check is used from :data:`COMPILED_LOADED` keys.
+COMPILED = 1_000_000
+#: Keys from which the compiled check is used once Numba is loaded: 20,000 hashed keys take
+#: 24 us compiled, 150 us in a table of slots.
+COMPILED_LOADED = 2_048
+
+#: The table of slots has 16-32 slots per key while that fits 2**TABLE_BITS slots (8 MB),
+#: and at least 4-8: fewer keys share a slot (so fewer go round again), and a table of up to
+#: 8 MB costs no more to write here. Measured (100,000 hashed keys): 4-8 slots a key 0.75 ms,
+#: 8-16 0.57 ms, 16-32 0.47 ms, 32-64 0.56 ms; 300,000 keys: 4-8 2.7 ms, 16-32 6.0 ms.
+TABLE_BITS = 21
 
 #: Odd 64-bit multipliers that spread keys over the slots, one per round (the golden ratio's
 #: and three of xxHash's primes): multiply-shift hashing.
@@ -42,8 +66,10 @@ def exact_keys(ids: pl.Series) -> bool:
 
 def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
     """Whether int64 ``keys`` are pairwise distinct: flags over their range when it is dense
-    (ids numbered in any order); up to :data:`SLOTS` keys, a table of slots
-    (:func:`_distinct_slots`: 0.8 ms for 100,000 keys, no sort); past it, a sort and a
+    (ids numbered in any order); with Numba, from :data:`COMPILED` keys (fewer once it is
+    loaded), the compiled check (:mod:`vecloss.checks.compiled`); else up to :data:`SLOTS`
+    keys, a table of slots (:func:`_distinct_slots`: 0.8 ms for 100,000 keys, no sort);
+    past it, a sort and a
     comparison of neighbours. The sort is Polars' (on its threads: 14 ms for 1M keys, 158 ms
     for 10M, against NumPy's 51 ms and 651 ms on this machine), but ``in_place`` keys (a whole
     run's, at its end: a copy would double the 8 bytes a building a streamed run keeps, as
@@ -57,6 +83,10 @@ def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
         flags = np.zeros(high - low + 1, dtype=np.bool_)
         flags[keys - keys.dtype.type(low)] = True
         return int(np.count_nonzero(flags)) == count
+    if not in_place and _compiled_wanted(count):
+        found = _distinct_compiled(keys)
+        if found is not None:
+            return found
     if count <= SLOTS:
         return _distinct_slots(keys)
     if not in_place:
@@ -69,6 +99,64 @@ def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
     return _no_neighbours_equal(keys)
 
 
+def _compiled_wanted(count: int) -> bool:
+    """Whether ``count`` keys go to the compiled check: from :data:`COMPILED` keys, or
+    :data:`COMPILED_LOADED` once Numba is loaded, when it is installed. ``VECLOSS_JIT``
+    decides as for the kernels: ``0`` never, ``1`` always."""
+    setting = os.environ.get("VECLOSS_JIT", "")
+    if setting == "0" or count < COMPILED_LOADED:
+        return False
+    wanted = setting == "1" or count >= COMPILED or "numba" in sys.modules
+    return wanted and _numba_installed()
+
+
+@cache
+def _numba_installed() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+#: Scratch from this many keys comes from Arrow's memory pool, which keeps freed memory for
+#: the next call: a fresh 80 MB array costs ~40 ms of page faults at 10M keys (measured:
+#: the split into partitions took 63 ms into fresh memory, 21 ms into memory used before).
+POOLED_SCRATCH = 1 << 20
+
+
+#: From this many keys, the compiled check's partitions are shared by two threads (the
+#: caller's and :func:`_helper`): 1M keys 4.8 ms -> 2.5 ms for that step, measured.
+TWO_THREADS = 262_144
+
+
+@cache
+def _helper() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="vecloss-keys")
+
+
+def _distinct_compiled(keys: np.ndarray) -> bool | None:
+    """The compiled check (:mod:`vecloss.checks.compiled`); None when the keys defeat its
+    spread (the caller sorts them)."""
+    from vecloss.checks.compiled import probe, split  # Numba loads here, only when asked for
+
+    count = len(keys)
+    if count < POOLED_SCRATCH:
+        scratch = np.empty(count, dtype=np.uint64)
+    else:
+        import pyarrow as pa
+
+        scratch = np.frombuffer(pa.allocate_buffer(count * 8), dtype=np.uint64)
+    view = np.ascontiguousarray(keys, dtype=np.int64).view()
+    view.flags.writeable = False  # (one compiled specialization, whatever the keys' flags)
+    starts = split(view, scratch)
+    parts = len(starts) - 1
+    if count < TWO_THREADS or parts < 2:
+        found = [probe(scratch, starts, 0, parts)]
+    else:
+        other = _helper().submit(probe, scratch, starts, 0, parts // 2)
+        found = [probe(scratch, starts, parts // 2, parts), other.result()]
+    if 0 in found:
+        return False
+    return None if -1 in found else True
+
+
 def _no_neighbours_equal(ordered: np.ndarray) -> bool:
     """Whether sorted values are distinct: no value equals the one after it."""
     return not bool(np.any(ordered[1:] == ordered[:-1]))
@@ -76,17 +164,17 @@ def _no_neighbours_equal(ordered: np.ndarray) -> bool:
 
 def _distinct_slots(keys: np.ndarray) -> bool:
     """Whether int64 ``keys`` are distinct, by scattering their row numbers into a table of
-    4-8 slots per key (multiply-shift hashing) and reading back which row holds each key's
-    slot: a key whose slot holds another row with the same key is a repeat; a key whose slot
-    went to a different key (6-11 % of them) tries again in a fresh table with the next
-    multiplier, the others are proved unique. Equal keys always share a slot, so no repeat
-    is missed, whatever row wins a slot. Keys still left after the multipliers (a spread
-    that fails, as adversarial keys could make it) are sorted."""
+    4-32 slots per key (multiply-shift hashing; see :data:`TABLE_BITS`) and reading back which
+    row holds each key's slot: a key whose slot holds another row with the same key is a
+    repeat; a key whose slot went to a different key (3-20 % of them) tries again in a fresh
+    table with the next multiplier, the others are proved unique. Equal keys always share a
+    slot, so no repeat is missed, whatever row wins a slot. Keys still left after the
+    multipliers (a spread that fails, as adversarial keys could make it) are sorted."""
     for spread in _SPREAD:
         count = len(keys)
         if count < 2:
             return True
-        bits = count.bit_length() + 2
+        bits = max(count.bit_length() + 2, min(count.bit_length() + 4, TABLE_BITS))
         spreaded = keys.view(np.uint64) * np.uint64(spread)
         spreaded >>= np.uint64(64 - bits)
         slot = spreaded.view(np.int64)  # (below 2**bits: NumPy indexes by int64 without a copy)
