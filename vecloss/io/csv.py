@@ -77,7 +77,12 @@ _POWERS = np.array([10**k for k in range(19)], dtype=np.uint64)
 def whole_ids(ids: pl.Series) -> pl.Series | None:
     """``ids`` (text) as Int64 when every one is a whole number written as Int64 writes it,
     else None: ``00123``, ``+7`` or ``-0`` would be rewritten, so they stay text, and ``007``
-    and ``7`` stay two buildings (hardening D3: an id is never rewritten)."""
+    and ``7`` stay two buildings (hardening D3: an id is never rewritten). The first id is
+    judged alone first: ids like ``LOC-1`` are known to stay text without casting them all
+    (~24 ms for 1M)."""
+    first = ids.drop_nulls().head(1)
+    if first.len() and not _as_written(first)[1].all():
+        return None
     numbers, written = _as_written(ids)
     return numbers if written.all() else None
 
