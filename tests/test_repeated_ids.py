@@ -122,13 +122,14 @@ def test_collisions_across_batches_are_confirmed_against_the_ids(
 #: up to ``keys.SLOTS`` keys without Numba), Polars' sort past it, NumPy's sort in place (a
 #: whole run's keys at its end), the slots with a spread that puts every key in the same slot
 #: (each round frees one key; the sort takes the rest), and the compiled check (Numba's
-#: partitions and hash sets: the default from ``keys.COMPILED`` keys when it is installed).
-WAYS = ["slots", "sort", "sort-in-place", "slots-collide", "compiled"]
+#: partitions and hash sets: the default from ``keys.COMPILED`` keys when it is installed),
+#: also in place (a whole run's keys at its end, from ``keys.COMPILED_IN_PLACE``).
+WAYS = ["slots", "sort", "sort-in-place", "slots-collide", "compiled", "compiled-in-place"]
 
 
 @pytest.fixture(params=WAYS)
 def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "compiled":
+    if request.param.startswith("compiled"):
         if not jit_available():
             pytest.skip("the compiled id check needs the jit extra (numba)")
         monkeypatch.setattr(keys_module, "COMPILED_LOADED", 2)
@@ -157,8 +158,11 @@ def test_distinct_keys_finds_one_repeat_anywhere(keys: np.ndarray, way: str) -> 
     if way == "slots-collide":
         # the keys' ranks, small and distinct, so that the identity spread collides
         keys = np.argsort(np.argsort(keys[:50])) * 3 + 1
-    in_place = way == "sort-in-place"
-    assert distinct_keys(keys.copy(), in_place=in_place)
+    in_place = way.endswith("in-place")
+    before = np.sort(keys)
+    checked = keys.copy()
+    assert distinct_keys(checked, in_place=in_place)
+    assert np.array_equal(np.sort(checked), before)  # (in place: the same keys, in any order)
     last = len(keys) - 1
     for source, target in [(0, last), (last, last // 2), (last // 2, 0)]:
         repeated = keys.copy()
@@ -225,6 +229,9 @@ def test_the_compiled_check_gives_keys_that_defeat_its_spread_to_the_sort() -> N
     inverse = pow(0x9E3779B97F4A7C15, -1, 1 << 64)
     keys = (np.arange(1, 50_001, dtype=np.uint64) * np.uint64(inverse)).view(np.int64)
     assert keys_module._distinct_compiled(keys) is None
+    in_place = keys.copy()
+    assert keys_module._distinct_compiled_in_place(in_place) is None
+    assert np.array_equal(np.sort(in_place), np.sort(keys))  # (its values given back)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("VECLOSS_JIT", "1")
         assert distinct_keys(keys)

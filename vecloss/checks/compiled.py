@@ -22,10 +22,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["PART_BITS", "PART_KEYS", "PROBES", "probe", "split"]
+__all__ = ["PART_BITS", "PART_KEYS", "PROBES", "probe", "split", "split_in_place", "unspread"]
 
 #: Odd 64-bit multiplier (the golden ratio's): multiply-shift hashing by the top bits.
 SPREAD = np.uint64(0x9E3779B97F4A7C15)
+#: Its inverse modulo 2**64: a spread key times it is the key again.
+INVERSE = pow(int(SPREAD), -1, 1 << 64)
 #: Keys per partition, about: its table (8,192 slots of 8 bytes) stays in the L1/L2 caches.
 PART_KEYS = 4096
 #: At most 2**PART_BITS partitions (more write streams than that slow the split down).
@@ -64,6 +66,52 @@ def split(keys: np.ndarray, scratch: np.ndarray) -> np.ndarray:
         scratch[ends[part]] = spread
         ends[part] += 1
     return starts
+
+
+@_jit
+def split_in_place(keys: np.ndarray) -> np.ndarray:
+    """:func:`split` without scratch: the uint64 ``keys`` are spread and grouped by partition
+    where they are (one histogram, then each key swapped into its partition's next place:
+    American flag sort's first pass); :func:`unspread` gives their values back."""
+    n = len(keys)
+    bits = 0
+    while (PART_KEYS << bits) < n and bits < PART_BITS:
+        bits += 1
+    parts = 1 << bits
+    starts = np.zeros(parts + 1, dtype=np.int64)
+    top = np.uint64(64 - bits)
+    for i in range(n):
+        keys[i] *= SPREAD
+        if bits:
+            starts[np.int64(keys[i] >> top) + 1] += 1
+    if not bits:
+        starts[1] = n
+        return starts
+    for p in range(parts):
+        starts[p + 1] += starts[p]
+    heads = starts[:parts].copy()
+    for p in range(parts):
+        end = starts[p + 1]
+        while heads[p] < end:
+            moving = keys[heads[p]]
+            part = np.int64(moving >> top)
+            while part != p:  # (each key is written once, into its own partition)
+                there = keys[heads[part]]
+                keys[heads[part]] = moving
+                heads[part] += 1
+                moving = there
+                part = np.int64(moving >> top)
+            keys[heads[p]] = moving
+            heads[p] += 1
+    return starts
+
+
+@_jit
+def unspread(keys: np.ndarray) -> None:
+    """Undo :func:`split_in_place`'s spread: each uint64 key times the spread's inverse."""
+    inverse = np.uint64(INVERSE)
+    for i in range(len(keys)):
+        keys[i] *= inverse
 
 
 @_jit

@@ -32,6 +32,13 @@ SLOTS = 1 << 19
 #: JIT_MIN_ROWS_IN_MEMORY`, for the same reason. Once Numba is loaded (by any part of
 #: vecloss or by the user), the compiled check is used from :data:`COMPILED_LOADED` keys.
 COMPILED = 1_000_000
+#: Keys (of one half of a run's, checked at its end on two threads: :class:`vecloss.checks.
+#: spill.SplitLog`) from which the compiled check runs in place without Numba loaded yet.
+#: Measured here: 5M keys 63 ms compiled against 297 ms sorted by NumPy, 50M 0.67 s against
+#: 3.6 s; loading Numba and the check costs ~0.34 s. From 16M keys a half (32M buildings) it
+#: pays for the load twice over; below, a run of 20M buildings does not take on Numba's
+#: memory (its load adds ~110 MB) for a gain of ~0.2 s.
+COMPILED_IN_PLACE = 16_000_000
 #: Keys from which the compiled check is used once Numba is loaded: 20,000 hashed keys take
 #: 24 us compiled, 150 us in a table of slots.
 COMPILED_LOADED = 2_048
@@ -69,12 +76,13 @@ def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
     (ids numbered in any order); with Numba, from :data:`COMPILED` keys (fewer once it is
     loaded), the compiled check (:mod:`vecloss.checks.compiled`); else up to :data:`SLOTS`
     keys, a table of slots (:func:`_distinct_slots`: 0.8 ms for 100,000 keys, no sort);
-    past it, a sort and a
-    comparison of neighbours. The sort is Polars' (on its threads: 14 ms for 1M keys, 158 ms
-    for 10M, against NumPy's 51 ms and 651 ms on this machine), but ``in_place`` keys (a whole
-    run's, at its end: a copy would double the 8 bytes a building a streamed run keeps, as
-    Polars' sort did for a 20M-building JSON array, 600 MB to 750) are sorted by NumPy where
-    they are: their 32-bit offsets from the smallest when the range is below 2**32."""
+    past it, a sort and a comparison of neighbours. The sort is Polars' (on its threads: 14 ms
+    for 1M keys, 158 ms for 10M, against NumPy's 51 ms and 651 ms on this machine), but
+    ``in_place`` keys (a whole run's, at its end: a copy would double the 8 bytes a building
+    a streamed run keeps, as Polars' sort did for a 20M-building JSON array, 600 MB to 750)
+    are checked where they are (their order changes, their values do not): by the compiled
+    check in place once Numba is loaded or from :data:`COMPILED_IN_PLACE` keys, else sorted
+    by NumPy (their 32-bit offsets from the smallest when the range is below 2**32)."""
     count = len(keys)
     if count < 2:
         return True
@@ -83,8 +91,8 @@ def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
         flags = np.zeros(high - low + 1, dtype=np.bool_)
         flags[keys - keys.dtype.type(low)] = True
         return int(np.count_nonzero(flags)) == count
-    if not in_place and _compiled_wanted(count):
-        found = _distinct_compiled(keys)
+    if _compiled_wanted(count, in_place=in_place):
+        found = _distinct_compiled_in_place(keys) if in_place else _distinct_compiled(keys)
         if found is not None:
             return found
     if count <= SLOTS:
@@ -99,14 +107,16 @@ def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
     return _no_neighbours_equal(keys)
 
 
-def _compiled_wanted(count: int) -> bool:
-    """Whether ``count`` keys go to the compiled check: from :data:`COMPILED` keys, or
-    :data:`COMPILED_LOADED` once Numba is loaded, when it is installed. ``VECLOSS_JIT``
-    decides as for the kernels: ``0`` never, ``1`` always."""
+def _compiled_wanted(count: int, *, in_place: bool = False) -> bool:
+    """Whether ``count`` keys go to the compiled check: from :data:`COMPILED` keys
+    (:data:`COMPILED_IN_PLACE` in place), or :data:`COMPILED_LOADED` once Numba is loaded,
+    when it is installed. ``VECLOSS_JIT`` decides as for the kernels: ``0`` never, ``1``
+    always."""
     setting = os.environ.get("VECLOSS_JIT", "")
     if setting == "0" or count < COMPILED_LOADED:
         return False
-    wanted = setting == "1" or count >= COMPILED or "numba" in sys.modules
+    least = COMPILED_IN_PLACE if in_place else COMPILED
+    wanted = setting == "1" or count >= least or "numba" in sys.modules
     return wanted and _numba_installed()
 
 
@@ -155,6 +165,21 @@ def _distinct_compiled(keys: np.ndarray) -> bool | None:
     if 0 in found:
         return False
     return None if -1 in found else True
+
+
+def _distinct_compiled_in_place(keys: np.ndarray) -> bool | None:
+    """The compiled check on writeable int64 ``keys`` where they are (no scratch): spread and
+    grouped in place, probed, then given their values back (in another order); None when
+    the keys defeat the spread (the caller sorts them)."""
+    from vecloss.checks.compiled import probe, split_in_place, unspread
+
+    values = keys.view(np.uint64)
+    starts = split_in_place(values)
+    try:
+        found = probe(values, starts, 0, len(starts) - 1)
+    finally:
+        unspread(values)
+    return None if found < 0 else found == 1
 
 
 def _no_neighbours_equal(ordered: np.ndarray) -> bool:
