@@ -375,3 +375,22 @@ def test_u2_ids_past_two_to_the_63_are_checked_like_any_other(
     assert table["reason"].to_list() == ["buildingId: duplicate_id"]
     with pytest.raises(vecloss.ValidationError, match=str(2**63)):
         vecloss.run(source, batch_rows=batch_rows)
+
+
+@settings(max_examples=100)
+@given(
+    rows=st.none() | st.integers(1, 12),
+    batches=st.lists(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=9), max_size=6),
+)
+def test_the_key_log_gives_back_every_key_logged(
+    rows: int | None, batches: list[list[int]]
+) -> None:
+    # blocks of 4 keys: batches across blocks, a known count of rows overrun into blocks
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(spill_module, "BLOCK_KEYS", 4)
+        log = spill_module.KeyLog(rows, budget=1 << 20)
+        for batch in batches:
+            log.add(np.array(batch, dtype=np.int64))
+        logged = [key for batch in batches for key in batch]
+        assert log.keys().tolist() == logged
+        assert log.keys().tolist() == logged  # (asked again: the same keys)

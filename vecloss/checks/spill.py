@@ -57,14 +57,24 @@ class EarlierKeys:
         return pl.concat(found) if found else pl.Series(dtype=pl.String)
 
 
+#: Keys per block of a :class:`KeyLog` whose number of rows is not known: 40 MB, past glibc's
+#: largest threshold for mapping an allocation on its own (32 MB), so that each block freed
+#: goes back to the system at once. (Batch-sized arrays, freed into the heap, were kept by
+#: the process: the copy into one array at the end then took ~125 MB more for 20M keys.)
+#: Pages are taken only as keys are written.
+BLOCK_KEYS = 5 << 20
+
+
 class KeyLog:
     """Keys appended batch by batch, for one check at the end: 8 bytes per building, in one
     buffer when the number of rows is known (in a file of a temporary folder past ``budget``
-    bytes), else in a list of arrays."""
+    bytes), else in blocks of :data:`BLOCK_KEYS` keys."""
 
     def __init__(self, rows: int | None, budget: int) -> None:
-        self._arrays: list[np.ndarray] = []
+        self._blocks: list[np.ndarray] = []
+        self._filled = 0  # keys in the last block
         self._buffer: np.ndarray | None = None
+        self._buffered = 0  # keys in the buffer
         self._count = 0
         if rows:
             if rows * 8 > budget:
@@ -75,18 +85,43 @@ class KeyLog:
 
     def add(self, keys: np.ndarray) -> None:
         end = self._count + len(keys)
-        if self._buffer is not None and not self._arrays and end <= len(self._buffer):
+        if self._buffer is not None and not self._blocks and end <= len(self._buffer):
             self._buffer[self._count : end] = keys
-        else:
-            self._arrays.append(np.array(keys, dtype=np.int64))  # (a copy: no batch kept alive)
+            self._count = self._buffered = end
+            return
+        done = 0
+        while done < len(keys):
+            if not self._blocks or self._filled == BLOCK_KEYS:
+                self._blocks.append(np.empty(BLOCK_KEYS, dtype=np.int64))
+                self._filled = 0
+            step = min(BLOCK_KEYS - self._filled, len(keys) - done)
+            self._blocks[-1][self._filled : self._filled + step] = keys[done : done + step]
+            self._filled += step
+            done += step
         self._count = end
 
     def keys(self) -> np.ndarray:
-        """Every key logged (the buffer itself: the caller may sort it in place)."""
-        if self._buffer is None:
-            return np.concatenate(self._arrays) if self._arrays else np.empty(0, np.int64)
-        head = self._buffer[: min(self._count, len(self._buffer))]
-        return np.concatenate([head, *self._arrays]) if self._arrays else head
+        """Every key logged, in one array the caller may sort in place (the buffer or block
+        itself when there is one). Keys in several blocks are moved into one array a block
+        at a time, each block freed once copied: held once and one block more."""
+        head = self._buffered
+        if not self._blocks:
+            return np.empty(0, np.int64) if self._buffer is None else self._buffer[:head]
+        if self._buffer is None and len(self._blocks) == 1:
+            return self._blocks[0][: self._filled]
+        whole = np.empty(self._count, dtype=np.int64)
+        if head:
+            whole[:head] = self._buffer[:head]  # type: ignore[index]
+        self._buffer = None
+        self._blocks.reverse()
+        while self._blocks:
+            block = self._blocks.pop()
+            used = self._filled if not self._blocks else BLOCK_KEYS
+            whole[head : head + used] = block[:used]
+            head += used
+            del block
+        self._buffer, self._buffered = whole, self._count
+        return whole
 
 
 class SplitLog:
