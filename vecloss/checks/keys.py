@@ -125,10 +125,22 @@ def _numba_installed() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-#: Scratch from this many keys comes from Arrow's memory pool, which keeps freed memory for
-#: the next call: a fresh 80 MB array costs ~40 ms of page faults at 10M keys (measured:
-#: the split into partitions took 63 ms into fresh memory, 21 ms into memory used before).
+#: Scratch arrays of this many bytes or more come from Arrow's memory pool, which keeps freed
+#: memory for the next call: a fresh 80 MB array costs ~40 ms of page faults at 10M keys
+#: (measured: the split into partitions took 63 ms into fresh memory, 21 ms into memory used
+#: before), and a fresh table of slots for 100,000 keys (8 MB) more than the check itself.
 POOLED_SCRATCH = 1 << 20
+
+
+def _scratch(count: int, dtype: type[np.generic]) -> np.ndarray:
+    """An uninitialized array of ``count`` values (from Arrow's pool past :data:`POOLED_SCRATCH`
+    bytes)."""
+    size = count * np.dtype(dtype).itemsize
+    if size < POOLED_SCRATCH:
+        return np.empty(count, dtype=dtype)
+    import pyarrow as pa
+
+    return np.frombuffer(pa.allocate_buffer(size), dtype=dtype)
 
 
 #: From this many keys, the compiled check's partitions are shared by two threads (the
@@ -147,12 +159,7 @@ def _distinct_compiled(keys: np.ndarray) -> bool | None:
     from vecloss.checks.compiled import probe, split  # Numba loads here, only when asked for
 
     count = len(keys)
-    if count < POOLED_SCRATCH:
-        scratch = np.empty(count, dtype=np.uint64)
-    else:
-        import pyarrow as pa
-
-        scratch = np.frombuffer(pa.allocate_buffer(count * 8), dtype=np.uint64)
+    scratch = _scratch(count, np.uint64)
     view = np.ascontiguousarray(keys, dtype=np.int64).view()
     view.flags.writeable = False  # (one compiled specialization, whatever the keys' flags)
     starts = split(view, scratch)
@@ -204,7 +211,7 @@ def _distinct_slots(keys: np.ndarray) -> bool:
         spreaded >>= np.uint64(64 - bits)
         slot = spreaded.view(np.int64)  # (below 2**bits: NumPy indexes by int64 without a copy)
         rows = np.arange(count, dtype=np.int32)
-        table = np.empty(1 << bits, dtype=np.int32)  # (only slots written here are read)
+        table = _scratch(1 << bits, np.int32)  # (only slots written here are read)
         table[slot] = rows
         holder = table.take(slot)
         moved = holder != rows

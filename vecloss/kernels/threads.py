@@ -16,7 +16,7 @@ BLOCK_ROWS = 65_536
 
 
 @cache
-def _cores() -> int:
+def cores() -> int:
     return os.cpu_count() or 1  # (a system call: 20 us, once per process)
 
 
@@ -49,7 +49,7 @@ def for_each_block(
         for lo, hi in span:
             block(lo, hi)
 
-    threads = min(workers or _cores(), max(1, rows // (4 * BLOCK_ROWS)))
+    threads = min(workers or cores(), max(1, rows // (4 * BLOCK_ROWS)))
     if threads == 1:
         run_span(bounds)
         return

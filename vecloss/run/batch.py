@@ -21,6 +21,7 @@ from vecloss.chunks import aligned_views
 from vecloss.formulas import FloatArray, Formula, discount_factor
 from vecloss.kernels import Kernel
 from vecloss.kernels.blocks import FusedLoss, checked_losses
+from vecloss.kernels.threads import cores
 from vecloss.scenario import Scenario
 from vecloss.schema import ID, NUMERIC, Column, Reason
 
@@ -114,7 +115,9 @@ def _distinct_and_checked(
     """:func:`_fused`, with ``ok`` false also when an id repeats; ids not in increasing order
     are checked on a thread of their own while the kernel runs."""
     ahead = later_duplicates_ahead(ids)
-    checked = _fused(columns, ids, formula, years, rate, kernel)
+    # (with the check on a thread of its own, the kernel leaves it a core)
+    workers = None if ahead is None else max(1, (kernel.workers or cores()) - 1)
+    checked = _fused(columns, ids, formula, years, rate, kernel, workers=workers)
     if not checked.ok:
         if ahead is not None:
             ahead.cancel()
@@ -132,9 +135,12 @@ def _fused(
     years: int,
     rate: float,
     kernel: Kernel,
+    *,
+    workers: int | None = None,
 ) -> FusedLoss:
     """The fused kernel on NumPy views of the numeric columns' chunks (Float64, no nulls, in
-    :attr:`Formula.numeric` order) and of the ids' when they fit an int64."""
+    :attr:`Formula.numeric` order) and of the ids' when they fit an int64; on ``workers``
+    threads (default: the kernel's)."""
     kind = ids.dtype
     keys = (
         ids if isinstance(kind, pl.Int64) else ids.cast(pl.Int64) if kind in _INT64_SAFE else None
@@ -146,7 +152,7 @@ def _fused(
         formula=formula,
         years=years,
         discount_rate=rate,
-        workers=kernel.workers,
+        workers=workers or kernel.workers,
         jit=kernel.jit,
     )
 
