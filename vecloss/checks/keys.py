@@ -125,10 +125,12 @@ def _numba_installed() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-#: Scratch arrays of this many bytes or more come from Arrow's memory pool, which keeps freed
-#: memory for the next call: a fresh 80 MB array costs ~40 ms of page faults at 10M keys
-#: (measured: the split into partitions took 63 ms into fresh memory, 21 ms into memory used
-#: before), and a fresh table of slots for 100,000 keys (8 MB) more than the check itself.
+#: The compiled check's scratch of this many bytes or more comes from Arrow's memory pool,
+#: which keeps freed memory for the next call: a fresh 80 MB array costs ~40 ms of page faults
+#: at 10M keys (measured: the split into partitions took 63 ms into fresh memory, 21 ms into
+#: memory used before). (Not the table of slots: 100,000 string ids took 2.1-2.8 ms in
+#: ``vecloss.losses`` with its 8 MB table from the pool, 1.4-1.5 ms from NumPy, measured in
+#: the order ``vecloss bench --targets`` runs them.)
 POOLED_SCRATCH = 1 << 20
 
 
@@ -211,7 +213,7 @@ def _distinct_slots(keys: np.ndarray) -> bool:
         spreaded >>= np.uint64(64 - bits)
         slot = spreaded.view(np.int64)  # (below 2**bits: NumPy indexes by int64 without a copy)
         rows = np.arange(count, dtype=np.int32)
-        table = _scratch(1 << bits, np.int32)  # (only slots written here are read)
+        table = np.empty(1 << bits, dtype=np.int32)  # (only slots written here are read)
         table[slot] = rows
         holder = table.take(slot)
         moved = holder != rows
