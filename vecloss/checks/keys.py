@@ -25,9 +25,9 @@ DENSE = 4
 SLOTS = 1 << 19
 
 #: From this many keys (not dense) of a frame or batch, the compiled check
-#: (:mod:`vecloss.checks.compiled`, when Numba is installed) tells them apart: 6.5 ms for 1M
-#: hashed keys and 57 ms for 10M, against 16 ms and 158 ms here without it. Loading Numba
-#: and the check costs ~0.4 s once per process, which a session repaying ~10 ms a call at
+#: (:mod:`vecloss.checks.compiled`, when Numba is installed) tells them apart: 5.3-6.8 ms for
+#: 1M hashed keys and 49-63 ms for 10M, against 16 ms and 158 ms here without it. Loading
+#: Numba and the check costs ~0.35 s once per process, which a session repaying ~10 ms a call at
 #: 1M keys earns back within ~40 calls; the rule of :data:`vecloss.kernels.blocks.
 #: JIT_MIN_ROWS_IN_MEMORY`, for the same reason. Once Numba is loaded (by any part of
 #: vecloss or by the user), the compiled check is used from :data:`COMPILED_LOADED` keys.
@@ -111,7 +111,7 @@ def _compiled_wanted(count: int, *, in_place: bool = False) -> bool:
     """Whether ``count`` keys go to the compiled check: from :data:`COMPILED` keys
     (:data:`COMPILED_IN_PLACE` in place), or :data:`COMPILED_LOADED` once Numba is loaded,
     when it is installed. ``VECLOSS_JIT`` decides as for the kernels: ``0`` never, ``1``
-    always."""
+    from :data:`COMPILED_LOADED` keys whatever the rest."""
     setting = os.environ.get("VECLOSS_JIT", "")
     if setting == "0" or count < COMPILED_LOADED:
         return False
