@@ -39,14 +39,28 @@ PROBES = 16
 _jit = njit(nogil=True, cache=True, boundscheck=False)
 
 
+@njit(inline="always")
+def _bits(at_least: int) -> int:
+    """The fewest bits ``b`` with ``2**b >= at_least``."""
+    bits = 0
+    while (1 << bits) < at_least:
+        bits += 1
+    return bits
+
+
+@njit(inline="always")
+def _partition_bits(n: int) -> int:
+    """Bits of partition for ``n`` keys: partitions of at most :data:`PART_KEYS` keys, about,
+    and at most ``2**PART_BITS`` of them."""
+    return min(_bits((n + PART_KEYS - 1) // PART_KEYS), PART_BITS)
+
+
 @_jit
 def split(keys: np.ndarray, scratch: np.ndarray) -> np.ndarray:
     """Spread the int64 ``keys`` into ``scratch`` (uint64, at least as long), grouped by
     partition; return where each partition starts (and, last, where the last one ends)."""
     n = len(keys)
-    bits = 0
-    while (PART_KEYS << bits) < n and bits < PART_BITS:
-        bits += 1
+    bits = _partition_bits(n)
     parts = 1 << bits
     starts = np.zeros(parts + 1, dtype=np.int64)
     if bits == 0:
@@ -74,9 +88,7 @@ def split_in_place(keys: np.ndarray) -> np.ndarray:
     where they are (one histogram, then each key swapped into its partition's next place:
     American flag sort's first pass); :func:`unspread` gives their values back."""
     n = len(keys)
-    bits = 0
-    while (PART_KEYS << bits) < n and bits < PART_BITS:
-        bits += 1
+    bits = _partition_bits(n)
     parts = 1 << bits
     starts = np.zeros(parts + 1, dtype=np.int64)
     top = np.uint64(64 - bits)
@@ -118,25 +130,17 @@ def unspread(keys: np.ndarray) -> None:
 def probe(scratch: np.ndarray, starts: np.ndarray, first: int, last: int) -> int:
     """1 if the spread keys of partitions ``first`` to ``last - 1`` (grouped by :func:`split`)
     are distinct, 0 if one repeats, -1 if they defeat the spread (too many probes)."""
-    bits = 0
-    while (1 << bits) < len(starts) - 1:
-        bits += 1
-    below = np.uint64(bits)  # the partition's bits, above the slot's
+    below = np.uint64(_bits(len(starts) - 1))  # the partition's bits, above the slot's
     largest = 0
     for p in range(first, last):
         largest = max(largest, starts[p + 1] - starts[p])
-    slot_bits = 1
-    while (1 << slot_bits) < 2 * largest:
-        slot_bits += 1
-    table = np.zeros(1 << slot_bits, dtype=np.uint64)  # 0: an empty slot
+    table = np.zeros(1 << max(1, _bits(2 * largest)), dtype=np.uint64)  # 0: an empty slot
     zero = False  # whether the spread key 0 (kept apart from the table) was seen
     probes = 0
     budget = PROBES * (starts[last] - starts[first]) + 1024
     for p in range(first, last):
         start, end = starts[p], starts[p + 1]
-        size_bits = 1
-        while (1 << size_bits) < 2 * (end - start):
-            size_bits += 1
+        size_bits = max(1, _bits(2 * (end - start)))
         mask = (1 << size_bits) - 1
         table[: mask + 1] = 0
         shift = np.uint64(64 - size_bits)
