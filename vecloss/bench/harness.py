@@ -23,6 +23,7 @@ from vecloss import formulas
 from vecloss.api import validated
 from vecloss.bench.contenders import make_contender
 from vecloss.bench.memory import peak_rss
+from vecloss.bench.race import turns
 from vecloss.formulas import Formula
 from vecloss.progress import progress_bar
 from vecloss.reference import reference_loss
@@ -98,34 +99,40 @@ def progress(total: int, desc: str) -> Any:
     return progress_bar(total=total, desc=desc, unit="run", enabled=sys.stderr.isatty())
 
 
-def _time(fn: Callable[[], Any], repeats: int, *, slow: bool) -> tuple[list[float], Any, float]:
-    """Times of ``repeats`` runs and the peak memory above the start, in MiB.
+@dataclass
+class _Samples:
+    """One contender's samples at one size, taken in turns with the others'."""
 
-    Fast runs are timed plain and their memory sampled in one more run; slow
-    runs (>= 0.5 s), where the sampler's cost is lost in the noise, are sampled
-    as they are timed.
-    """
-    times: list[float] = []
+    fn: Callable[[], Any]
+    repeats: int
+    calls: int  # calls per sample; 0: a slow contender, one call a sample, memory sampled
+    times: list[float]
     result: Any = None
-    peak = float("nan")
-    calls = 1
-    if not slow:  # a fast call is timed over a ~20 ms sample: one call's time is mostly noise
+    peak: float = float("nan")
+
+    def take(self) -> None:
         started = time.perf_counter()
-        result = fn()
-        calls = max(1, int(SAMPLE_SECONDS / max(time.perf_counter() - started, 1e-7)))
-    for _ in range(repeats):
-        started = time.perf_counter()
-        if slow:
-            result, mib = peak_rss(fn)
-            peak = mib if math.isnan(peak) else max(peak, mib)
+        if self.calls == 0:
+            self.result, mib = peak_rss(self.fn)
+            self.peak = mib if math.isnan(self.peak) else max(self.peak, mib)
         else:
-            for _ in range(calls):
-                result = fn()
-        times.append((time.perf_counter() - started) / calls)
-        slow = slow or times[-1] >= 0.5
-    if math.isnan(peak):
-        result, peak = peak_rss(fn)
-    return times, result, peak
+            for _ in range(self.calls):
+                self.result = self.fn()
+        self.times.append((time.perf_counter() - started) / max(self.calls, 1))
+        if self.times[-1] >= 0.5:  # (the sampler's cost is lost in the noise from here)
+            self.calls = 0
+
+
+def _prepared(fn: Callable[[], Any], repeats: int, *, slow: bool) -> _Samples:
+    """Samples to take of ``fn``: a fast call is timed over a ~20 ms sample (one call's time
+    is mostly noise), its memory sampled in one more run at the end; slow runs (>= 0.5 s),
+    where the sampler's cost is lost in the noise, are sampled as they are timed."""
+    calls = 0
+    if not slow:
+        started = time.perf_counter()
+        fn()
+        calls = max(1, int(SAMPLE_SECONDS / max(time.perf_counter() - started, 1e-7)))
+    return _Samples(fn, repeats, calls, [])
 
 
 def measure_engines(
@@ -145,8 +152,10 @@ def measure_engines(
 
     An engine whose next size is predicted to take more than its budget (``budgets[name]``,
     else ``budget``) seconds is extrapolated there instead of run; a run repeats as often as
-    its budget allows, up to ``repeat`` times. A formula's extra columns are drawn inside
-    their rules (:func:`with_extra_columns`)."""
+    its budget allows, up to ``repeat`` times. At each size the engines take turns, sample
+    by sample (:func:`vecloss.bench.race.turns`), so that none is measured only in the
+    state another leaves (a process pool winding down, caches) or only first. A formula's
+    extra columns are drawn inside their rules (:func:`with_extra_columns`)."""
     engines = list(engines)
     model = {"formula": formula, "years": years, "discount_rate": discount_rate}
     results: list[Measurement] = []
@@ -154,6 +163,7 @@ def measure_engines(
     bar = progress(len(sizes) * len(engines), "vecloss bench")
     for size in sorted(sizes):
         frame = with_extra_columns(validated(portfolio(size, seed=seed)), formula, seed)
+        samples: dict[str, _Samples] = {}
         for name in engines:
             bar.set_postfix_str(f"{name} @ {size:,}")
             run = make_contender(name, workers=workers, **model)  # type: ignore[arg-type]
@@ -178,18 +188,26 @@ def measure_engines(
             if predicted < 1.0:
                 run(frame)  # warm-up: imports, pools, caches
             repeats = max(1, min(repeat, int(allowed / max(predicted, 1e-9))))
-            times, loss, peak = _time(functools.partial(run, frame), repeats, slow=predicted >= 0.5)
+            fn = functools.partial(run, frame)
+            samples[name] = _prepared(fn, repeats, slow=predicted >= 0.5)
+        for name in turns(list(samples), max((s.repeats for s in samples.values()), default=0)):
+            if len(samples[name].times) < samples[name].repeats:
+                samples[name].take()
+        for name, taken in samples.items():
+            if math.isnan(taken.peak):
+                taken.result, taken.peak = peak_rss(taken.fn)
+            loss = taken.result
             checked = "n/a (floor)" if loss is None else check_losses(frame, loss, **model)  # type: ignore[arg-type]
-            median = statistics.median(times)
+            median = statistics.median(taken.times)
             results.append(
                 Measurement(
                     name,
                     size,
                     median,
-                    min(times),
-                    max(times),
-                    repeats,
-                    peak,
+                    min(taken.times),
+                    max(taken.times),
+                    taken.repeats,
+                    taken.peak,
                     extrapolated=False,
                     checked=checked,
                 )
@@ -197,6 +215,7 @@ def measure_engines(
             last[name] = (size, median)
             bar.update()
     bar.close()
+    results.sort(key=lambda m: (m.size, engines.index(m.engine)))
     base = {m.size: m.seconds for m in results if m.engine == "processes"}
     for m in results:
         if m.size in base:

@@ -213,15 +213,16 @@ def _to_parquet(path: Path, folder: Path, rows: int, repeat: int) -> Iterator[Ta
     yield Target(alone, rows, peer, median["numpy"], median["polars"], "s", None, STRINGS)
 
 
-def _quick(repeat: int) -> Iterator[Target]:
-    """What ``make run`` prints: the harness's vectorized engine against Polars, realistic."""
-    from vecloss.bench.harness import measure_engines
-
-    found = measure_engines([1_000, 20_000], ["vectorized", "polars"], repeat=repeat, seed=1)
-    times = {(m.engine, m.size): m.seconds for m in found}
+def _quick(folder: Path) -> Iterator[Target]:
+    """What ``make run`` prints: ``vecloss bench --quick`` run as it runs it (a fresh process,
+    every engine of the comparison, its repeats), and its vectorized and polars rows read."""
+    out = folder / "quick"
+    process([*cli_command(), "bench", "--quick", "--output-dir", str(out)])
+    found = pl.read_csv(out / "results.csv")
+    times = {(row["engine"], row["size"]): row["seconds"] for row in found.iter_rows(named=True)}
     for size in (1_000, 20_000):
         yield Target(
-            "make run's quick comparison (vecloss bench --quick): vectorized",
+            "make run's quick comparison (vecloss bench --quick, as a process): vectorized",
             size,
             "polars",
             times["vectorized", size],
@@ -234,9 +235,7 @@ def _quick(repeat: int) -> Iterator[Target]:
 
 def measure_id_targets(scale: Scale, folder: Path, bar: Any) -> Iterator[Target]:
     """Every target of this module, in one run (see the module's documentation)."""
-    # the quick comparison first, in the state make run's process has it: Numba not loaded
-    # (the in-memory rows load it from 1M rows, and then the id check is compiled at 20,000)
-    yield from _quick(max(scale.repeat, 9))
+    yield from _quick(folder)
     yield from _in_memory(scale, bar)
     bar.set_postfix_str("Parquet of string ids")
     path = vecloss.generate(scale.parquet_rows, folder / "strings.parquet", seed=9)
