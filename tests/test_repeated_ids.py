@@ -124,7 +124,8 @@ def test_collisions_across_batches_are_confirmed_against_the_ids(
 #: keys (up to ``keys.SORTED_COPY``), the slots with a spread that puts every key in the same slot
 #: (each round frees one key; the sort takes the rest), and the compiled check (Numba's
 #: partitions and hash sets: the default from ``keys.COMPILED`` keys when it is installed),
-#: also in place (a whole run's keys at its end, from ``keys.COMPILED_IN_PLACE``).
+#: also in place (a whole run's keys at its end, from ``keys.COMPILED_IN_PLACE``) and on a
+#: copy of such keys (up to ``keys.SORTED_COPY``).
 WAYS = [
     "slots",
     "sort",
@@ -133,6 +134,7 @@ WAYS = [
     "slots-collide",
     "compiled",
     "compiled-in-place",
+    "compiled-copied-in-place",
 ]
 
 
@@ -147,7 +149,7 @@ def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
         monkeypatch.setenv("VECLOSS_JIT", "0")
     if request.param.startswith("sort"):
         monkeypatch.setattr(keys_module, "SLOTS", 0)
-    if request.param == "sort-in-place":
+    if request.param in ("sort-in-place", "compiled-in-place"):
         monkeypatch.setattr(keys_module, "SORTED_COPY", 0)
     if request.param == "slots-collide":
         monkeypatch.setattr(keys_module, "_SPREAD", (1, 1, 1))  # keys < 2**40: all in slot 0
