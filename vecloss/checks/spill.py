@@ -126,7 +126,7 @@ class KeyLog:
 
 class SplitLog:
     """Keys logged in two halves, negative and not (hashes split evenly), so that the check at
-    the end sorts the halves on two threads: equal keys always fall in the same half."""
+    the end checks the halves on two threads: equal keys always fall in the same half."""
 
     def __init__(self, rows: int | None, budget: int) -> None:
         self._halves = (KeyLog(rows, budget // 2), KeyLog(rows, budget // 2))
