@@ -120,12 +120,12 @@ def test_collisions_across_batches_are_confirmed_against_the_ids(
 
 #: Each way of telling keys apart, forced on small inputs: the table of slots (the default
 #: up to ``keys.SLOTS`` keys without Numba), Polars' sort past it, NumPy's sort in place (a
-#: whole run's keys at its end, past ``keys.SORTED_COPY``), Polars' sort of a copy of such
-#: keys (up to ``keys.SORTED_COPY``), the slots with a spread that puts every key in the same slot
-#: (each round frees one key; the sort takes the rest), and the compiled check (Numba's
-#: partitions and hash sets: the default from ``keys.COMPILED`` keys when it is installed),
+#: whole run's keys at its end, past ``keys.COPIED_AT_MOST``), Polars' sort of a copy of
+#: such keys (up to ``keys.COPIED_AT_MOST``), the slots with a spread that puts every key in
+#: the same slot (each round frees one key; the sort takes the rest), and the compiled check
+#: (Numba's partitions and hash sets: the default from ``keys.COMPILED`` keys when it is installed),
 #: also in place (a whole run's keys at its end, from ``keys.COMPILED_IN_PLACE``) and on a
-#: copy of such keys (up to ``keys.SORTED_COPY``).
+#: copy of such keys (up to ``keys.COPIED_AT_MOST``).
 WAYS = [
     "slots",
     "sort",
@@ -150,7 +150,7 @@ def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param.startswith("sort"):
         monkeypatch.setattr(keys_module, "SLOTS", 0)
     if request.param in ("sort-in-place", "compiled-in-place"):
-        monkeypatch.setattr(keys_module, "SORTED_COPY", 0)
+        monkeypatch.setattr(keys_module, "COPIED_AT_MOST", 0)
     if request.param == "slots-collide":
         monkeypatch.setattr(keys_module, "_SPREAD", (1, 1, 1))  # keys < 2**40: all in slot 0
     return str(request.param)

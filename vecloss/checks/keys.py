@@ -48,7 +48,7 @@ COMPILED_LOADED = 2_048
 #: halves of 5M, Polars' sort on its threads took 0.19-0.21 s against NumPy's in place
 #: 0.31-0.37 s, and once Numba is loaded the compiled check with its scratch 0.06-0.11 s
 #: against 0.11-0.17 s in place (the two halves at once, measured in the run).
-SORTED_COPY = 8_000_000
+COPIED_AT_MOST = 8_000_000
 
 #: The table of slots has 16-32 slots per key while that fits 2**TABLE_BITS slots (8 MB),
 #: and at least 4-8: fewer keys share a slot (so fewer go round again), and a table of up to
@@ -90,7 +90,7 @@ def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
     are checked where they are (their order changes, their values do not): by the compiled
     check in place once Numba is loaded or from :data:`COMPILED_IN_PLACE` keys, else sorted
     in place by NumPy (their 32-bit offsets from the smallest when the range is below 2**32);
-    but up to :data:`SORTED_COPY` keys they are checked in a copy, as other keys (faster,
+    but up to :data:`COPIED_AT_MOST` keys they are checked in a copy, as other keys (faster,
     and the copy is small): the compiled check with its scratch, or Polars' sort."""
     count = len(keys)
     if count < 2:
@@ -100,14 +100,14 @@ def distinct_keys(keys: np.ndarray, *, in_place: bool = False) -> bool:
         flags = np.zeros(high - low + 1, dtype=np.bool_)
         flags[keys - keys.dtype.type(low)] = True
         return int(np.count_nonzero(flags)) == count
+    copied = not in_place or count <= COPIED_AT_MOST  # (else where they are: no copy)
     if _compiled_wanted(count, in_place=in_place):
-        copied = not in_place or count <= SORTED_COPY
         found = _distinct_compiled(keys) if copied else _distinct_compiled_in_place(keys)
         if found is not None:
             return found
     if count <= SLOTS:
         return _distinct_slots(keys)
-    if not in_place or count <= SORTED_COPY:
+    if copied:
         return _no_neighbours_equal(pl.Series(keys).sort().to_numpy())
     if high - low < 1 << 32:
         narrow = (keys.view(np.uint64) - np.uint64(low % (1 << 64))).astype(np.uint32)
