@@ -65,12 +65,25 @@ def weak_hash(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(module, "id_keys", three_bits)
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.fixture(params=["counted", "hashed"])
+def strings_by(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """How :func:`later_duplicates` checks few string ids: counted by Polars (its default below
+    ``SMALL`` ids), or hashed and checked as keys, as it does more of them."""
+    if request.param == "hashed":
+        monkeypatch.setattr(ids_module, "SMALL", 0)
+    return str(request.param)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     kind=st.sampled_from(sorted(ID_VALUES)),
     data=st.data(),
 )
-def test_later_duplicates_agrees_with_a_python_set(kind: str, data: st.DataObject) -> None:
+def test_later_duplicates_agrees_with_a_python_set(
+    kind: str, data: st.DataObject, strings_by: str
+) -> None:
     values = data.draw(st.lists(st.one_of(st.none(), ID_VALUES[kind]), max_size=60))
     assert mask_of(as_series(values, kind)) == expected_later(values)
 
@@ -79,7 +92,9 @@ def test_later_duplicates_agrees_with_a_python_set(kind: str, data: st.DataObjec
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(values=st.lists(ID_VALUES["strings"], max_size=40))
-def test_a_hash_collision_is_not_a_repeat(weak_hash: None, values: list[object]) -> None:
+def test_a_hash_collision_is_not_a_repeat(
+    weak_hash: None, values: list[object], strings_by: str
+) -> None:
     assert mask_of(as_series(values, "strings")) == expected_later(values)
 
 

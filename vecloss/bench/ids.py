@@ -28,7 +28,8 @@ import polars as pl
 import vecloss
 from vecloss.bench.contenders import duckdb_sql, polars_expr, with_jit
 from vecloss.bench.race import FORMULAS, Scale, Target, cli_command, process, race, same
-from vecloss.schema import ID, NUMERIC
+from vecloss.checks.ids import later_duplicates
+from vecloss.schema import ID, NUMERIC, REQUIRED
 from vecloss.synthetic import portfolio
 
 __all__ = ["KINDS", "LIMITS", "measure_id_targets", "polars_checked"]
@@ -113,6 +114,8 @@ def _losses(
     if numpy_alone:
         alone = f"{work}: NumPy kernels alone (no numba)"
         yield Target(alone, rows, peer, median["numpy"], median["polars"], "s", 0.6, kind)
+    if kind.startswith("strings") and formula == "complex" and rows <= ID_BOUNDS_UP_TO:
+        yield from _id_check_bounds(frame, expr, kind, repeat)
     if rows >= 1_000_000:
         checked, answers = race(
             {"vecloss": ours, "polars": lambda: polars_checked(frame, expr)}, max(3, repeat // 2)
@@ -122,11 +125,52 @@ def _losses(
         yield Target(work, rows, peer, checked["vecloss"], checked["polars"], "s", 0.25, kind)
 
 
+#: Up to this many string ids, the bench also races the id check alone against Polars' bare
+#: expression (bounds beside the targets that string ids miss at 10,000 to 100,000 rows).
+ID_BOUNDS_UP_TO = 100_000
+
+
+def _id_check_bounds(
+    frame: pl.DataFrame, expr: pl.Expr, kind: str, repeat: int
+) -> Iterator[Target]:
+    """What checking the ids alone costs, by vecloss's means (Polars' hash, then the check of
+    the keys) and by Polars' fastest count of distinct values (``n_unique``), against Polars'
+    whole bare expression; a race of its own, so the target's race runs as it always has."""
+    ids = frame.get_column(ID)
+    median, answers = race(
+        {
+            "polars": lambda: frame.select(expr),
+            "hash": lambda: later_duplicates(ids),
+            "n_unique": ids.n_unique,
+        },
+        repeat,
+    )
+    assert answers["hash"] is None, kind
+    assert answers["n_unique"] == frame.height, kind
+    rows, peer = frame.height, "polars expression"
+    for name, what in (
+        ("hash", "vecloss's id check alone (Polars' hash, then the keys' check)"),
+        ("n_unique", "Polars' n_unique of the ids alone"),
+    ):
+        work = f"vecloss.losses, complex: {what}"
+        yield Target(work, rows, peer, median[name], median["polars"], "s", None, kind)
+
+
 _DUCKDB = """
 import sys, duckdb
 con = duckdb.connect()
 con.execute("set enable_progress_bar = false")
 print(con.sql(sys.argv[1]).fetchall()[0][0])
+"""
+
+
+#: A bound beside the whole-process rows: Python reading the five columns a run reads, by
+#: Polars (the fastest reader here: pyarrow and DuckDB to Arrow take longer, see the sorted
+#: ints' rows), and nothing else: no id check, no formula.
+_READ = "python: polars reads the five columns, nothing else"
+_POLARS_READ = """
+import sys, polars as pl
+print(pl.scan_parquet(sys.argv[1]).select(sys.argv[2:]).collect().height)
 """
 
 
@@ -146,6 +190,7 @@ def _whole_process(path: Path, rows: int, repeat: int, *, memory: bool) -> Itera
             "-c",
             "import polars, pyarrow, numpy",
         ],
+        _READ: [sys.executable, "-c", _POLARS_READ, str(path), *REQUIRED],
     }
     runs: dict[str, list[tuple[float, float, str]]] = {name: [] for name in commands}
     for name in commands:  # warm the page cache
@@ -166,6 +211,9 @@ def _whole_process(path: Path, rows: int, repeat: int, *, memory: bool) -> Itera
     yield Target(
         f"{work}: {start}", rows, "duckdb sum", wall[start], wall["duckdb sum"], "s", None, "-"
     )
+    assert int(runs[_READ][-1][2].strip().splitlines()[-1]) == rows, runs[_READ][-1][2]
+    read = f"{work}: {_READ}"
+    yield Target(read, rows, "duckdb sum", wall[_READ], wall["duckdb sum"], "s", None, STRINGS)
     if memory:
         yield Target(
             f"{work}: peak memory", rows, "-", peak["vecloss"], None, "MB", 1500.0, STRINGS
