@@ -206,7 +206,9 @@ def losses(
     given = to_polars(data)
     frame = given.polars
     numeric = scenario.spec.numeric
-    check_columns(frame.schema, source, carry=[*groups, *keep], numeric=numeric)
+    # (names and types as a dict: Polars builds its Schema object anew at each call, ~4 us)
+    schema = dict(zip(frame.columns, frame.dtypes, strict=True))
+    check_columns(schema, source, carry=[*groups, *keep], numeric=numeric)
     kernel = Kernel(engine, jit=engine == "vectorized" and use_jit(frame.height, in_memory=True))
     if not groups and not scenario.grid and not progress:
         clean = clean_losses(frame, scenario.spec, *scenario.single, kernel)

@@ -24,7 +24,7 @@ __all__ = ["Frame", "text_ids", "to_polars"]
 def text_ids(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with ids stored as categories (Categorical, Enum: an Arrow dictionary)
     as the strings they stand for: an id is a value, however it is stored."""
-    if ID in frame.columns and isinstance(frame.schema[ID], pl.Categorical | pl.Enum):
+    if ID in frame.columns and isinstance(frame.get_column(ID).dtype, pl.Categorical | pl.Enum):
         return frame.with_columns(pl.col(ID).cast(pl.String))
     return frame
 
@@ -74,7 +74,8 @@ def to_polars(data: Any, what: str = "losses()") -> Frame:
     """``data`` as a :class:`Frame`; ids stored as categories (pandas ``category``, Polars
     ``Categorical``, Arrow dictionaries) are read as the strings they stand for."""
     given = _to_polars(data, what)
-    return replace(given, polars=text_ids(given.polars))
+    polars = text_ids(given.polars)
+    return given if polars is given.polars else replace(given, polars=polars)
 
 
 def _to_polars(data: Any, what: str) -> Frame:
