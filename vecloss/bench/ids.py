@@ -261,7 +261,7 @@ def _to_parquet(path: Path, folder: Path, rows: int, repeat: int) -> Iterator[Ta
     yield Target(alone, rows, peer, median["numpy"], median["polars"], "s", None, STRINGS)
 
 
-def _quick(folder: Path) -> Iterator[Target]:
+def _quick(folder: Path, repeat: int) -> Iterator[Target]:
     """What ``make run`` prints: ``vecloss bench --quick`` run as it runs it (a fresh process,
     every engine of the comparison, its repeats), and its vectorized and polars rows read."""
     out = folder / "quick"
@@ -279,11 +279,55 @@ def _quick(folder: Path) -> Iterator[Target]:
             1.0,
             STRINGS,
         )
+        yield from _quick_bounds(size, repeat)
+
+
+def _quick_bounds(rows: int, repeat: int) -> Iterator[Target]:
+    """Beside the quick comparison, in this process: what its two parts cost against Polars'
+    expression on the same buildings, the kernel with every check but the ids' (the ids made
+    sorted integers, checked by one comparison of neighbours) and the ids' check alone."""
+    frame = portfolio(rows, seed=0)
+    ints = frame.with_columns(pl.int_range(1, rows + 1, dtype=pl.Int64).alias(ID))
+    expr = polars_expr("complex", 10, 0.05)
+    ids = frame.get_column(ID)
+    median, answers = race(
+        {
+            "polars": lambda: frame.select(expr).to_series().to_numpy(),
+            "kernel": lambda: vecloss.losses(ints)["loss"].to_numpy(),
+            "ids": lambda: later_duplicates(ids),
+        },
+        repeat,
+    )
+    same(answers["kernel"], answers["polars"], f"quick bound {rows}")
+    assert answers["ids"] is None, rows
+    work = "make run's quick comparison: bound"
+    parts = {
+        "kernel": (
+            "vecloss.losses on the same buildings with sorted integer ids (all but the ids' check)",
+            "sorted ints",
+        ),
+        "ids": ("the ids' check alone", STRINGS),
+    }
+    for name, (what, kind) in parts.items():
+        yield Target(
+            f"{work}, {what}", rows, "polars", median[name], median["polars"], "s", None, kind
+        )
+    both = median["kernel"] + median["ids"]
+    yield Target(
+        f"{work}, the two one after the other",
+        rows,
+        "polars",
+        both,
+        median["polars"],
+        "s",
+        None,
+        STRINGS,
+    )
 
 
 def measure_id_targets(scale: Scale, folder: Path, bar: Any) -> Iterator[Target]:
     """Every target of this module, in one run (see the module's documentation)."""
-    yield from _quick(folder)
+    yield from _quick(folder, scale.repeat)
     yield from _in_memory(scale, bar)
     bar.set_postfix_str("Parquet of string ids")
     path = vecloss.generate(scale.parquet_rows, folder / "strings.parquet", seed=9)
