@@ -55,8 +55,10 @@ def later_duplicates(ids: pl.Series) -> pl.Series | None:
 
     Without nulls, distinct keys (:func:`distinct_keys`) prove there is none:
     increasing integers need one comparison of neighbours, others a sort of
-    their keys. Only equal keys (a repeat, or a hash collision) or nulls take
-    Polars' exact, slower marking of the ids themselves.
+    their keys; fewer than :data:`SMALL` string ids are counted instead (Polars'
+    ``n_unique``, exact). Only equal keys (a repeat, or a hash collision), a
+    count short of the rows, or nulls take Polars' exact, slower marking of the
+    ids themselves.
     """
     if ids.len() < 2:
         return None
