@@ -212,6 +212,9 @@ def test_slots_agree_with_a_set(values: list[int], repeats: list[tuple[int, int]
     want = len(set(values)) == len(values)
     assert keys_module._distinct_slots(keys) == want
     assert distinct_keys(keys) == want
+    # another caller holds the kept arrays: this one makes its own
+    with keys_module._SCRATCH.lock:
+        assert keys_module._distinct_slots(keys) == want
     with pytest.MonkeyPatch.context() as patch:
         # slots by the lowest bit, then by the highest bits
         patch.setattr(keys_module, "_SPREAD", (1 << 63, 1))
