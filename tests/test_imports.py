@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 OPTIONAL = [
     "dask",
@@ -27,6 +28,24 @@ def test_import_vecloss_imports_no_optional_dependency() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == []
+
+
+def test_a_json_run_loads_no_pyarrow() -> None:
+    # pyarrow (and, where installed, the cloudpickle it brings) cost ~0.1 s of a five-building
+    # run's start-up here: it loads only where used (Parquet, Arrow IPC, pyarrow frames)
+    example = Path(__file__).resolve().parents[1] / "examples" / "data.json"
+    code = (
+        "import sys\n"
+        "from vecloss.cli import main\n"
+        "try:\n"
+        f"    main(['run', {str(example)!r}, '--json'])\n"
+        "finally:\n"
+        "    print('pyarrow' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["total_loss"] > 0
+    assert done.stderr.strip().splitlines()[-1] == "False"
 
 
 def test_public_api() -> None:

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from vecloss.exceptions import UsageError
 from vecloss.schema import ID
@@ -46,6 +45,8 @@ class Frame:
             column = pl.Series("loss", loss)
             return kept.with_columns(column) if "loss" in kept.columns else kept.hstack([column])
         if self.kind.startswith("pyarrow"):
+            import pyarrow as pa  # (loaded already: a frame of it was made)
+
             kept = data if rows is None else data.take(pa.array(rows))
             column = pa.array(loss, pa.float64())
             if "loss" in kept.schema.names:  # replaced, as Polars and pandas do: never two
@@ -59,6 +60,8 @@ class Frame:
         if self.kind == "pyarrow-table":
             return result.to_arrow()
         if self.kind == "pyarrow-batch":
+            import pyarrow as pa
+
             table = result.to_arrow().combine_chunks()
             arrays = [
                 column.chunk(0) if column.num_chunks else pa.array([], column.type)
@@ -88,11 +91,14 @@ def _to_polars(data: Any, what: str) -> Frame:
         )
         raise UsageError(msg)
     module = type(data).__module__.split(".")[0]
-    if module == "pyarrow" and isinstance(data, pa.Table | pa.RecordBatch):
-        frame = pl.from_arrow(data)
-        kind = "pyarrow-table" if isinstance(data, pa.Table) else "pyarrow-batch"
-        if isinstance(frame, pl.DataFrame):
-            return Frame(frame, kind, data)
+    if module == "pyarrow":
+        import pyarrow as pa  # (loaded already: a frame of it was made)
+
+        if isinstance(data, pa.Table | pa.RecordBatch):
+            frame = pl.from_arrow(data)
+            kind = "pyarrow-table" if isinstance(data, pa.Table) else "pyarrow-batch"
+            if isinstance(frame, pl.DataFrame):
+                return Frame(frame, kind, data)
     if module == "pandas" and hasattr(data, "columns"):
         source = data
         if ID not in data.columns and ID in (data.index.names or []):

@@ -7,10 +7,12 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from vecloss.exceptions import InputError, VeclossError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["fit_schema", "no_such_file", "os_error", "reading", "unreadable", "writing"]
 
@@ -44,6 +46,8 @@ def fit_schema(table: pa.Table, schema: pa.Schema | None) -> pa.Table:
     """
     if schema is None or table.schema.equals(schema):
         return table
+    import pyarrow as pa  # (loaded already: ``table`` is one of its)
+
     try:
         return table.cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:

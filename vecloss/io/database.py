@@ -15,13 +15,15 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-import pyarrow as pa
 
 from vecloss.exceptions import InputError, UsageError, require
 from vecloss.io.atomic import signals_held
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "DatabaseOutput",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-import pyarrow as pa
 
 from vecloss.io._errors import fit_schema, reading
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["Writer", "read"]
 
@@ -17,6 +20,8 @@ WHAT = "Arrow IPC (Feather v2)"
 
 def read(path: Path, *, columns: Sequence[str] | None = None) -> pl.DataFrame:
     """Map the file and read it without copying (or only ``columns``)."""
+    import pyarrow as pa  # (loaded on first use: not at ``import vecloss``)
+
     with reading(path, WHAT), pa.memory_map(str(path)) as source:
         table = pa.ipc.open_file(source).read_all()
     if columns is not None:
@@ -35,6 +40,8 @@ class Writer:
     def write(self, frame: pl.DataFrame) -> None:
         table = frame.to_arrow()
         if self._writer is None:
+            import pyarrow as pa
+
             self._writer = pa.ipc.new_file(str(self._path), table.schema)
             self._schema = table.schema
         self._writer.write_table(fit_schema(table, self._schema))

@@ -9,15 +9,17 @@ import re
 import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-import pyarrow as pa
 
 from vecloss.exceptions import InputError
 from vecloss.io import parquet
 from vecloss.io.formats import format_of
 from vecloss.schema import ID
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 GLOB_CHARS = frozenset("*?[")
 
@@ -121,6 +123,8 @@ def _id_type(path: Path) -> pa.DataType | None:
 
 
 def _is_text(kind: pa.DataType) -> bool:
+    import pyarrow as pa  # (loaded already: ``kind`` is one of its)
+
     return bool(
         pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind)
     )
@@ -131,6 +135,8 @@ def one_id_type(files: Sequence[Path], source: str) -> pl.DataType | None:
     two buildings. Integer ids of different widths or signs are read as the type that holds
     them all (Int32 and Int64: Int64; Int64 and UInt64: Int128), returned here, so that every
     output part has one schema (hardening C6); None when the files agree."""
+    import pyarrow as pa  # (the files' schemas are read with it)
+
     kinds: dict[str, list[str]] = {}
     integers: set[pa.DataType] = set()
     for path in files:

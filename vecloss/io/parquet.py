@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
-import pyarrow as pa
 
 from vecloss.io._errors import fit_schema, os_error, reading
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
 __all__ = ["Writer", "iter_batches", "read", "read_metadata", "read_schema", "row_ranges"]

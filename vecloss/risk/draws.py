@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import polars as pl
-import pyarrow as pa
 
 __all__ = ["U64", "UNIT", "draws", "mix", "stream_keys", "value_keys"]
 
@@ -78,6 +77,8 @@ def value_keys(series: pl.Series) -> U64:
 
 def _string_keys(series: pl.Series) -> U64:
     """Hash each string's UTF-8 bytes: sum of (byte + 1) * BYTE**position, wrapping, then mixed."""
+    import pyarrow as pa  # (loaded on first use: not at ``import vecloss``)
+
     chunked = series.to_arrow()
     arr = chunked.cast(pa.large_string())  # (pyarrow.compute loads here, not at import)
     if isinstance(arr, pa.ChunkedArray):

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from vecloss.checks.columns import check_columns
 from vecloss.checks.ids import Seen, SeenIds
@@ -280,6 +279,7 @@ def with_shared_ids(parts: Sequence[Part], batch_rows: int) -> list[Part]:
 def _apart_by_statistics(parts: Sequence[Part]) -> bool:
     """Whether every part is Parquet whose row groups' integer id statistics put it wholly
     above the part before it."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     last = None
