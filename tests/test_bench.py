@@ -109,6 +109,9 @@ def test_bench_targets_measures_every_target_of_the_issue(
         assert any(w.startswith(f"JSON array streamed by vecloss run, {layout}") for w in works)
     assert {"Parquet -> total", "Parquet -> per-building Parquet", "CSV -> frame"} <= works
     assert "Parquet -> total, whole process" in works
+    for reader in ("polars reads the five columns", "duckdb reads the four numbers"):
+        bound = f"Parquet -> total, whole process: python: {reader}"
+        assert any(w.startswith(bound) for w in works)
     assert "make run's quick comparison (vecloss bench --quick, as a process): vectorized" in works
     assert targets["ids"].null_count() == 0  # every row names its ids ("-": not about ids)
     assert "NDJSON -> frame" in works
