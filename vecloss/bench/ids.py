@@ -231,20 +231,11 @@ def _whole_process(path: Path, rows: int, repeat: int, *, memory: bool) -> Itera
     yield Target(
         f"{work}: {start}", rows, "duckdb sum", wall[start], wall["duckdb sum"], "s", None, "-"
     )
-    assert int(runs[_READ][-1][2].strip().splitlines()[-1]) == rows, runs[_READ][-1][2]
-    read = f"{work}: {_READ}"
-    yield Target(read, rows, "duckdb sum", wall[_READ], wall["duckdb sum"], "s", None, STRINGS)
-    assert int(runs[_DUCKDB_READ_NAME][-1][2].strip().splitlines()[-1]) == rows
-    yield Target(
-        f"{work}: {_DUCKDB_READ_NAME}",
-        rows,
-        "duckdb sum",
-        wall[_DUCKDB_READ_NAME],
-        wall["duckdb sum"],
-        "s",
-        None,
-        STRINGS,
-    )
+    for reader in (_READ, _DUCKDB_READ_NAME):
+        printed = runs[reader][-1][2]
+        assert int(printed.strip().splitlines()[-1]) == rows, printed
+        read = f"{work}: {reader}"
+        yield Target(read, rows, "duckdb sum", wall[reader], wall["duckdb sum"], "s", None, STRINGS)
     if memory:
         yield Target(
             f"{work}: peak memory", rows, "-", peak["vecloss"], None, "MB", 1500.0, STRINGS
