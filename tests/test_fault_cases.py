@@ -530,6 +530,27 @@ def test_u1_ctrl_c_on_a_postgresql_output_is_an_interruption(tmp_path: Path) -> 
     assert "CANCELLED" not in err
 
 
+def test_u1_a_ctrl_c_during_a_driver_call_cancels_it_and_is_raised_after_it() -> None:
+    # the driver's calls run off the main thread, so Ctrl-C reaches Python's handler, never the
+    # driver's (which only cancels, and loses a Ctrl-C that lands as a statement ends)
+    from vecloss.io.database import _off_main_thread
+
+    released, ended = threading.Event(), threading.Event()
+
+    def call() -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the statement runs
+            assert released.wait(10), "never cancelled"
+            raise RuntimeError("CANCELLED: the statement was cancelled")
+        finally:
+            ended.set()
+
+    with pytest.raises(KeyboardInterrupt):
+        _off_main_thread(call, released.set)
+    assert released.is_set()
+    assert ended.is_set()  # (the interruption comes out once the statement has ended)
+
+
 # -- the promises of README's "Failure modes" that no numbered case named ------------------------
 
 

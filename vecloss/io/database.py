@@ -13,7 +13,9 @@ import contextlib
 import importlib
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -212,11 +214,40 @@ def _remove_if_empty(path: Path) -> None:
 
 
 def _cancelled(exc: BaseException) -> bool:
-    """Whether ``exc`` is ADBC's report of a call cancelled: the driver manager answers Ctrl-C
-    during a blocking call (PostgreSQL's COPY) by cancelling it, with its own SIGINT handler
-    in place of Python's; no one else cancels vecloss's statements."""
+    """Whether ``exc`` is ADBC's report of a call cancelled (on the main thread the driver
+    manager answers Ctrl-C during a blocking call by cancelling it; vecloss runs those calls
+    elsewhere, :func:`_off_main_thread`, and cancels them itself)."""
     status = getattr(exc, "status_code", None)
     return getattr(status, "name", None) == "CANCELLED" or str(exc).startswith("CANCELLED")
+
+
+@cache
+def _driver_thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="vecloss-database")
+
+
+def _off_main_thread(call: Callable[[], object], cancel: Callable[[], object]) -> None:
+    """Run a driver's blocking ``call`` on a thread of its own, and on Ctrl-C (or SIGTERM)
+    in the caller ``cancel`` it, wait for it to end, and raise the interruption.
+
+    On the main thread ADBC's driver manager swaps Python's SIGINT handler for its own during
+    a blocking call, which only cancels the statement: a Ctrl-C that lands as the statement
+    ends (a COPY just done) cancels nothing and is lost, and the run goes on to commit (seen in
+    ``test_u1_ctrl_c_on_a_postgresql_output_is_an_interruption``). Off the main thread the
+    driver sets no handler, so every signal reaches Python's, in the caller."""
+    done: Future[object] | None = None
+    try:
+        with signals_held():  # (one that lands as the call is handed over comes out below)
+            done = _driver_thread().submit(call)
+        done.result()
+    except KeyboardInterrupt:  # (Ctrl-C, or SIGTERM: a subclass)
+        if done is not None:
+            with signals_held():  # (a second Ctrl-C waits for the statement to end)
+                with contextlib.suppress(Exception):
+                    cancel()
+                with contextlib.suppress(Exception):  # (cancelled, or done just before)
+                    done.result()
+        raise
 
 
 class DatabaseOutput:
@@ -262,10 +293,13 @@ class DatabaseOutput:
         else:
             statements = [f"SELECT pg_advisory_xact_lock(hashtext('{self.table}'))"]
         cursor = self._conn.cursor()
+
+        def begin() -> None:
+            for statement in statements:
+                cursor.execute(statement)
+
         try:
-            with signals_held():
-                for statement in statements:
-                    cursor.execute(statement)
+            _off_main_thread(begin, cursor.adbc_cancel)
         except Exception as exc:
             raise self._failure(exc) from exc
         finally:
@@ -274,11 +308,12 @@ class DatabaseOutput:
     def write(self, frame: pl.DataFrame) -> None:
         cursor = self._conn.cursor()
         mode = "replace" if self._first else "append"
+        table = frame.to_arrow()
         try:
-            with signals_held():
-                cursor.adbc_ingest(
-                    self.name, frame.to_arrow(), mode=mode, db_schema_name=self.schema
-                )
+            _off_main_thread(
+                lambda: cursor.adbc_ingest(self.name, table, mode=mode, db_schema_name=self.schema),
+                cursor.adbc_cancel,
+            )
         except Exception as exc:
             raise self._failure(exc) from exc
         finally:
@@ -293,7 +328,8 @@ class DatabaseOutput:
             if isinstance(cause, KeyboardInterrupt):  # Ctrl-C, or SIGTERM (a subclass)
                 return type(cause)()
             cause = cause.__cause__ or cause.__context__
-        if _cancelled(exc):  # the driver's own Ctrl-C handler cancelled the statement (U1)
+        if _cancelled(exc):  # (a cancelled statement; vecloss's own cancel on Ctrl-C raises
+            # the interruption itself, see _off_main_thread: this is a cancel from elsewhere)
             return KeyboardInterrupt()
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         lowered = reason.lower()
