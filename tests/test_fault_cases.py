@@ -479,7 +479,9 @@ def test_c9_an_exact_deviation_of_losses_near_1e300_is_finite() -> None:
 # -- U1: Ctrl-C on a PostgreSQL output ----------------------------------------------------------
 
 
-def test_u1_a_cancelled_driver_call_is_an_interruption() -> None:
+def test_u1_a_statement_the_database_cancelled_is_an_error_that_says_so() -> None:
+    # vecloss's own cancel on Ctrl-C raises the interruption itself (_off_main_thread); a cancel
+    # from elsewhere (a statement timeout, pg_cancel_backend) is an error, with what to do
     from vecloss.io.database import DatabaseOutput
 
     class Status:
@@ -489,9 +491,86 @@ def test_u1_a_cancelled_driver_call_is_an_interruption() -> None:
         status_code = Status()
 
     output = DatabaseOutput("postgresql://u:p@localhost/db", "losses")
-    error = DriverError("CANCELLED: [libpq] canceling statement due to user request")
-    assert isinstance(output._failure(error), KeyboardInterrupt)
-    assert not isinstance(output._failure(Exception("permission denied")), KeyboardInterrupt)
+    error = DriverError("CANCELLED: [libpq] canceling statement due to statement timeout")
+    failure = output._failure(error)
+    assert isinstance(failure, InputError)
+    assert "statement timeout" in str(failure)
+    assert "the database cancelled the statement" in str(failure)
+    assert "u:p@" not in str(failure)  # (no password in the message)
+    wrapped = DriverError("CANCELLED: interrupted")
+    wrapped.__context__ = KeyboardInterrupt()
+    assert isinstance(output._failure(wrapped), KeyboardInterrupt)
+
+
+def test_u1_a_statement_timeout_on_a_postgresql_output_is_an_error() -> None:
+    pytest.importorskip("adbc_driver_postgresql")
+    from tests.test_database import postgres_uri
+    from vecloss.io.database import connect
+
+    uri = postgres_uri()
+    table = "u1_timed_out"
+    holder = connect(uri)  # (holds the table's lock, so the run's wait for it times out)
+    try:
+        cursor = holder.cursor()
+        cursor.execute(f"SELECT pg_advisory_xact_lock(hashtext('{table}'))")
+        timed_out = uri + ("&" if "?" in uri else "?") + "options=-c%20statement_timeout%3D300"
+        process = subprocess.run(
+            [*CLI, "run", str(EXAMPLE), "-o", timed_out, "--output-table", table],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        holder.rollback()
+        holder.close()
+    assert process.returncode == 1, process.stderr
+    assert "the database cancelled the statement" in process.stderr, process.stderr
+    assert "statement timeout" in process.stderr, process.stderr
+    assert "Traceback" not in process.stderr
+
+
+_HOLD = """
+import sys
+from vecloss.io.database import connect
+conn = connect(sys.argv[1])
+cursor = conn.cursor()
+for statement in sys.argv[2:]:  # (as a run takes the table's lock)
+    cursor.execute(statement)
+    cursor.fetchall()
+print("held", flush=True)
+sys.stdin.read()  # (until the test closes it)
+"""
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_u1_a_table_another_writer_holds_is_an_error_naming_the_wait(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vecloss.io.database as database
+
+    table = "u1_held"
+    if kind == "sqlite":  # (another process: SQLite's locks are the process's)
+        uri, lock = f"sqlite:///{tmp_path / 'held.db'}", ["COMMIT", "BEGIN IMMEDIATE"]
+    else:
+        pytest.importorskip("adbc_driver_postgresql")
+        from tests.test_database import postgres_uri
+
+        uri, lock = postgres_uri(), [f"SELECT pg_advisory_xact_lock(hashtext('{table}'))"]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, uri, *lock],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(database, "LOCK_SECONDS", 1)  # (30 s in a run)
+        with pytest.raises(InputError, match="another run or program holds the table"):
+            vecloss.run(EXAMPLE, uri, output_table=table)
+    finally:
+        holder.communicate(timeout=30)
 
 
 def _copying(uri: str, table: str) -> bool:

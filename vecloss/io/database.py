@@ -297,6 +297,8 @@ class DatabaseOutput:
         def begin() -> None:
             for statement in statements:
                 cursor.execute(statement)
+                if cursor.description is not None:  # (the driver reports a statement's
+                    cursor.fetchall()  # error with its result: a lock not had, say)
 
         try:
             _off_main_thread(begin, cursor.adbc_cancel)
@@ -322,19 +324,26 @@ class DatabaseOutput:
 
     def _failure(self, exc: Exception) -> BaseException:
         """The error to raise for a driver error: Ctrl-C if that is what it wraps (the driver
-        turns an interrupted call into its own error), else an InputError saying why."""
+        turns an interrupted call into its own error), else an InputError saying why.
+
+        A statement cancelled by the database is an error, not an interruption: vecloss's own
+        cancel on Ctrl-C raises the interruption itself (:func:`_off_main_thread`), so this
+        one came from elsewhere (a ``statement_timeout``, an administrator's
+        ``pg_cancel_backend``) and the user is told which statement and how to go on."""
         cause: BaseException | None = exc
         while cause is not None:
             if isinstance(cause, KeyboardInterrupt):  # Ctrl-C, or SIGTERM (a subclass)
                 return type(cause)()
             cause = cause.__cause__ or cause.__context__
-        if _cancelled(exc):  # (a cancelled statement; vecloss's own cancel on Ctrl-C raises
-            # the interruption itself, see _off_main_thread: this is a cancel from elsewhere)
-            return KeyboardInterrupt()
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         lowered = reason.lower()
         if "locked" in lowered or "lock timeout" in lowered or "deadlock" in lowered:
             hint = f"another run or program holds the table (waited {LOCK_SECONDS} s); retry later"
+        elif _cancelled(exc):
+            hint = (
+                "the database cancelled the statement (a statement_timeout, or someone "
+                "cancelled it); nothing was written: raise the timeout, or run again"
+            )
         elif "full" in lowered or "no space" in lowered:
             hint = "the disk is full: free some space, or write elsewhere"
         else:
