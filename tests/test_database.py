@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -138,3 +140,22 @@ def test_database_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "missing column hazard_probability" in capsys.readouterr().err
     assert main(["run", str(tmp_path / "x.parquet"), "--table", "t"]) == 2
     assert "go with a database source" in capsys.readouterr().err
+
+
+def test_a_refused_login_is_one_line_without_the_password() -> None:
+    pytest.importorskip("adbc_driver_postgresql")
+    uri = postgres_uri()
+    scheme, rest = uri.split("://", 1)
+    user, host = rest.split("@", 1)
+    wrong = f"{scheme}://{user.split(':', 1)[0]}:not-the-password@{host}"
+    process = subprocess.run(
+        [sys.executable, "-m", "vecloss", "run", wrong, "--table", "t"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert process.returncode == 1, process.stderr
+    assert "cannot connect" in process.stderr
+    assert len(process.stderr.strip().splitlines()) == 1, process.stderr  # (libpq ends in \n)
+    assert "not-the-password" not in process.stderr

@@ -110,8 +110,9 @@ def connect(uri: str) -> Any:
     try:
         conn = driver.connect(target)
     except Exception as exc:
+        said = " ".join(str(exc).split())  # (libpq's lines as one: a message is one line)
         msg = (
-            f"{safe_uri(uri)}: cannot connect: {exc}; hint: check the URI and that the server runs"
+            f"{safe_uri(uri)}: cannot connect: {said}; hint: check the URI and that the server runs"
         )
         raise InputError(msg) from exc
     cursor = conn.cursor()
