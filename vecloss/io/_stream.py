@@ -28,6 +28,7 @@ __all__ = [
     "every_key_once",
     "file_colons",
     "parse_lines",
+    "parse_numbers",
     "slices",
     "stream_array",
     "stream_line_blocks",
@@ -74,12 +75,12 @@ def stream_text_parsed(
                 msg = "the reader gave rows out of order; hint: convert the file to Parquet"
                 raise unreadable(path, what, msg)
             done += batch.height
-            yield _parsed(batch.drop(POSITION), numbers)
+            yield parse_numbers(batch.drop(POSITION), numbers)
         if done == 0:
-            yield _parsed(text.select(wanted[1:]).head(0).collect(), numbers)
+            yield parse_numbers(text.select(wanted[1:]).head(0).collect(), numbers)
 
 
-def _parsed(batch: pl.DataFrame, numbers: Sequence[str]) -> pl.DataFrame:
+def parse_numbers(batch: pl.DataFrame, numbers: Sequence[str]) -> pl.DataFrame:
     """``batch`` with each text column of ``numbers`` as Float64 where all its values parse."""
     parsed = batch.select(
         pl.col(name).str.strip_chars().cast(pl.Float64, strict=False) for name in numbers

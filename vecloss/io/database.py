@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from vecloss.exceptions import InputError, UsageError, require
+from vecloss.io._stream import parse_numbers
 from vecloss.io.atomic import signals_held
+from vecloss.schema import NUMERIC
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -176,21 +178,54 @@ def iter_batches(
             cursor.execute(query)
             reader: pa.RecordBatchReader = cursor.fetch_record_batch()
         except Exception as exc:
-            reason = str(exc).splitlines()[0]
-            msg = f"{safe_uri(uri)}: the query failed: {reason}; hint: check the table or query"
-            raise InputError(msg) from exc
+            raise _query_failed(uri, exc) from exc
         names = reader.schema.names
         keep = names if columns is None else [c for c in columns if c in names]
         empty = True
-        for batch in reader:
-            frame = pl.DataFrame(pl.from_arrow(batch)).select(keep)
+        batches = iter(reader)
+        while True:
+            try:  # (the database can fail after the first rows: a division by zero at row n)
+                batch = next(batches, None)
+            except Exception as exc:
+                raise _query_failed(uri, exc) from exc
+            if batch is None:
+                break
+            frame = _as_frame(batch).select(keep)
             for start in range(0, frame.height, batch_rows):
                 empty = False
                 yield frame.slice(start, batch_rows)
         if empty:
-            yield pl.DataFrame(pl.from_arrow(reader.schema.empty_table())).select(keep)
+            yield _as_frame(reader.schema.empty_table()).select(keep)
     finally:
         conn.close()
+
+
+def _query_failed(uri: str, exc: Exception) -> InputError:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(exc).__name__
+    hint = "check the table or query"
+    return InputError(f"{safe_uri(uri)}: the query failed: {reason}; hint: {hint}")
+
+
+def _as_frame(data: pa.RecordBatch | pa.Table) -> pl.DataFrame:
+    """A driver's batch as a frame. Values the driver hands over as text in an extension type
+    (PostgreSQL's ``numeric``, which ADBC gives as its digits) come as that text, and the
+    schema's number columns among them are parsed as Float64, as text files' are (a column
+    with a value that does not parse stays text, so that validation names its rows)."""
+    import pyarrow as pa  # (loaded with the driver)
+
+    texts = []
+    columns = []
+    for field, column in zip(data.schema, data.columns, strict=True):
+        kind = field.type
+        if isinstance(kind, pa.BaseExtensionType) and pa.types.is_string(kind.storage_type):
+            chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+            column = pa.chunked_array([c.storage for c in chunks], type=kind.storage_type)
+            texts.append(field.name)
+        columns.append(column)
+    frame = pl.DataFrame(pl.from_arrow(pa.table(columns, names=data.schema.names)))
+    numbers = [c.name for c in NUMERIC if c.name in texts]
+    return parse_numbers(frame, numbers) if numbers else frame
 
 
 def query_columns(uri: str, query: str) -> list[str]:
