@@ -216,3 +216,21 @@ def test_a_query_that_fails_after_its_first_rows_is_one_line_naming_it(tmp_path:
     assert "division by zero" in process.stderr
     assert "hint: check the table or query" in process.stderr
     assert not out.exists()
+
+
+def test_postgresql_uuid_ids_are_their_text(tmp_path: Path) -> None:
+    pytest.importorskip("adbc_driver_postgresql")
+    uri = postgres_uri()
+    query = (
+        'SELECT md5(n::text)::uuid AS "buildingId", md5(n::text)::uuid::text AS printed, '
+        "100.0::float8 AS floor_area, (1000 + n)::float8 AS construction_cost, "
+        "0.01::float8 AS hazard_probability, 0.02::float8 AS inflation_rate "
+        "FROM generate_series(1, 2000) AS n"
+    )
+    run(uri, tmp_path / "u.parquet", query=query, keep=["printed"])
+    written = pl.read_parquet(tmp_path / "u.parquet")
+    assert written.height == 2_000
+    assert written["buildingId"].equals(written["printed"], check_names=False)  # PostgreSQL's text
+    repeated = query.replace("md5(n::text)::uuid AS", "md5((n % 1999)::text)::uuid AS")
+    with pytest.raises(ValidationError, match="duplicate_id"):
+        run(uri, query=repeated)

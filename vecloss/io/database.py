@@ -211,21 +211,35 @@ def _as_frame(data: pa.RecordBatch | pa.Table) -> pl.DataFrame:
     """A driver's batch as a frame. Values the driver hands over as text in an extension type
     (PostgreSQL's ``numeric``, which ADBC gives as its digits) come as that text, and the
     schema's number columns among them are parsed as Float64, as text files' are (a column
-    with a value that does not parse stays text, so that validation names its rows)."""
+    with a value that does not parse stays text, so that validation names its rows). UUIDs
+    (Arrow's ``arrow.uuid``, 16 bytes) come as their text, ``8-4-4-4-12`` lowercase hex digits,
+    as PostgreSQL prints them: a UUID is a fine building id."""
     import pyarrow as pa  # (loaded with the driver)
 
-    texts = []
+    texts: list[str] = []
+    uuids: list[str] = []
     columns = []
     for field, column in zip(data.schema, data.columns, strict=True):
         kind = field.type
-        if isinstance(kind, pa.BaseExtensionType) and pa.types.is_string(kind.storage_type):
+        if isinstance(kind, pa.BaseExtensionType) and (
+            pa.types.is_string(kind.storage_type) or isinstance(kind, pa.UuidType)
+        ):
             chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
             column = pa.chunked_array([c.storage for c in chunks], type=kind.storage_type)
-            texts.append(field.name)
+            (uuids if isinstance(kind, pa.UuidType) else texts).append(field.name)
         columns.append(column)
     frame = pl.DataFrame(pl.from_arrow(pa.table(columns, names=data.schema.names)))
+    if uuids:
+        frame = frame.with_columns(_uuid_text(pl.col(name)) for name in uuids)
     numbers = [c.name for c in NUMERIC if c.name in texts]
     return parse_numbers(frame, numbers) if numbers else frame
+
+
+def _uuid_text(raw: pl.Expr) -> pl.Expr:
+    """16-byte UUIDs as ``xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx``."""
+    digits = raw.cast(pl.Binary).bin.encode("hex")
+    parts = [digits.str.slice(start, size) for start, size in ((0, 8), (8, 4), (12, 4), (16, 4))]
+    return pl.concat_str([*parts, digits.str.slice(20, 12)], separator="-")
 
 
 def query_columns(uri: str, query: str) -> list[str]:
