@@ -201,15 +201,23 @@ def test_postgresql_numeric_columns_are_numbers(tmp_path: Path) -> None:
         run(uri, query=nan)
 
 
+def _series(ids: str, cost: str, rows: int, *extra: str) -> str:
+    """A PostgreSQL query of ``rows`` buildings n = 1, 2, ...: ids and costs computed from n."""
+    columns = [
+        f'{ids} AS "buildingId"',
+        "100.0::float8 AS floor_area",
+        f"({cost})::float8 AS construction_cost",
+        "0.01::float8 AS hazard_probability",
+        "0.02::float8 AS inflation_rate",
+        *extra,
+    ]
+    return f"SELECT {', '.join(columns)} FROM generate_series(1, {rows}) AS n"
+
+
 def test_a_query_that_fails_after_its_first_rows_is_one_line_naming_it(tmp_path: Path) -> None:
     pytest.importorskip("adbc_driver_postgresql")
     uri = postgres_uri()
-    query = (
-        'SELECT n AS "buildingId", 100.0::float8 AS floor_area, '
-        "(1000.0 / (n - 300000))::float8 AS construction_cost, "
-        "0.01::float8 AS hazard_probability, 0.02::float8 AS inflation_rate "
-        "FROM generate_series(1, 400000) AS n"
-    )
+    query = _series("n", "1000.0 / (n - 300000)", 400_000)
     out = tmp_path / "out.parquet"
     process = _one_line_error("run", uri, "--query", query, "-o", str(out), "--batch-rows", "50000")
     assert "the query failed" in process.stderr
@@ -221,12 +229,7 @@ def test_a_query_that_fails_after_its_first_rows_is_one_line_naming_it(tmp_path:
 def test_postgresql_uuid_ids_are_their_text(tmp_path: Path) -> None:
     pytest.importorskip("adbc_driver_postgresql")
     uri = postgres_uri()
-    query = (
-        'SELECT md5(n::text)::uuid AS "buildingId", md5(n::text)::uuid::text AS printed, '
-        "100.0::float8 AS floor_area, (1000 + n)::float8 AS construction_cost, "
-        "0.01::float8 AS hazard_probability, 0.02::float8 AS inflation_rate "
-        "FROM generate_series(1, 2000) AS n"
-    )
+    query = _series("md5(n::text)::uuid", "1000 + n", 2_000, "md5(n::text)::uuid::text AS printed")
     run(uri, tmp_path / "u.parquet", query=query, keep=["printed"])
     written = pl.read_parquet(tmp_path / "u.parquet")
     assert written.height == 2_000
