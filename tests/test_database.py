@@ -7,6 +7,7 @@ on loopback and sets it). Locally they are skipped when it is unset; in CI
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -237,3 +238,26 @@ def test_postgresql_uuid_ids_are_their_text(tmp_path: Path) -> None:
     repeated = query.replace("md5(n::text)::uuid AS", "md5((n % 1999)::text)::uuid AS")
     with pytest.raises(ValidationError, match="duplicate_id"):
         run(uri, query=repeated)
+
+
+def test_a_sqlite_column_whose_type_changes_after_the_first_batch_says_how_to_cast(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "mixed.db"
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute(
+            "CREATE TABLE b (buildingId, floor_area, construction_cost, "
+            "hazard_probability, inflation_rate)"
+        )
+        rows = [(i, 100.0, 1000.0 + i, 0.01, 0.02) for i in range(1, 3_000)]
+        rows[2_500] = ("X-1", 100.0, 1000.0, 0.01, 0.02)  # (SQLite takes any value anywhere)
+        conn.executemany("INSERT INTO b VALUES (?, ?, ?, ?, ?)", rows)
+        conn.commit()
+    uri = f"sqlite:///{path}"
+    with pytest.raises(InputError, match=r"Type mismatch.*CAST\(buildingId AS TEXT\)"):
+        run(uri, table="b", batch_rows=1_000)
+    cast = "SELECT CAST(buildingId AS TEXT) AS buildingId, floor_area, construction_cost, "
+    cast += "hazard_probability, inflation_rate FROM b"
+    assert run(uri, query=cast, batch_rows=1_000).rows == 2_999  # (the hint's way works)

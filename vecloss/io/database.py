@@ -204,6 +204,12 @@ def _query_failed(uri: str, exc: Exception) -> InputError:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     reason = lines[0] if lines else type(exc).__name__
     hint = "check the table or query"
+    if "type mismatch in column" in reason.lower():  # (SQLite: any value in any column)
+        hint = (
+            "SQLite keeps values of any type in a column, and the driver takes each column's "
+            "type from the first rows; cast it in --query, e.g. CAST(buildingId AS TEXT) AS "
+            "buildingId, or CAST(floor_area AS REAL) AS floor_area"
+        )
     return InputError(f"{safe_uri(uri)}: the query failed: {reason}; hint: {hint}")
 
 
