@@ -12,6 +12,7 @@ import pytest
 
 import vecloss
 from vecloss.cli import main
+from vecloss.exceptions import InputError
 
 
 @pytest.fixture
@@ -72,3 +73,16 @@ def test_u3_a_frame_without_a_column_asked_for_is_a_vecloss_error(asked: dict[st
     frame = vecloss.portfolio(10, seed=1)
     with pytest.raises(vecloss.InputError, match="missing column nope; found buildingId"):
         vecloss.run(frame, **asked)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("separator", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_csv_separated_by_other_than_commas_says_so(
+    separator: str, name: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "spreadsheet.csv"  # (as a spreadsheet writes it where 0,5 is a half)
+    header = separator.join(
+        ["buildingId", "floor_area", "construction_cost", "hazard_probability", "inflation_rate"]
+    )
+    path.write_text(f"{header}\nA{separator}100{separator}1000{separator}0.01{separator}0.02\n")
+    with pytest.raises(InputError, match=f"its values are separated by {name}"):
+        vecloss.read(path)

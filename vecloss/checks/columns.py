@@ -52,7 +52,8 @@ def check_columns(
     required = [*REQUIRED, *(c.name for c in numeric if c.name not in REQUIRED)]
     missing = [name for name in required if name not in schema]
     if missing:
-        raise missing_columns(missing, present, source, hint=Reason.MISSING_COLUMN.hint)
+        hint = _separator_hint(present, missing) or Reason.MISSING_COLUMN.hint
+        raise missing_columns(missing, present, source, hint=hint)
     absent = [name for name in carry if name not in schema]
     if absent:
         raise missing_columns(
@@ -73,3 +74,19 @@ def check_columns(
         if not (dtype.is_numeric() or dtype == pl.String or dtype == pl.Null):
             msg = f"{source}: column {col.name} has type {dtype}; hint: it must hold numbers"
             raise InputError(msg)
+
+
+def _separator_hint(present: Sequence[str], missing: Sequence[str]) -> str | None:
+    """A hint for a CSV file read as one column because its values are separated by something
+    other than commas (``;``, as spreadsheets write it where a comma is the decimal mark, or
+    a tab): None unless the one column's name, split so, holds the missing names."""
+    if len(present) != 1:
+        return None
+    for separator, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+        if set(missing) <= set(present[0].split(separator)):
+            return (
+                f"its values are separated by {name}: vecloss reads comma-separated CSV, with "
+                f"a point as the decimal mark; convert it first (in Python: "
+                f"pl.read_csv(path, separator={separator!r}).write_csv(new_path))"
+            )
+    return None
