@@ -60,6 +60,14 @@ def test_read_can_set_bad_rows_aside(tmp_path: Path) -> None:
     assert caught[0].filename == __file__  # the warning points at the caller's line
     with pytest.raises(vecloss.UsageError, match="on_invalid"):
         vecloss.read(path, on_invalid="drop")
+    one = vecloss.read(EXAMPLE).with_columns(
+        pl.when(pl.col("buildingId") == 3)
+        .then(-1.0)
+        .otherwise(pl.col("floor_area"))
+        .alias("floor_area")
+    )
+    with pytest.warns(UserWarning, match=r": 1 row set aside"):  # (not "1 rows")
+        vecloss.losses(one, on_invalid="skip")
 
 
 def test_the_two_failure_tables_have_one_column_order(tmp_path: Path) -> None:

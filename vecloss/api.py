@@ -11,7 +11,7 @@ import polars as pl
 
 from vecloss.checks.columns import check_columns
 from vecloss.checks.ids import SeenIds, later_duplicates
-from vecloss.checks.log import FailureLog
+from vecloss.checks.log import FailureLog, rows_text
 from vecloss.checks.rules import ROW, column_ok, split_valid
 from vecloss.chunks import pieces
 from vecloss.exceptions import UsageError, warn, warn_percent_like
@@ -96,7 +96,7 @@ def _set_aside(log: FailureLog, source: str, on_invalid: str) -> None:
     if on_invalid == "fail":
         raise log.error(source)
     warn(
-        f"{source}: {log.rows:,} rows set aside (on_invalid='skip'); "
+        f"{source}: {rows_text(log.rows)} set aside (on_invalid='skip'); "
         "hint: vecloss.validate(data) returns them with their reasons"
     )
 

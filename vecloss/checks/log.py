@@ -14,13 +14,14 @@ from vecloss.checks.rules import FAILURES, ROW, Numeric, describe
 from vecloss.exceptions import ValidationError
 from vecloss.schema import ID, NUMERIC, Reason
 
-__all__ = ["EXAMPLES", "FailureLog"]
+__all__ = ["EXAMPLES", "FailureLog", "rows_text"]
 
 EXAMPLES = 5
 Key = tuple[str, Reason]
 
 
-def _rows(count: int) -> str:
+def rows_text(count: int) -> str:
+    """``1 row``, ``2 rows``, ``1,000 rows``."""
     return f"{count:,} row{'' if count == 1 else 's'}"
 
 
@@ -94,14 +95,15 @@ class FailureLog:
         for (column, reason), count in self.counts.items():
             more = "" if count <= EXAMPLES else f" (+{count - EXAMPLES} more)"
             out.append(
-                f"  {describe(column, reason, self.numeric)}, {_rows(count)}: "
+                f"  {describe(column, reason, self.numeric)}, {rows_text(count)}: "
                 f"{', '.join(self.examples[(column, reason)])}{more}; hint: {reason.hint}"
             )
         return out
 
     def error(self, source: str) -> ValidationError:
         """The error that reports every problem in the log."""
-        head = f"{source}: {_rows(self.rows)} {'breaks' if self.rows == 1 else 'break'} the schema"
+        verb = "breaks" if self.rows == 1 else "break"
+        head = f"{source}: {rows_text(self.rows)} {verb} the schema"
         tail = (
             "hint: fix these rows, or set them aside: on_invalid='skip' in Python "
             "(vecloss.validate(data) returns them as a frame), --on-invalid skip --rejects PATH "
