@@ -151,3 +151,19 @@ def test_big_input_shows_the_first_rows(tmp_path: Path, capsys: pytest.CaptureFi
 def test_validate_clean_file(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(EXAMPLE)]) == 0
     assert "5 rows, no problems" in capsys.readouterr().out
+
+
+def test_counts_of_one_are_singular(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    one = tmp_path / "one.csv"
+    read(EXAMPLE).head(2).with_columns(
+        pl.Series("hazard_probability", [0.01, 7.0])  # (the second row set aside)
+    ).write_csv(one)
+    args = ["run", str(one), "--on-invalid", "skip", "--rejects", str(tmp_path / "r.csv")]
+    assert main([*args, "-o", str(tmp_path / "out.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "wrote 1 loss to" in out
+    assert "total loss 7.82; 1 row rejected, written to" in out  # (said with -o too)
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "(1 building, complex formula" in out
+    assert "rejected: 1 row, written to" in out

@@ -86,3 +86,10 @@ def test_a_csv_separated_by_other_than_commas_says_so(
     path.write_text(f"{header}\nA{separator}100{separator}1000{separator}0.01{separator}0.02\n")
     with pytest.raises(InputError, match=f"its values are separated by {name}"):
         vecloss.read(path)
+
+
+def test_an_empty_json_array_says_it_holds_no_buildings(tmp_path: Path) -> None:
+    path = tmp_path / "empty.json"
+    path.write_text("[]\n")
+    with pytest.raises(InputError, match="it holds no buildings at all"):
+        vecloss.read(path)

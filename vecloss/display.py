@@ -13,7 +13,7 @@ from collections.abc import Collection
 
 import polars as pl
 
-__all__ = ["MONEY", "html_table"]
+__all__ = ["MONEY", "counted", "html_table"]
 
 #: Columns that hold currency.
 MONEY = frozenset({"loss", "total_loss", "mean_loss", "sd_loss", "std_error", "OEP", "AEP"})
@@ -77,3 +77,8 @@ def html_table(
                 footer.append("<td></td>")
         body.append(f"<tr style='border-top:2px solid'>{''.join(footer)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 building``, ``2 buildings``, ``1,000 buildings`` (``plural`` when not ``noun + s``)."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"

@@ -52,7 +52,11 @@ def check_columns(
     required = [*REQUIRED, *(c.name for c in numeric if c.name not in REQUIRED)]
     missing = [name for name in required if name not in schema]
     if missing:
-        hint = _separator_hint(present, missing) or Reason.MISSING_COLUMN.hint
+        hint = _separator_hint(present, missing) or (
+            Reason.MISSING_COLUMN.hint
+            if present
+            else "it holds no buildings at all (an empty array or table): give it the portfolio"
+        )
         raise missing_columns(missing, present, source, hint=hint)
     absent = [name for name in carry if name not in schema]
     if absent:

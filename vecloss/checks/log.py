@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from vecloss.checks.rules import FAILURES, ROW, Numeric, describe
+from vecloss.display import counted
 from vecloss.exceptions import ValidationError
 from vecloss.schema import ID, NUMERIC, Reason
 
@@ -22,7 +23,7 @@ Key = tuple[str, Reason]
 
 def rows_text(count: int) -> str:
     """``1 row``, ``2 rows``, ``1,000 rows``."""
-    return f"{count:,} row{'' if count == 1 else 's'}"
+    return counted(count, "row")
 
 
 @dataclass

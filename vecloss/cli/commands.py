@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vecloss.cli.options import PREVIEW_ROWS
+from vecloss.display import counted
 from vecloss.exceptions import UsageError, VeclossError
 from vecloss.io.atomic import scratch_folder
 from vecloss.io.convert import convert
@@ -67,7 +68,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.output is not None and not args.json:
         total = "" if summary.total_loss is None else f"; total loss {_money(summary.total_loss)}"
         where = "standard output" if to_stdout else summary.output
-        print(f"wrote {summary.output_rows:,} losses to {where}{total}", file=notes)
+        written = counted(summary.output_rows, "loss", "losses")
+        rejected = (
+            f"; {counted(summary.rejected, 'row')} rejected, written to {summary.rejects}"
+            if summary.rejected
+            else ""
+        )
+        print(f"wrote {written} to {where}{total}{rejected}", file=notes)
     return 0
 
 
@@ -170,7 +177,7 @@ def _risk(args: argparse.Namespace) -> int:
         where = "standard output" if to_stdout and kind == "output" else output.target
         print(f"wrote {kind if kind != 'output' else 'EP table'} to {where}", file=notes)
     if result.rejected:
-        print(f"rejected: {result.rejected:,} rows, written to {args.rejects}", file=notes)
+        print(f"rejected: {counted(result.rejected, 'row')}, written to {args.rejects}", file=notes)
     return 0
 
 
@@ -241,11 +248,12 @@ def _generate(args: argparse.Namespace) -> int:
     from vecloss.synthetic import generate
 
     generate(args.rows, args.output, seed=args.seed, ids=args.ids)
-    print(f"wrote {args.rows:,} buildings to {args.output} (seed {args.seed}, {args.ids} ids)")
+    made = counted(args.rows, "building")
+    print(f"wrote {made} to {args.output} (seed {args.seed}, {args.ids} ids)")
     return 0
 
 
 def _convert(args: argparse.Namespace) -> int:
     rows = convert(args.input, args.output)
-    print(f"wrote {rows:,} rows to {args.output}")
+    print(f"wrote {counted(rows, 'row')} to {args.output}")
     return 0

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import polars as pl
 
+from vecloss.display import counted
 from vecloss.run.summary import Summary
 
 if TYPE_CHECKING:
@@ -41,19 +42,21 @@ def _print_table(summary: Summary, *, out: TextIO) -> None:
         _print_frame(summary.groups, out=out)
     if summary.total_loss is not None:
         print(
-            f"total loss: {_money(summary.total_loss)}  ({summary.rows:,} buildings, "
+            f"total loss: {_money(summary.total_loss)}  ({counted(summary.rows, 'building')}, "
             f"{summary.formula} formula, {summary.years} years, discount rate "
             f"{summary.discount_rate})",
             file=out,
         )
     else:
         print(
-            f"({summary.rows:,} buildings, {summary.formula} formula, {summary.totals.height} "
-            "scenarios; every exact total with --json, every row with -o)",
+            f"({counted(summary.rows, 'building')}, {summary.formula} formula, "
+            f"{summary.totals.height} scenarios; every exact total with --json, every row with -o)",
             file=out,
         )
     if summary.rejected:
-        print(f"rejected: {summary.rejected:,} rows, written to {summary.rejects}", file=out)
+        print(
+            f"rejected: {counted(summary.rejected, 'row')}, written to {summary.rejects}", file=out
+        )
 
 
 def _print_frame(frame: pl.DataFrame, *, out: TextIO, money: set[str] = _MONEY) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from vecloss.display import html_table
+from vecloss.display import counted, html_table
 from vecloss.exceptions import UsageError
 from vecloss.risk.measures import empirical_curve
 
@@ -109,8 +109,8 @@ class RiskResult:
 
     def _title(self) -> str:
         return (
-            f"{self.rows:,} buildings from {self.input}, {self.formula} formula, {self.years} "
-            f"years, discount rate {self.discount_rate}; {self.method}"
+            f"{counted(self.rows, 'building')} from {self.input}, {self.formula} formula, "
+            f"{self.years} years, discount rate {self.discount_rate}; {self.method}"
         )
 
     def __repr__(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from vecloss.display import html_table
+from vecloss.display import counted, html_table
 
 __all__ = ["Summary"]
 
@@ -83,8 +83,8 @@ class Summary:
             total = f"{self.totals.height} scenarios"
         rejected = f", {self.rejected:,} rejected" if self.rejected else ""
         return (
-            f"{self.rows:,} buildings{rejected} from {self.input}: {total} ({self.formula} "
-            f"formula, years {self.years}, discount rate {self.discount_rate}; "
+            f"{counted(self.rows, 'building')}{rejected} from {self.input}: {total} "
+            f"({self.formula} formula, years {self.years}, discount rate {self.discount_rate}; "
             f"{self.seconds:.2f} s)"
         )
 
