@@ -52,6 +52,20 @@ def test_standard_input_with_its_format(tmp_path: Path, fmt: str) -> None:
     assert b"--format csv|ndjson|json|parquet" in refused.stderr
 
 
+def test_standard_input_is_named_so_never_by_its_staged_copy(tmp_path: Path) -> None:
+    frame = pl.read_json(EXAMPLE)
+    done = _cli("run", "-", "--format", "json", "--json", cwd=tmp_path, stdin=EXAMPLE.read_bytes())
+    assert b'"input": "standard input"' in done.stdout
+    percent = frame.with_columns(pl.col("inflation_rate") * 100).write_csv()
+    done = _cli("run", "-", "--format", "csv", cwd=tmp_path, stdin=percent.encode())
+    assert b"standard input: 5 inflation_rate values are above 1" in done.stderr  # a warning
+    bad = frame.with_columns(pl.lit(-1.0).alias("floor_area")).write_csv()
+    done = _cli("run", "-", "--format", "csv", cwd=tmp_path, stdin=bad.encode())
+    assert done.returncode == 1
+    assert done.stderr.startswith(b"vecloss: error: standard input: 5 rows break the schema")
+    assert b"vecloss-stdout" not in done.stdout + done.stderr  # (the staging folder's name)
+
+
 def test_risk_writes_its_ep_table_to_standard_output(tmp_path: Path) -> None:
     done = _cli("risk", str(EXAMPLE), "-o", "-", "--aal", "aal.csv", cwd=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -66,8 +66,8 @@ def warn_percent_like(count: int, source: str) -> None:
     fractions: most likely percentages were given."""
     if count:
         warn(
-            f"{source}: {count:,} inflation_rate values are above 1 (over 100 % a year): rates "
-            "are fractions; hint: 2 % is 0.02",
+            f"{source}: {count:,} inflation_rate value{' is' if count == 1 else 's are'} above 1 "
+            "(over 100 % a year): rates are fractions; hint: 2 % is 0.02",
             PercentageWarning,
         )
 

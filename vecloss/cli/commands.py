@@ -7,8 +7,10 @@ import contextlib
 import json
 import shutil
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vecloss.cli.options import PREVIEW_ROWS
 from vecloss.display import counted
@@ -57,7 +59,10 @@ def _run(args: argparse.Namespace) -> int:
         if to_stdout:
             assert folder is not None
             output = str(folder / f"stdout.{args.format or 'csv'}")  # CSV, as csvkit and DuckDB
-        summary = _staged_run(args, output, folder)
+        with _named(args.input if from_stdin else None, STDIN):
+            summary = _staged_run(args, output, folder)
+        if from_stdin:
+            summary.input = STDIN
         if to_stdout:
             _copy_to_stdout(Path(output))
     notes = sys.stderr if to_stdout else sys.stdout  # only data on stdout with -o -
@@ -76,6 +81,32 @@ def _run(args: argparse.Namespace) -> int:
         )
         print(f"wrote {written} to {where}{total}{rejected}", file=notes)
     return 0
+
+
+#: What messages call standard input (``-``), whose bytes vecloss reads from a staged copy.
+STDIN = "standard input"
+
+
+@contextlib.contextmanager
+def _named(staged: str | None, name: str) -> Iterator[None]:
+    """Errors and warnings that name the ``staged`` copy of an input name it ``name``: a user
+    never sees a temporary path of vecloss's."""
+    if staged is None:
+        yield
+        return
+    shown = warnings.showwarning
+
+    def renamed(message: Warning | str, category: type[Warning], *rest: Any, **kw: Any) -> None:
+        shown(category(str(message).replace(staged, name)), category, *rest, **kw)
+
+    warnings.showwarning = renamed
+    try:
+        yield
+    except VeclossError as exc:
+        exc.args = tuple(a.replace(staged, name) if isinstance(a, str) else a for a in exc.args)
+        raise
+    finally:
+        warnings.showwarning = shown
 
 
 def _copy_to_stdout(path: Path) -> None:
