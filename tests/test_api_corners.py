@@ -159,3 +159,14 @@ def test_an_empty_group_table_keeps_the_type_of_its_by_column(tmp_path: Path) ->
     )
     assert summary.groups.height == 0
     assert summary.groups.schema["region"] == pl.Int32
+
+
+def test_a_pandas_column_of_mixed_types_is_an_error_naming_it() -> None:
+    frame = pd.read_json(EXAMPLE)
+    frame["buildingId"] = pd.Series([1, "2", 3, "x", 5], dtype=object)  # (ints and text)
+    with pytest.raises(vecloss.InputError, match=r"column buildingId mixes types.*astype\(str\)"):
+        vecloss.losses(frame)
+    with pytest.raises(vecloss.InputError, match="column buildingId mixes types"):
+        vecloss.validate(frame)
+    fixed = frame.assign(buildingId=frame["buildingId"].astype(str))  # (the hint's way)
+    assert vecloss.losses(fixed)["loss"].sum() == pytest.approx(517.8039501919882, rel=1e-12)

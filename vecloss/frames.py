@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from vecloss.exceptions import UsageError
+from vecloss.exceptions import InputError, UsageError
 from vecloss.schema import ID
 
 __all__ = ["Frame", "text_ids", "to_polars"]
@@ -81,6 +81,25 @@ def to_polars(data: Any, what: str = "losses()") -> Frame:
     return given if polars is given.polars else replace(given, polars=polars)
 
 
+def _from_pandas(frame: Any) -> pl.DataFrame:
+    """A pandas frame as Polars; an :class:`InputError` naming the column when one holds values
+    of several types (an object column of numbers and text), which Arrow cannot convert."""
+    try:
+        return pl.from_pandas(frame)
+    except (ValueError, TypeError) as exc:  # (pyarrow's ArrowInvalid, ArrowTypeError)
+        for name in frame.columns:  # (a column at a time, to name the one at fault)
+            try:
+                pl.from_pandas(frame[[name]])
+            except (ValueError, TypeError):
+                hint = (
+                    f"give it one type: df[{name!r}].astype(str) for ids, "
+                    f"pd.to_numeric(df[{name!r}]) for numbers"
+                )
+                msg = f"portfolio: column {name} mixes types of values ({exc}); hint: {hint}"
+                raise InputError(msg) from exc
+        raise
+
+
 def _to_polars(data: Any, what: str) -> Frame:
     if isinstance(data, pl.DataFrame):
         return Frame(data, "polars", data)
@@ -103,7 +122,7 @@ def _to_polars(data: Any, what: str) -> Frame:
         source = data
         if ID not in data.columns and ID in (data.index.names or []):
             source = data.reset_index()  # buildingId held in the (named) index
-        return Frame(pl.from_pandas(source), "pandas", data)
+        return Frame(_from_pandas(source), "pandas", data)
     msg = (
         f"{what} takes a Polars DataFrame, a pyarrow Table or RecordBatch or a pandas DataFrame, "
         f"got {type(data).__name__}; hint: read a file with vecloss.read(path)"
