@@ -93,3 +93,29 @@ def test_an_empty_json_array_says_it_holds_no_buildings(tmp_path: Path) -> None:
     path.write_text("[]\n")
     with pytest.raises(InputError, match="it holds no buildings at all"):
         vecloss.read(path)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "json", "ndjson"])
+def test_a_file_not_in_utf8_says_so(
+    suffix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = pl.DataFrame(
+        {
+            "buildingId": ["Zürich"],
+            "floor_area": [100.0],
+            "construction_cost": [1000.0],
+            "hazard_probability": [0.01],
+            "inflation_rate": [0.02],
+        }
+    )
+    text = {
+        "csv": frame.write_csv(),
+        "json": frame.write_json(),
+        "ndjson": frame.write_ndjson(),
+    }[suffix]
+    path = tmp_path / f"latin1.{suffix}"
+    path.write_bytes(text.encode("latin-1"))  # (as an older spreadsheet saves it)
+    with pytest.raises(InputError, match="this file is in another encoding"):
+        vecloss.read(path)
+    assert main(["run", str(path), "-o", str(tmp_path / f"out.{suffix}")]) == 1  # (streamed)
+    assert "this file is in another encoding" in capsys.readouterr().err

@@ -32,6 +32,12 @@ def unreadable(path: str | Path, what: str, exc: BaseException | str) -> InputEr
         msg = f"{path}: permission denied; hint: check the file's permissions"
     elif isinstance(exc, IsADirectoryError):
         msg = f"{path}: is a directory; hint: give a file"
+    elif "utf-8" in reason.lower() or "utf8" in reason.lower():
+        hint = (
+            "vecloss reads text as UTF-8, and this file is in another encoding (Latin-1, "
+            "Windows-1252, ...): save it as UTF-8 (iconv -f latin1 -t utf-8 IN > OUT)"
+        )
+        msg = f"{path}: cannot read {what}: {reason[:200]}; hint: {hint}"
     else:
         msg = f"{path}: cannot read {what}: {reason[:200]}; hint: check that the file is {what}"
     return InputError(msg)
