@@ -540,3 +540,16 @@ def test_cli_writes_the_ord_tables_with_the_other_outputs(tmp_path: Path) -> Non
     assert main([*args, "--ord", str(tmp_path / "ord"), "--ord-format", "parquet"]) == 0
     assert sorted(p.name for p in (tmp_path / "ord").iterdir()) == ["alt.parquet", "ept.parquet"]
     assert pl.read_parquet(tmp_path / "ord" / "ept.parquet").height == 8
+
+
+def test_too_few_periods_for_the_return_periods_says_both_ways_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from vecloss.cli import main
+
+    assert main(["risk", str(EXAMPLE), "--periods", "100"]) == 2  # (the default goes to 500)
+    err = capsys.readouterr().err
+    assert "a return period of 500 needs at least that many periods, got 100" in err
+    assert "--periods" in err
+    assert "--return-periods" in err
+    assert main(["risk", str(EXAMPLE), "--periods", "100", "--return-periods", "10,50"]) == 0

@@ -61,7 +61,9 @@ def return_periods_of(value: object, periods: int | None) -> np.ndarray:
     if periods is not None and (rps > periods).any():
         msg = (
             f"a return period of {rps.max():g} needs at least that many periods, got {periods:,}; "
-            f"hint: periods={int(math.ceil(rps.max() / 1000) * 1000) * 10:,}"
+            f"hint: periods={int(math.ceil(rps.max() / 1000) * 1000) * 10:_} (--periods on the "
+            "command line), or only return periods up to the periods (return_periods=, "
+            "--return-periods)"
         )
         raise UsageError(msg)
     return rps
