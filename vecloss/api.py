@@ -11,9 +11,10 @@ import polars as pl
 
 from vecloss.checks.columns import check_columns
 from vecloss.checks.ids import SeenIds, later_duplicates
-from vecloss.checks.log import FailureLog, rows_text
+from vecloss.checks.log import FailureLog
 from vecloss.checks.rules import ROW, column_ok, split_valid
 from vecloss.chunks import pieces
+from vecloss.display import counted
 from vecloss.exceptions import UsageError, warn, warn_percent_like
 from vecloss.frames import Frame, to_polars
 from vecloss.io.source import frame_source, open_source, read_files
@@ -96,7 +97,7 @@ def _set_aside(log: FailureLog, source: str, on_invalid: str) -> None:
     if on_invalid == "fail":
         raise log.error(source)
     warn(
-        f"{source}: {rows_text(log.rows)} set aside (on_invalid='skip'); "
+        f"{source}: {counted(log.rows, 'row')} set aside (on_invalid='skip'); "
         "hint: vecloss.validate(data) returns them with their reasons"
     )
 

@@ -15,15 +15,10 @@ from vecloss.display import counted
 from vecloss.exceptions import ValidationError
 from vecloss.schema import ID, NUMERIC, Reason
 
-__all__ = ["EXAMPLES", "FailureLog", "rows_text"]
+__all__ = ["EXAMPLES", "FailureLog"]
 
 EXAMPLES = 5
 Key = tuple[str, Reason]
-
-
-def rows_text(count: int) -> str:
-    """``1 row``, ``2 rows``, ``1,000 rows``."""
-    return counted(count, "row")
 
 
 @dataclass
@@ -96,7 +91,7 @@ class FailureLog:
         for (column, reason), count in self.counts.items():
             more = "" if count <= EXAMPLES else f" (+{count - EXAMPLES} more)"
             out.append(
-                f"  {describe(column, reason, self.numeric)}, {rows_text(count)}: "
+                f"  {describe(column, reason, self.numeric)}, {counted(count, 'row')}: "
                 f"{', '.join(self.examples[(column, reason)])}{more}; hint: {reason.hint}"
             )
         return out
@@ -104,7 +99,7 @@ class FailureLog:
     def error(self, source: str) -> ValidationError:
         """The error that reports every problem in the log."""
         verb = "breaks" if self.rows == 1 else "break"
-        head = f"{source}: {rows_text(self.rows)} {verb} the schema"
+        head = f"{source}: {counted(self.rows, 'row')} {verb} the schema"
         tail = (
             "hint: fix these rows, or set them aside: on_invalid='skip' in Python "
             "(vecloss.validate(data) returns them as a frame), --on-invalid skip --rejects PATH "

@@ -14,7 +14,15 @@ from vecloss.exceptions import InputError, VeclossError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["fit_schema", "no_such_file", "os_error", "reading", "unreadable", "writing"]
+__all__ = [
+    "first_line",
+    "fit_schema",
+    "no_such_file",
+    "os_error",
+    "reading",
+    "unreadable",
+    "writing",
+]
 
 
 def no_such_file(path: str | Path) -> InputError:
@@ -22,10 +30,16 @@ def no_such_file(path: str | Path) -> InputError:
     return InputError(f"{path}: no such file; hint: check the path")
 
 
+def first_line(exc: BaseException | str) -> str:
+    """The first line of a library's message (its reason; what follows is detail), or the
+    exception's type when it says nothing."""
+    text = str(exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
 def unreadable(path: str | Path, what: str, exc: BaseException | str) -> InputError:
     """An :class:`InputError` naming the file, what was expected and why it failed."""
-    text = str(exc).strip()
-    reason = text.splitlines()[0] if text else type(exc).__name__
+    reason = first_line(exc)
     if isinstance(exc, FileNotFoundError):
         return no_such_file(path)
     if isinstance(exc, PermissionError):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from vecloss.exceptions import InputError, UsageError, require
+from vecloss.io._errors import first_line
 from vecloss.io._stream import parse_numbers
 from vecloss.io.atomic import signals_held
 from vecloss.schema import NUMERIC
@@ -201,8 +202,7 @@ def iter_batches(
 
 
 def _query_failed(uri: str, exc: Exception) -> InputError:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    reason = lines[0] if lines else type(exc).__name__
+    reason = first_line(exc)
     hint = "check the table or query"
     if "type mismatch in column" in reason.lower():  # (SQLite: any value in any column)
         hint = (
@@ -391,7 +391,7 @@ class DatabaseOutput:
             if isinstance(cause, KeyboardInterrupt):  # Ctrl-C, or SIGTERM (a subclass)
                 return type(cause)()
             cause = cause.__cause__ or cause.__context__
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = first_line(exc)
         lowered = reason.lower()
         if "locked" in lowered or "lock timeout" in lowered or "deadlock" in lowered:
             hint = f"another run or program holds the table (waited {LOCK_SECONDS} s); retry later"

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from vecloss.checks.log import rows_text
+from vecloss.display import counted
 from vecloss.exceptions import UsageError, warn
 from vecloss.risk.measures import Z95
 from vecloss.risk.plan import (
@@ -182,7 +182,7 @@ def risk(
     )
     if log.rows:
         warn(
-            f"{name}: {rows_text(log.rows)} set aside (on_invalid='skip'); "
+            f"{name}: {counted(log.rows, 'row')} set aside (on_invalid='skip'); "
             f"the result covers the other {rows:,}"
         )
     ylt = sim = None
