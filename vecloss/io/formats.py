@@ -23,11 +23,41 @@ SUFFIXES: dict[str, ModuleType] = {
 }
 KNOWN = ", ".join(SUFFIXES)
 
+#: Compressed files, by suffix: the command that gives the file vecloss reads.
+_COMPRESSED = {".gz": "gunzip -k", ".bz2": "bunzip2 -k", ".xz": "unxz -k", ".zst": "unzstd"}
+#: Spreadsheets' own formats: saved as CSV from the program, or read by pandas.
+_SPREADSHEETS = (".xlsx", ".xls", ".xlsm", ".ods")
+
 
 def format_of(path: str | Path, *, output: bool = False) -> ModuleType:
     """The format module for ``path``'s suffix (an unknown one: a usage error for outputs)."""
     suffix = Path(path).suffix.lower()
     if suffix not in SUFFIXES:
-        msg = f"{path}: unsupported suffix {suffix or '(none)'!r}; hint: use one of {KNOWN}"
+        hint = _hint(Path(path), output=output)
+        msg = f"{path}: unsupported suffix {suffix or '(none)'!r}; hint: {hint}"
         raise UsageError(msg) if output else InputError(msg)
     return SUFFIXES[suffix]
+
+
+def _hint(path: Path, *, output: bool) -> str:
+    """What to do with a file of an unknown suffix: decompress it, save a sheet as CSV, or
+    use one of the formats read (for an output: write one of them)."""
+    suffix = path.suffix.lower()
+    inner = Path(path.stem).suffix.lower()
+    if output:
+        if suffix in _COMPRESSED or suffix == ".zip" or suffix in _SPREADSHEETS:
+            return f"write one of {KNOWN} (Parquet is compressed; a spreadsheet program opens CSV)"
+        return f"use one of {KNOWN}"
+    if suffix in _COMPRESSED and inner in SUFFIXES:
+        return (
+            f"vecloss reads files uncompressed: decompress it first ({_COMPRESSED[suffix]} "
+            f"{path}), then give the {inner} file"
+        )
+    if suffix == ".zip":
+        return "vecloss reads files uncompressed: unzip it first, then give the file inside"
+    if suffix in _SPREADSHEETS:
+        return (
+            "save the sheet as CSV UTF-8 from the spreadsheet program, or read it with "
+            "pandas.read_excel and give the frame to vecloss.losses"
+        )
+    return f"use one of {KNOWN}"
