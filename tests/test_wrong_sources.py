@@ -119,3 +119,26 @@ def test_a_file_not_in_utf8_says_so(
         vecloss.read(path)
     assert main(["run", str(path), "-o", str(tmp_path / f"out.{suffix}")]) == 1  # (streamed)
     assert "this file is in another encoding" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["run"], ["validate"], ["run", "--engine", "dask"]])
+def test_ids_pandas_kept_as_a_range_index_are_named(
+    tmp_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pandas writes an index of ids 1, 2, 3, ... as metadata only, not as a column: the file
+    has no buildingId, and the message says where it went and how to write it as a column."""
+    pd = pytest.importorskip("pandas")
+    if "dask" in argv:
+        pytest.importorskip("distributed")
+    path = tmp_path / "indexed.parquet"
+    frame = vecloss.portfolio(4, seed=1, ids="sorted").to_pandas().set_index("buildingId")
+    frame.to_parquet(path)
+    assert pd.read_parquet(path).index.name == "buildingId"
+    assert main([*argv, str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "buildingId is not a column of the file: pandas wrote it as the frame's index" in err
+    assert "(a RangeIndex, 1 to 4)" in err
+    with pytest.raises(InputError, match=r"df\.to_parquet\(path, index=True\)"):
+        vecloss.read(path)
+    frame.to_parquet(path, index=True)  # the hint's way: the ids are a column, and read
+    assert vecloss.read(path)["buildingId"].to_list() == [1, 2, 3, 4]

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from vecloss.exceptions import InputError
 from vecloss.io._errors import fit_schema, os_error, reading
+from vecloss.schema import ID
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -83,9 +85,35 @@ def _present(names: Sequence[str], columns: Sequence[str] | None) -> list[str] |
     return None if columns is None else [c for c in columns if c in names]
 
 
+def _no_range_index_ids(path: Path, metadata: pq.FileMetaData) -> None:
+    """Refuse a file whose building ids pandas kept only in its metadata: a frame indexed by
+    ids that count up by a fixed step (a ``RangeIndex``) is written without them as a column,
+    and the file would otherwise be "missing column buildingId" with no word of why."""
+    if ID in metadata.schema.names or b"pandas" not in (metadata.metadata or {}):
+        return
+    import json
+
+    try:
+        index = json.loads(metadata.metadata[b"pandas"]).get("index_columns", [])
+    except ValueError:
+        return
+    for kept in index:
+        if isinstance(kept, dict) and kept.get("kind") == "range" and kept.get("name") == ID:
+            last = kept["stop"] - kept["step"]
+            msg = (
+                f"{path}: {ID} is not a column of the file: pandas wrote it as the frame's index "
+                f"(a RangeIndex, {kept['start']} to {last}), which it keeps only as metadata; "
+                "hint: write it with df.to_parquet(path, index=True), or "
+                "df.reset_index().to_parquet(path)"
+            )
+            raise InputError(msg)
+
+
 def read(path: Path, *, columns: Sequence[str] | None = None) -> pl.DataFrame:
     """Read the file (or only ``columns``, those of them it has)."""
     file = _open(path)
+    if columns is None or ID in columns:
+        _no_range_index_ids(path, file.metadata)
     with reading(path, WHAT):
         table = file.read(columns=_present(file.schema_arrow.names, columns))
     return pl.DataFrame(pl.from_arrow(table))
@@ -124,6 +152,8 @@ def iter_batches(
     Memory stays bounded by a few batches, whatever the file's size.
     """
     metadata = read_metadata(path)
+    if columns is None or ID in columns:
+        _no_range_index_ids(path, metadata)
     if has_page_checksums(path, metadata):  # pyarrow's reader verifies them; Polars' not
         yield from _verified_batches(path, batch_rows, columns, row_groups)
         return
