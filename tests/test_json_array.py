@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +111,9 @@ def test_a_wrong_guess_is_read_again_carefully(tmp_path: Path) -> None:
     [
         ("", "found an empty file"),
         ("   \n ", "found an empty file"),
-        ('{"id": 1}', "found a document starting with '{'"),
+        ('{"id": 1}', "found one object, not an array of them"),
+        ('{"id": true}', "found one object, not an array of them"),
+        ("{", "found a document starting with '{'"),
         ('[{"id": 1},\n{"id": 2}', "not closed"),
         ('[{"id": 1}] x', "not closed"),
     ],
@@ -246,3 +251,42 @@ def test_a_key_first_given_after_the_hundredth_object_is_kept(tmp_path: Path, su
         )
         assert read_ndjson(path)["note"].to_list() == frame["note"].to_list()  # read whole
     assert frame["note"].to_list() == [None] * 149 + ["roof: new"] + [None] * 50
+
+
+@pytest.mark.parametrize(
+    ("shape", "found"),
+    [
+        ("wrapped", "found an object whose 'buildings' holds the array"),
+        ("columns", "found an object of columns (each key a list of values)"),
+        ("keyed", "found an object of objects ('LOC-"),
+    ],
+)
+def test_an_object_in_place_of_the_array_says_how_to_get_the_array(
+    tmp_path: Path, shape: str, found: str
+) -> None:
+    """The three ways people write buildings as a JSON object each get a hint whose Python,
+    run as given, writes the array vecloss reads, with the same buildings."""
+    import vecloss
+
+    frame = vecloss.portfolio(50, seed=3)
+    rows = frame.to_dicts()
+    document = {
+        "wrapped": {"buildings": rows},
+        "columns": frame.to_dict(as_series=False),
+        "keyed": {r["buildingId"]: {k: v for k, v in r.items() if k != "buildingId"} for r in rows},
+    }[shape]
+    path, new_path = tmp_path / "portfolio.json", tmp_path / "array.json"
+    path.write_text(json.dumps(document, indent=2))
+    with pytest.raises(InputError) as caught:
+        read(path)
+    message = str(caught.value)
+    assert found in message
+    code = re.search(r"in Python: (.*)\)$", message)
+    assert code is not None, message
+    with warnings.catch_warnings():  # (the one-liner leaves closing its file to the collector)
+        warnings.simplefilter("ignore", ResourceWarning)
+        exec(code.group(1), {"pl": pl, "json": json, "path": path, "new_path": new_path})
+        gc.collect()
+    again = vecloss.read(new_path)
+    assert sorted(again.columns) == sorted(frame.columns)
+    assert again.sort("buildingId").equals(frame.select(again.columns).sort("buildingId"))

@@ -17,6 +17,7 @@ block to block. Both ways read the file once, a block at a time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -24,7 +25,9 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from vecloss.exceptions import InputError
 from vecloss.io._errors import unreadable
+from vecloss.schema import ID, REQUIRED
 
 __all__ = ["COLON", "PASS_BYTES", "Block", "Careful", "count_byte", "ndjson_blocks", "restore"]
 
@@ -56,6 +59,40 @@ def _found(head: bytes | bytearray) -> str:
     if not head:
         return "an empty file"
     return f"a document starting with {head[:1].decode(errors='replace')!r}"
+
+
+#: An object's first key and the first character of its value.
+_FIRST_KEY = re.compile(rb'\{\s*"((?:[^"\\]|\\.){0,200})"\s*:\s*(.)')
+
+
+def _not_an_array(path: Path, what: str, head: bytes | bytearray) -> InputError:
+    """The error for a document that is an object where the array of buildings should be,
+    with how to get the array from the three ways people write one: the array under a key
+    (``{"buildings": [...]}``), one list per column, or one object per id."""
+    found = _FIRST_KEY.match(head)
+    if found is None:
+        return unreadable(path, what, f"found {_found(head)}")
+    key, opens = found.group(1).decode(errors="replace"), found.group(2)
+    if opens not in (b"[", b"{"):
+        return unreadable(path, what, "found one object, not an array of them")
+    if opens == b"[" and key in REQUIRED:
+        shape = "an object of columns (each key a list of values)"
+        how = "in Python: pl.DataFrame(json.load(open(path))).write_json(new_path)"
+    elif opens == b"[":
+        shape = f"an object whose {key!r} holds the array"
+        how = f"in Python: pl.DataFrame(json.load(open(path))[{key!r}]).write_json(new_path)"
+    else:
+        shape = f"an object of objects ({key!r}: {{...}}, ...)"
+        how = (
+            "if they are keyed by the building's id, in Python: "
+            f"pl.DataFrame([{{{ID!r}: k, **v}} for k, v in json.load(open(path)).items()])"
+            ".write_json(new_path)"
+        )
+    msg = (
+        f"{path}: cannot read {what}: found {shape}; hint: write the buildings as one array of "
+        f"objects, each with its {ID} ({how})"
+    )
+    return InputError(msg)
 
 
 def _solid(a: npt.NDArray[np.uint8]) -> npt.NDArray[np.intp]:
@@ -167,6 +204,8 @@ def ndjson_blocks(path: Path, what: str, block_bytes: int) -> Iterator[Block]:
                     held = held_colons = 0  # only whitespace so far
                     del a
                     continue
+                if start < n and buf[start] == ord("{"):
+                    raise _not_an_array(path, what, bytes(buf[start : min(start + 4096, n)]))
                 if start == n or buf[start] != ord("["):
                     raise unreadable(path, what, f"found {_found(buf[start : min(start + 1, n)])}")
                 a[start] = SPACE
