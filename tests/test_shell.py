@@ -66,6 +66,35 @@ def test_standard_input_is_named_so_never_by_its_staged_copy(tmp_path: Path) -> 
     assert b"vecloss-stdout" not in done.stdout + done.stderr  # (the staging folder's name)
 
 
+def test_validate_risk_and_convert_read_standard_input_as_run_does(tmp_path: Path) -> None:
+    frame = pl.read_json(EXAMPLE)
+    csv = frame.write_csv().encode()
+    done = _cli("validate", "-", "--format", "csv", cwd=tmp_path, stdin=csv)
+    assert (done.returncode, done.stdout) == (0, b"standard input: 5 rows, no problems\n")
+    bad = frame.with_columns(pl.lit(-1.0).alias("floor_area")).write_csv().encode()
+    done = _cli("validate", "-", "--format", "csv", "--json", cwd=tmp_path, stdin=bad)
+    assert done.returncode == 1
+    assert b'"input": "standard input", "rows": 5, "valid": false, "rejected": 5' in done.stdout
+    args = ["risk", "-", "--format", "csv", "--exact", "--json"]
+    done = _cli(*args, cwd=tmp_path, stdin=csv)
+    assert done.returncode == 0, done.stderr
+    assert b'"input": "standard input"' in done.stdout
+    assert done.stdout == _cli(*args[:1], str(EXAMPLE), *args[4:], cwd=tmp_path).stdout.replace(
+        str(EXAMPLE).encode(), b"standard input"
+    )
+    done = _cli("convert", "-", "p.parquet", "--format", "csv", cwd=tmp_path, stdin=csv)
+    assert done.returncode == 0, done.stderr
+    assert pl.read_parquet(tmp_path / "p.parquet").equals(frame)
+    done = _cli("convert", "-", "q.parquet", "--format", "parquet", cwd=tmp_path, stdin=csv)
+    assert done.returncode == 1
+    assert done.stderr.startswith(b"vecloss: error: standard input: cannot read Parquet")
+    for command in (["validate", "-"], ["risk", "-"], ["convert", "-", "r.csv"]):
+        refused = _cli(*command, cwd=tmp_path, stdin=csv)
+        assert refused.returncode == 2
+        assert b"--format csv|ndjson|json|parquet" in refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.parquet"]
+
+
 def test_risk_writes_its_ep_table_to_standard_output(tmp_path: Path) -> None:
     done = _cli("risk", str(EXAMPLE), "-o", "-", "--aal", "aal.csv", cwd=tmp_path)
     assert done.returncode == 0, done.stderr

@@ -40,27 +40,17 @@ def _run(args: argparse.Namespace) -> int:
     if to_stdout and (sys.stdout is None or sys.stdout.closed):  # `>&-` (hardening U7)
         msg = "-o -: standard output is closed; hint: give it a file or a pipe, or write -o PATH"
         raise VeclossError(msg)
-    if from_stdin and args.format is None:
-        msg = "- reads standard input; hint: name its format: --format csv|ndjson|json|parquet"
-        raise UsageError(msg)
     if args.on_invalid == "skip" and args.rejects is None:
         msg = "skip mode needs a rejects file; hint: add --rejects rejects.csv"
         raise UsageError(msg)
     folder: Path | None = None
     with contextlib.ExitStack() as stack:
-        if to_stdout or from_stdin:
+        stack.enter_context(_standard_input(args))
+        if to_stdout:
             folder = scratch_folder("stdout")  # (one a kill -9 left is swept: C2)
             stack.callback(shutil.rmtree, folder, ignore_errors=True)
-        if from_stdin:
-            assert folder is not None
-            args.input = str(folder / f"stdin.{args.format}")
-            with Path(args.input).open("wb") as copy:  # (a file: every reader can stream it)
-                shutil.copyfileobj(sys.stdin.buffer, copy)
-        if to_stdout:
-            assert folder is not None
             output = str(folder / f"stdout.{args.format or 'csv'}")  # CSV, as csvkit and DuckDB
-        with _named(args.input if from_stdin else None, STDIN):
-            summary = _staged_run(args, output, folder)
+        summary = _staged_run(args, output, folder)
         if from_stdin:
             summary.input = STDIN
         if to_stdout:
@@ -85,6 +75,28 @@ def _run(args: argparse.Namespace) -> int:
 
 #: What messages call standard input (``-``), whose bytes vecloss reads from a staged copy.
 STDIN = "standard input"
+
+
+@contextlib.contextmanager
+def _standard_input(args: argparse.Namespace) -> Iterator[None]:
+    """With INPUT ``-``: standard input copied to a staged file in the format ``--format``
+    names (a file: every reader can stream it, and read it twice), ``args.input`` set to it
+    for the command, and the copy's path named "standard input" in errors and warnings."""
+    if args.input != "-":
+        yield
+        return
+    if args.format is None:
+        msg = "- reads standard input; hint: name its format: --format csv|ndjson|json|parquet"
+        raise UsageError(msg)
+    folder = scratch_folder("stdout")  # (one a kill -9 left is swept: C2)
+    try:
+        args.input = str(folder / f"stdin.{args.format}")
+        with Path(args.input).open("wb") as copy:
+            shutil.copyfileobj(sys.stdin.buffer, copy)
+        with _named(args.input, STDIN):
+            yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -161,6 +173,12 @@ def _staged_run(args: argparse.Namespace, output: str | None, staging: Path | No
 
 
 def _risk(args: argparse.Namespace) -> int:
+    piped = args.input == "-"
+    with _standard_input(args):
+        return _risk_of(args, piped=piped)
+
+
+def _risk_of(args: argparse.Namespace, *, piped: bool) -> int:
     from vecloss.io.sink import Output, check_targets, together
     from vecloss.risk.result import ORD_TABLES
 
@@ -191,6 +209,8 @@ def _risk(args: argparse.Namespace) -> int:
         files |= {f"ord {name}": Output(path) for name, path in ord_files.items()}
         with together(files):  # every destination tried before the simulation (D7)
             result = _risk_result(args)
+            if piped:
+                result.input = STDIN
             tables = {"output": result.ep, "aal": result.aal, "ylt": result.ylt}
             tables |= {f"ord {name}": table for name, table in result.ord_tables().items()}
             for kind, output in files.items():
@@ -246,14 +266,18 @@ def _risk_result(args: argparse.Namespace) -> RiskResult:
 def _validate(args: argparse.Namespace) -> int:
     from vecloss.validation import validate
 
-    report = validate(
-        args.input,
-        formula=args.formula,
-        years=args.years,
-        discount_rate=args.discount_rate,
-        table=args.table,
-        query=args.query,
-    )
+    piped = args.input == "-"
+    with _standard_input(args):
+        report = validate(
+            args.input,
+            formula=args.formula,
+            years=args.years,
+            discount_rate=args.discount_rate,
+            table=args.table,
+            query=args.query,
+        )
+    if piped:
+        report.input = STDIN
     if args.json:
         problems = report.failures.select("column", "reason", "count", "examples", "hint")
         print(
@@ -285,6 +309,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    rows = convert(args.input, args.output)
+    with _standard_input(args):
+        rows = convert(args.input, args.output)
     print(f"wrote {counted(rows, 'row')} to {args.output}")
     return 0

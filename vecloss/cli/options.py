@@ -83,6 +83,23 @@ def _add_batch_options(
     )
 
 
+#: The formats standard input can be given in (``--format``).
+STDIN_FORMATS = ["csv", "ndjson", "json", "parquet"]
+
+
+def _add_input(
+    parser: argparse.ArgumentParser,
+    help_text: str = "portfolio file, folder, glob or database; - for standard input (with "
+    "--format)",
+) -> None:
+    """INPUT, and ``--format`` for ``-`` (standard input), as the commands other than run take
+    them (run's --format also names the format of -o -)."""
+    parser.add_argument("input", metavar="INPUT", help=help_text)
+    parser.add_argument(
+        "--format", choices=STDIN_FORMATS, help="the format of - (standard input as INPUT)"
+    )
+
+
 def _add_database_options(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--table", metavar="NAME", help="with a database INPUT: the table to read")
@@ -98,7 +115,7 @@ def _add_risk_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         description="Simulate seeded periods (years) of hazard hits, or compute exactly, and "
         "report the average annual loss and the OEP/AEP curves with their TVaR.",
     )
-    p.add_argument("input", metavar="INPUT", help="portfolio file, folder, glob or database")
+    _add_input(p)
     p.add_argument(
         "--periods",
         type=parse_positive,
@@ -226,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--format",
-        choices=["csv", "ndjson", "json", "parquet"],
+        choices=STDIN_FORMATS,
         help="the format of - (standard input as INPUT, or standard output as -o -)",
     )
     p.add_argument(
@@ -278,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check every row against the schema and print each problem with a hint; "
         "exit 1 if any row breaks it.",
     )
-    p.add_argument("input", metavar="INPUT", help="portfolio file, folder, glob or database")
+    _add_input(p)
     _add_model_options(p)
     _add_database_options(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -312,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="copy a portfolio to another format",
         description="Copy a portfolio file to another format (by suffix), streaming.",
     )
-    p.add_argument("input", metavar="INPUT", help="the file to read")
+    _add_input(p, "the file to read; - for standard input (with --format)")
     p.add_argument("output", metavar="OUTPUT", help="the file to write (format by suffix)")
 
     p = sub.add_parser("bench", parents=[common], help="race the engines, the baselines and peers")
