@@ -85,7 +85,7 @@ def test_validate_gives_a_pandas_frame_back_for_pandas_data() -> None:
     assert isinstance(report.rejected, pd.DataFrame)
     assert report.bad == 1
     assert report.rejected["buildingId"].tolist() == [2]
-    assert "1 of 5 rows break the schema" in repr(report)
+    assert "1 of 5 rows breaks the schema" in repr(report)
 
 
 @pytest.mark.parametrize(

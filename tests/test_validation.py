@@ -65,7 +65,7 @@ CASES: list[tuple[str, str, str, list[str], int, list[str]]] = [
         '{"buildingId": 1}',
         [],
         1,
-        ["p.json", "starting with '{'"],
+        ["p.json", "found one object, not an array of them"],
     ),
     ("JSON array of numbers", "p.json", "[1, 2, 3]", [], 1, ["p.json", "cannot read JSON"]),
     ("empty JSON file", "p.json", "", [], 1, ["p.json", "empty file"]),

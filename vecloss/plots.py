@@ -145,5 +145,5 @@ def plot_report(report: Any, *, ax: Any = None) -> Any:
     ax.barh(labels, failures["count"].to_numpy())
     ax.set_xlabel("rows")
     ax.set_xlim(left=0)
-    ax.set_title(f"{report.bad:,} of {report.rows:,} rows break the schema", fontsize=9)
+    ax.set_title(report.breaking, fontsize=9)
     return ax

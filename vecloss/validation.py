@@ -11,7 +11,7 @@ import polars as pl
 
 from vecloss.checks.ids import SeenIds
 from vecloss.checks.log import FailureLog
-from vecloss.display import html_table
+from vecloss.display import counted, html_table
 from vecloss.frames import to_polars
 from vecloss.io.source import frame_source, open_source
 from vecloss.run.worker import HeldRejects, Job, usable_batches
@@ -48,11 +48,17 @@ class Report:
         """Whether every row passes."""
         return self.bad == 0
 
+    @property
+    def breaking(self) -> str:
+        """``"2 of 5 rows break the schema"`` (``"1 of 5 rows breaks ..."``)."""
+        verb = "breaks" if self.bad == 1 else "break"
+        return f"{self.bad:,} of {counted(self.rows, 'row')} {verb} the schema"
+
     def _headline(self) -> str:
         if self.valid:
-            return f"{self.input}: {self.rows:,} rows, no problems"
+            return f"{self.input}: {counted(self.rows, 'row')}, no problems"
         return (
-            f"{self.input}: {self.bad:,} of {self.rows:,} rows break the schema "
+            f"{self.input}: {self.breaking} "
             f"({self.failures.height} kind{'s' if self.failures.height > 1 else ''} of problem)"
         )
 

@@ -292,10 +292,10 @@ def _validate(args: argparse.Namespace) -> int:
             )
         )
     elif not report.valid:
-        print(f"{report.input}: {report.bad:,} of {report.rows:,} rows break the schema")
+        print(f"{report.input}: {report.breaking}")
         print("\n".join(report.log.lines()))
     else:
-        print(f"{report.input}: {report.rows:,} rows, no problems")
+        print(f"{report.input}: {counted(report.rows, 'row')}, no problems")
     return 0 if report.valid else 1
 
 
