@@ -94,3 +94,27 @@ def test_by_is_one_spelling_on_the_command_line(lake: Path, tmp_path: Path) -> N
         )
         assert done.returncode == 0, done.stderr
         assert len(json.loads(done.stdout)["groups"]) == 8
+
+
+def test_a_folder_never_leaves_out_a_portfolio_file_of_another_format(tmp_path: Path) -> None:
+    """A folder input reads its Parquet files; a CSV or JSON portfolio beside them would be
+    left out of the total without a word, so it is an error that names it, and the ways out
+    work: only the Parquet files (a glob), or the others converted."""
+    folder = tmp_path / "portfolio"
+    folder.mkdir()
+    vecloss.portfolio(30, seed=1).write_parquet(folder / "a.parquet")
+    vecloss.portfolio(20, seed=2).write_csv(folder / "b.csv")
+    (folder / "_SUCCESS").touch()  # (a writer's marker and notes are not portfolios)
+    (folder / "README.txt").write_text("notes")
+    for call in (vecloss.run, vecloss.validate, vecloss.risk):
+        with pytest.raises(vecloss.InputError, match=r"holds 1 Parquet file and also b\.csv"):
+            call(folder)
+    assert vecloss.run(f"{folder}/*.parquet").rows == 30
+    (folder / "a.parquet").unlink()
+    with pytest.raises(vecloss.InputError, match=r"no Parquet files found, but b\.csv; hint"):
+        vecloss.run(folder)
+    vecloss.read(folder / "b.csv").write_parquet(folder / "b.parquet")
+    (folder / "b.csv").unlink()
+    (folder / "c.PARQUET").write_bytes((folder / "b.parquet").read_bytes())
+    with pytest.raises(vecloss.InputError, match="duplicate"):  # (read, not skipped)
+        vecloss.run(folder)

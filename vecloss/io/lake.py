@@ -15,7 +15,7 @@ import polars as pl
 
 from vecloss.exceptions import InputError
 from vecloss.io import parquet
-from vecloss.io.formats import format_of
+from vecloss.io.formats import SUFFIXES, format_of
 from vecloss.schema import ID
 
 if TYPE_CHECKING:
@@ -87,7 +87,9 @@ def expand(source: str | Path) -> list[Path]:
     text = str(source)
     path = Path(source)
     if path.is_dir():  # every level, as Polars, pyarrow and DuckDB read a partitioned lake
-        files = sorted(p for p in path.rglob("*.parquet") if _visible(p.relative_to(path)))
+        found = [p for p in path.rglob("*") if _visible(p.relative_to(path)) and p.is_file()]
+        files = sorted(p for p in found if p.suffix.lower() == ".parquet")
+        _no_other_portfolios(path, files, found)
         where = f"{path}/"
     elif GLOB_CHARS & set(text):
         anchor = Path(text).anchor or "."
@@ -104,6 +106,30 @@ def expand(source: str | Path) -> list[Path]:
             msg = f"{file}: only Parquet files can form a folder or glob input"
             raise InputError(msg)
     return files
+
+
+def _no_other_portfolios(folder: Path, files: Sequence[Path], found: Sequence[Path]) -> None:
+    """Refuse a folder of Parquet files that also holds files of another portfolio format
+    (``.csv``, ``.json``, ...): a folder input reads only the Parquet files, and the others'
+    buildings would be left out of the total without a word."""
+    others = sorted(p for p in found if p.suffix.lower() in SUFFIXES.keys() - {".parquet"})
+    if not others:
+        return
+    shown = ", ".join(str(p.relative_to(folder)) for p in others[:3])
+    more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+    if not files:
+        msg = (
+            f"{folder}/: no Parquet files found, but {shown}{more}; hint: give a file itself "
+            f"(vecloss run {others[0]}): a folder input reads the .parquet files in it"
+        )
+        raise InputError(msg)
+    msg = (
+        f"{folder}/: holds {len(files)} Parquet file{'s' if len(files) > 1 else ''} and "
+        f"also {shown}{more}, which a folder input does not read; hint: convert them "
+        f"(vecloss convert {others[0]} {others[0].with_suffix('.parquet')}), move them out, "
+        f"or give only the Parquet files: '{folder}/*.parquet'"
+    )
+    raise InputError(msg)
 
 
 def with_partitions(
