@@ -170,3 +170,16 @@ def test_a_pandas_column_of_mixed_types_is_an_error_naming_it() -> None:
         vecloss.validate(frame)
     fixed = frame.assign(buildingId=frame["buildingId"].astype(str))  # (the hint's way)
     assert vecloss.losses(fixed)["loss"].sum() == pytest.approx(517.8039501919882, rel=1e-12)
+
+
+def test_pandas_float_ids_say_how_to_make_them_integers() -> None:
+    """pandas keeps whole numbers as floats in a column with a missing value (read_csv does):
+    the error says so, and its cast gives integer ids that compute, or a null that is named."""
+    frame = pd.read_json(EXAMPLE)
+    floats = frame.assign(buildingId=frame["buildingId"].astype(float))
+    with pytest.raises(vecloss.InputError, match=r"has type Float64; .*\.astype\('Int64'\)"):
+        vecloss.losses(floats)
+    fixed = floats.assign(buildingId=floats["buildingId"].astype("Int64"))
+    assert vecloss.losses(fixed)["loss"].sum() == pytest.approx(517.80395, rel=1e-6)
+    with pytest.raises(TypeError):  # (the cast refuses a fraction: no id is rewritten)
+        floats.assign(buildingId=[1.5, 2, 3, 4, 5])["buildingId"].astype("Int64")

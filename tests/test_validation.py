@@ -212,7 +212,7 @@ CASES: list[tuple[str, str, str, list[str], int, list[str]]] = [
         rows_with(1, buildingId=1.5),
         [],
         1,
-        ["column buildingId has type Float64"],
+        ["column buildingId has type Float64", ".astype('Int64') in pandas"],
     ),
     (
         "nested values",

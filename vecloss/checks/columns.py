@@ -68,10 +68,13 @@ def check_columns(
         )
     id_type = schema[ID]
     if not (id_type.is_integer() or id_type == pl.String or id_type == pl.Null):
-        msg = (
-            f"{source}: column {ID} has type {id_type}; "
-            "hint: building ids must be integers or strings"
-        )
+        hint = "building ids must be integers or strings"
+        if id_type.is_float():  # (as pandas keeps whole numbers in a column with a gap)
+            hint += (
+                ": whole numbers kept as floats (as pandas keeps a column with a missing value) "
+                "become integers with .astype('Int64') in pandas, which refuses any fraction"
+            )
+        msg = f"{source}: column {ID} has type {id_type}; hint: {hint}"
         raise InputError(msg)
     for col in numeric:
         dtype = schema[col.name]
