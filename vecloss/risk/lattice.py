@@ -132,12 +132,12 @@ def _pmf(p: FloatArray, k: np.ndarray, size: int, cells: _Cells = _NO_CELLS) -> 
     """The distribution of ``sum of k_b over hit buildings`` (and of the cells' ``k``) on
     ``0 .. size - 1``."""
     low = p <= _SERIES_P
-    series = np.zeros(size)
     pl, kl = p[low], k[low]
     live = kl > 0
     pl, kl = pl[live], kl[live]
     constant = float(np.sum(np.log1p(-pl)))
     r = pl / (1 - pl)
+    points, terms = [], []  # (summed by one bincount: a pass per j over N points took ~1 s)
     j = 1
     while len(r):
         term = (-1.0) ** (j + 1) * r**j / j
@@ -146,10 +146,17 @@ def _pmf(p: FloatArray, k: np.ndarray, size: int, cells: _Cells = _NO_CELLS) -> 
             break
         # on the N-th roots of unity z**(j k) is z**(j k mod N): the product, evaluated
         # exactly there; only the total's own mass beyond N folds back (the Chernoff bound)
-        at = (j * kl[keep]) % size
-        series += np.bincount(at, weights=term[keep], minlength=size)
+        points.append((j * kl[keep]) % size)
+        terms.append(term[keep])
         r, kl, j = r[keep], kl[keep], j + 1
-    spectrum = np.exp(constant + np.fft.rfft(series))
+    at = np.concatenate(points) if points else np.zeros(0, dtype=np.int64)
+    weights = np.concatenate(terms) if terms else np.zeros(0)
+    series = np.bincount(at, weights=weights, minlength=size)
+    del at, weights, points, terms
+    spectrum = np.fft.rfft(series)  # (arrays of N points updated in place from here: each
+    del series  # new one costs its page faults, ~0.1 s for the largest lattice here)
+    spectrum += constant
+    np.exp(spectrum, out=spectrum)
     high, kh = p[~low], k[~low]
     likely = (high < 1.0) & (kh > 0)
     if np.count_nonzero(likely) > _MAX_FACTORS:
@@ -165,7 +172,8 @@ def _pmf(p: FloatArray, k: np.ndarray, size: int, cells: _Cells = _NO_CELLS) -> 
         own[0] += rest
         spectrum *= np.fft.rfft(own)
     pmf = np.fft.irfft(spectrum, n=size)
-    return np.maximum(pmf, 0.0)
+    del spectrum
+    return np.maximum(pmf, 0.0, out=pmf)
 
 
 def aep_bounds(
@@ -229,9 +237,14 @@ def _bounds(
             return None
         rounding = size * math.log2(size) * (1 + len(cells.starts))
         allowance = (rounding + 1) * 2.0**-52 + _WRAP
-        exceed = np.concatenate([np.cumsum(pmf[::-1])[::-1][1:], [0.0]])
-        exceed = np.clip(exceed + (allowance if up else -allowance), 0.0, 1.0)
+        exceed = np.cumsum(pmf[::-1])[::-1]  # (then P(total > x): one place on, in place)
+        del pmf
+        exceed[:-1] = exceed[1:]
+        exceed += allowance if up else -allowance
+        np.clip(exceed, 0.0, 1.0, out=exceed)
         exceed[-1] = 0.0
-        values = (np.arange(size, dtype=np.float64) + shift) * h
+        values = np.arange(size, dtype=np.float64)
+        values += shift
+        values *= h
         found.append(distribution_tail(values, exceed, return_periods))
     return found[0], found[1]
