@@ -134,6 +134,8 @@ def test_failed_run_leaves_existing_output_intact(tmp_path: Path) -> None:
 def test_generate_then_run_and_convert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     parquet = tmp_path / "p.parquet"
     assert main(["generate", "2500", "-o", str(parquet), "--seed", "3"]) == 0
+    said = capsys.readouterr().out
+    assert said == f"wrote 2,500 buildings to {parquet} (seed 3, string ids in no order)\n"
     csv = tmp_path / "p.csv"
     assert main(["convert", str(parquet), str(csv)]) == 0
     capsys.readouterr()

@@ -304,7 +304,9 @@ def _generate(args: argparse.Namespace) -> int:
 
     generate(args.rows, args.output, seed=args.seed, ids=args.ids)
     made = counted(args.rows, "building")
-    print(f"wrote {made} to {args.output} (seed {args.seed}, {args.ids} ids)")
+    ids = {"strings": "string ids in no order", "shuffled": "integer ids in no order"}
+    kind = ids.get(args.ids, "integer ids in order")
+    print(f"wrote {made} to {args.output} (seed {args.seed}, {kind})")
     return 0
 
 
