@@ -92,6 +92,9 @@ def test_validate_risk_and_convert_read_standard_input_as_run_does(tmp_path: Pat
         refused = _cli(*command, cwd=tmp_path, stdin=csv)
         assert refused.returncode == 2
         assert b"--format csv|ndjson|json|parquet" in refused.stderr
+        refused = _cli(*command[:1], str(EXAMPLE), *command[2:], "--format", "csv", cwd=tmp_path)
+        assert refused.returncode == 2  # (a file's format is its suffix's: never overridden)
+        assert b"--format goes with - (standard input)" in refused.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.parquet"]
 
 

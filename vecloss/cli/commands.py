@@ -45,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(msg)
     folder: Path | None = None
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_standard_input(args))
+        stack.enter_context(_standard_input(args, output_too=True))
         if to_stdout:
             folder = scratch_folder("stdout")  # (one a kill -9 left is swept: C2)
             stack.callback(shutil.rmtree, folder, ignore_errors=True)
@@ -78,11 +78,16 @@ STDIN = "standard input"
 
 
 @contextlib.contextmanager
-def _standard_input(args: argparse.Namespace) -> Iterator[None]:
+def _standard_input(args: argparse.Namespace, *, output_too: bool = False) -> Iterator[None]:
     """With INPUT ``-``: standard input copied to a staged file in the format ``--format``
     names (a file: every reader can stream it, and read it twice), ``args.input`` set to it
-    for the command, and the copy's path named "standard input" in errors and warnings."""
+    for the command, and the copy's path named "standard input" in errors and warnings.
+    ``--format`` with a file is refused unless it names an output's format (``output_too``:
+    run's ``-o -``, checked there)."""
     if args.input != "-":
+        if args.format is not None and not output_too:
+            msg = "--format goes with - (standard input); a file's format follows its suffix"
+            raise UsageError(msg)
         yield
         return
     if args.format is None:
