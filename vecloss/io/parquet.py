@@ -99,10 +99,13 @@ def _no_range_index_ids(path: Path, metadata: pq.FileMetaData) -> None:
         return
     for kept in index:
         if isinstance(kept, dict) and kept.get("kind") == "range" and kept.get("name") == ID:
-            last = kept["stop"] - kept["step"]
+            start, stop, step = (kept.get(k) for k in ("start", "stop", "step"))
+            span = ""
+            if isinstance(start, int) and isinstance(stop, int) and isinstance(step, int):
+                span = f", {start} to {stop - step}"
             msg = (
                 f"{path}: {ID} is not a column of the file: pandas wrote it as the frame's index "
-                f"(a RangeIndex, {kept['start']} to {last}), which it keeps only as metadata; "
+                f"(a RangeIndex{span}), which it keeps only as metadata; "
                 "hint: write it with df.to_parquet(path, index=True), or "
                 "df.reset_index().to_parquet(path)"
             )
