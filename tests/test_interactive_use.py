@@ -40,7 +40,7 @@ def test_validate_is_a_function_returning_frames(dirty: pl.DataFrame) -> None:
     assert report.failures.schema["examples"] == pl.List(pl.String)
     out_of_range = report.failures.filter(pl.col("reason") == "out_of_range").row(0, named=True)
     assert out_of_range["count"] == 2
-    assert out_of_range["examples"] == ["buildingId 2", "buildingId 5"]
+    assert out_of_range["examples"] == ["buildingId 2 (2.0)", "buildingId 5 (-1.0)"]
     assert report.rejected["row"].to_list() == [2, 3, 5]
     assert report.rejected["reason"].to_list()[1] == "hazard_probability: null"
     assert vecloss.validate(str(EXAMPLE)).valid
@@ -61,7 +61,10 @@ def test_losses_skip_returns_the_good_rows_and_warns(dirty: pl.DataFrame) -> Non
     with pytest.raises(vecloss.ValidationError) as info:
         vecloss.losses(dirty)
     assert "on_invalid='skip'" in str(info.value)  # a Python hint, not only CLI flags
-    assert info.value.failures["examples"].to_list()[0] == ["buildingId 2", "buildingId 5"]
+    assert info.value.failures["examples"].to_list()[0] == [
+        "buildingId 2 (2.0)",
+        "buildingId 5 (-1.0)",
+    ]
 
 
 def test_run_skip_without_a_rejects_file_holds_the_rows(
@@ -299,7 +302,7 @@ def test_cli_json_lists_the_examples(capsys: pytest.CaptureFixture[str], tmp_pat
     path.write_text(json.dumps(frame.to_dicts()))
     assert main(["validate", str(path), "--json"]) == 1
     problems = json.loads(capsys.readouterr().out)["problems"]
-    assert problems[0]["examples"][:2] == ["buildingId 1", "buildingId 2"]
+    assert problems[0]["examples"][:2] == ["buildingId 1 (3.0)", "buildingId 2 (3.0)"]
 
 
 def test_a_reader_that_stops_early_is_not_an_error(tmp_path: Path) -> None:

@@ -349,7 +349,7 @@ def test_the_api_raises_the_same_message(tmp_path: Path) -> None:
             "column": "floor_area",
             "reason": "out_of_range",
             "count": 1,
-            "examples": ["buildingId 2"],
+            "examples": ["buildingId 2 (0.0)"],
             "hint": "check the units and sign",
         }
     ]
@@ -361,8 +361,8 @@ def test_many_bad_rows_show_the_first_few_and_a_count(tmp_path: Path) -> None:
     path.write_text(json.dumps(rows))
     with pytest.raises(
         ValidationError,
-        match=r"40 rows: buildingId 1, buildingId 2, buildingId 3, buildingId 4, "
-        r"buildingId 5 \(\+35 more\)",
+        match=r"40 rows: buildingId 1 \(3\.0\), buildingId 2 \(3\.0\), buildingId 3 \(3\.0\), "
+        r"buildingId 4 \(3\.0\), buildingId 5 \(3\.0\) \(\+35 more\)",
     ):
         run(path)
 
@@ -377,7 +377,8 @@ def test_fail_mode_reports_problems_from_every_batch(tmp_path: Path) -> None:
     frame.write_parquet(path)
     with pytest.raises(
         ValidationError,
-        match=r"floor_area: out_of_range \(must be > 0\), 2 rows: buildingId 1, buildingId 5",
+        match=r"floor_area: out_of_range \(must be > 0\), 2 rows: buildingId 1 \(-1\.0\), "
+        r"buildingId 5 \(-1\.0\)",
     ):
         run(path, batch_rows=2)
 
@@ -407,3 +408,32 @@ def test_validate_lists_every_problem(tmp_path: Path, capsys: pytest.CaptureFixt
     assert (report["rows"], report["rejected"]) == (3, 2)
     assert {p["reason"] for p in report["problems"]} == {"out_of_range", "duplicate_id"}
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("batch_rows", [1, 2, 500_000])
+def test_examples_show_the_value_that_broke_the_rule(
+    tmp_path: Path, batch_rows: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A thousands separator, a percentage, a currency sign, a sign: the value in the message
+    tells at once what is wrong; reasons about the row, not a value (null, a repeat), show the
+    id alone. Read whole and streamed alike."""
+    path = tmp_path / "p.csv"
+    path.write_text(
+        "buildingId,floor_area,construction_cost,hazard_probability,inflation_rate\n"
+        'A1,"1,200.5",1200,0.1,3%\n'
+        'A2,1500,"$1,300",0.2,0.04\n'
+        "A3,-4,1100,,0.02\n"
+        "A1,1000,1000,0.1,0.02\n"
+    )
+    assert main(["validate", str(path)]) == 1
+    said = capsys.readouterr().out
+    assert "floor_area: not_numeric, 1 row: buildingId A1 (1,200.5);" in said
+    assert "inflation_rate: not_numeric, 1 row: buildingId A1 (3%);" in said
+    assert "construction_cost: not_numeric, 1 row: buildingId A2 ($1,300);" in said
+    assert "floor_area: out_of_range (must be > 0), 1 row: buildingId A3 (-4.0);" in said
+    assert "hazard_probability: null, 1 row: buildingId A3;" in said
+    assert "buildingId: duplicate_id, 1 row: buildingId A1;" in said
+    with pytest.raises(ValidationError) as streamed:
+        run(path, batch_rows=batch_rows)
+    lines = str(streamed.value).splitlines()[1:]  # (the same lines at every batch size)
+    assert lines[:-1] == said.splitlines()[1:]

@@ -21,6 +21,36 @@ EXAMPLES = 5
 Key = tuple[str, Reason]
 
 
+#: The prefix of a reject's values, carried beside its failures to show in its example.
+_VALUE = "__value_"
+#: The reasons whose examples show the value that broke the rule: ``buildingId 7 (-5.0)``.
+_SHOWN = (Reason.NOT_NUMERIC.code, Reason.NOT_FINITE.code, Reason.OUT_OF_RANGE.code)
+
+
+def _with_value(columns: list[str]) -> pl.Expr:
+    """The example (``buildingId 7``), with the failing column's value when the reason is
+    about the value (``buildingId 7 (-5.0)``, ``buildingId 8 (1,200.5)``), as pandera's
+    failure cases show it: the value tells at once what is wrong with it (a thousands
+    separator, a percentage, a sign)."""
+    if not columns:
+        return pl.col("example")
+    raw = pl.coalesce(pl.when(pl.col("column") == c).then(pl.col(_VALUE + c)) for c in columns)
+    # a number as a float prints it: "-4" read as text (its column held a word elsewhere) and
+    # -4 read as a number (a batch without the word) read alike at every batch size
+    number = raw.cast(pl.Float64, strict=False).cast(pl.String)
+    value = (
+        pl.when(pl.col("code") == Reason.NOT_NUMERIC.code)
+        .then(raw)
+        .otherwise(pl.coalesce(number, raw))
+    )
+    shown = pl.col("code").is_in(_SHOWN) & value.is_not_null()
+    return (
+        pl.when(shown)
+        .then(pl.format("{} ({})", pl.col("example"), value))
+        .otherwise(pl.col("example"))
+    )
+
+
 @dataclass
 class FailureLog:
     """Counts and first examples of every (column, reason) seen across batches."""
@@ -40,11 +70,14 @@ class FailureLog:
             .then(pl.format("row {}", pl.col(ROW)))
             .otherwise(pl.format(f"{ID} {{}}", pl.col(ID).cast(pl.String)))
         )
+        columns = [c.name for c in self.numeric if c.name in rejected.columns]
+        values = [pl.col(c).cast(pl.String).str.slice(0, 30).alias(_VALUE + c) for c in columns]
         flat = (
             rejected.rechunk()  # (Polars 2.1 panics formatting strings cut in unlike chunks)
-            .select(example.alias("example"), pl.col(FAILURES))
+            .select(example.alias("example"), pl.col(FAILURES), *values)
             .explode(FAILURES)
             .unnest(FAILURES)
+            .with_columns(_with_value(columns).alias("example"))
             .group_by("column", "code", maintain_order=True)
             .agg(pl.len().alias("count"), pl.col("example").head(EXAMPLES))
         )
