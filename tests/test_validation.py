@@ -424,15 +424,16 @@ def test_examples_show_the_value_that_broke_the_rule(
         'A2,1500,"$1,300",0.2,0.04\n'
         "A3,-4,1100,,0.02\n"
         "A1,1000,1000,0.1,0.02\n"
+        'A4,"12\n00",1000,0.1,0.02\n'
     )
     assert main(["validate", str(path)]) == 1
     said = capsys.readouterr().out
-    assert "floor_area: not_numeric, 1 row: buildingId A1 (1,200.5);" in said
     assert "inflation_rate: not_numeric, 1 row: buildingId A1 (3%);" in said
     assert "construction_cost: not_numeric, 1 row: buildingId A2 ($1,300);" in said
     assert "floor_area: out_of_range (must be > 0), 1 row: buildingId A3 (-4.0);" in said
     assert "hazard_probability: null, 1 row: buildingId A3;" in said
     assert "buildingId: duplicate_id, 1 row: buildingId A1;" in said
+    assert "floor_area: not_numeric, 2 rows: buildingId A1 (1,200.5), buildingId A4 (12 00)" in said
     with pytest.raises(ValidationError) as streamed:
         run(path, batch_rows=batch_rows)
     lines = str(streamed.value).splitlines()[1:]  # (the same lines at every batch size)

@@ -71,7 +71,14 @@ class FailureLog:
             .otherwise(pl.format(f"{ID} {{}}", pl.col(ID).cast(pl.String)))
         )
         columns = [c.name for c in self.numeric if c.name in rejected.columns]
-        values = [pl.col(c).cast(pl.String).str.slice(0, 30).alias(_VALUE + c) for c in columns]
+        values = [  # (one line each: a quoted CSV value may hold a newline)
+            pl.col(c)
+            .cast(pl.String)
+            .str.replace_all(r"\s+", " ")
+            .str.slice(0, 30)
+            .alias(_VALUE + c)
+            for c in columns
+        ]
         flat = (
             rejected.rechunk()  # (Polars 2.1 panics formatting strings cut in unlike chunks)
             .select(example.alias("example"), pl.col(FAILURES), *values)
