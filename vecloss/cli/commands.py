@@ -105,12 +105,9 @@ def _standard_input(args: argparse.Namespace, *, output_too: bool = False) -> It
 
 
 @contextlib.contextmanager
-def _named(staged: str | None, name: str) -> Iterator[None]:
+def _named(staged: str, name: str) -> Iterator[None]:
     """Errors and warnings that name the ``staged`` copy of an input name it ``name``: a user
     never sees a temporary path of vecloss's."""
-    if staged is None:
-        yield
-        return
     shown = warnings.showwarning
 
     def renamed(message: Warning | str, category: type[Warning], *rest: Any, **kw: Any) -> None:
