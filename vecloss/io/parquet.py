@@ -85,10 +85,15 @@ def _present(names: Sequence[str], columns: Sequence[str] | None) -> list[str] |
     return None if columns is None else [c for c in columns if c in names]
 
 
-def _no_range_index_ids(path: Path, metadata: pq.FileMetaData) -> None:
-    """Refuse a file whose building ids pandas kept only in its metadata: a frame indexed by
-    ids that count up by a fixed step (a ``RangeIndex``) is written without them as a column,
-    and the file would otherwise be "missing column buildingId" with no word of why."""
+def _no_range_index_ids(
+    path: Path, metadata: pq.FileMetaData, columns: Sequence[str] | None
+) -> None:
+    """Refuse a file whose building ids pandas kept only in its metadata, when they are asked
+    for (``columns``, None for all): a frame indexed by ids that count up by a fixed step (a
+    ``RangeIndex``) is written without them as a column, and the file would otherwise be
+    "missing column buildingId" with no word of why."""
+    if columns is not None and ID not in columns:
+        return
     if ID in metadata.schema.names or b"pandas" not in (metadata.metadata or {}):
         return
     import json
@@ -115,8 +120,7 @@ def _no_range_index_ids(path: Path, metadata: pq.FileMetaData) -> None:
 def read(path: Path, *, columns: Sequence[str] | None = None) -> pl.DataFrame:
     """Read the file (or only ``columns``, those of them it has)."""
     file = _open(path)
-    if columns is None or ID in columns:
-        _no_range_index_ids(path, file.metadata)
+    _no_range_index_ids(path, file.metadata, columns)
     with reading(path, WHAT):
         table = file.read(columns=_present(file.schema_arrow.names, columns))
     return pl.DataFrame(pl.from_arrow(table))
@@ -155,8 +159,7 @@ def iter_batches(
     Memory stays bounded by a few batches, whatever the file's size.
     """
     metadata = read_metadata(path)
-    if columns is None or ID in columns:
-        _no_range_index_ids(path, metadata)
+    _no_range_index_ids(path, metadata, columns)
     if has_page_checksums(path, metadata):  # pyarrow's reader verifies them; Polars' not
         yield from _verified_batches(path, batch_rows, columns, row_groups)
         return
