@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from vecloss.display import counted
 from vecloss.exceptions import InputError
 from vecloss.io import parquet
 from vecloss.io.formats import SUFFIXES, format_of
@@ -124,7 +125,7 @@ def _no_other_portfolios(folder: Path, files: Sequence[Path], found: Sequence[Pa
         )
         raise InputError(msg)
     msg = (
-        f"{folder}/: holds {len(files)} Parquet file{'s' if len(files) > 1 else ''} and "
+        f"{folder}/: holds {counted(len(files), 'Parquet file')} and "
         f"also {shown}{more}, which a folder input does not read; hint: convert them "
         f"(vecloss convert {others[0]} {others[0].with_suffix('.parquet')}), move them out, "
         f"or give only the Parquet files: '{folder}/*.parquet'"
