@@ -32,8 +32,12 @@ def test_there_are_five_notebooks() -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_a_notebook_runs_and_each_plot_cell_makes_an_image(path: Path) -> None:
+def test_a_notebook_runs_and_each_plot_cell_makes_an_image(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     notebook = nbformat.read(path, as_version=4)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the kernel's (and Dask workers') temporary files
+    beside = set(path.parent.iterdir())
     for old, new in SHORTER.get(path.stem, []):
         cells = [c for c in notebook.cells if old in c.source]
         assert len(cells) == 1, f"{path.name} no longer says {old!r}: update SHORTER"
@@ -54,3 +58,7 @@ def test_a_notebook_runs_and_each_plot_cell_makes_an_image(path: Path) -> None:
         drawn += 1
     if path.stem != "04_dirty_data":  # (04 is tables only)
         assert drawn, f"{path.name} draws nothing"
+    # What a notebook writes goes when it ends: each run of these once left ~600 MB behind.
+    left = [p.name for p in tmp_path.iterdir() if p.name.startswith("vecloss")]
+    assert not left, f"{path.name} left {left} in the temporary folder"
+    assert set(path.parent.iterdir()) == beside, f"{path.name} left files beside the notebooks"
