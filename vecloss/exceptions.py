@@ -8,6 +8,7 @@ Every error a user can cause is a :class:`VeclossError`. The command line maps
 from __future__ import annotations
 
 import importlib.util
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ __all__ = [
     "UsageError",
     "ValidationError",
     "VeclossError",
+    "interruption_in",
     "needs_extra",
     "require",
     "warn",
@@ -59,6 +61,23 @@ class ValidationError(InputError):
 class Terminated(KeyboardInterrupt):
     """SIGTERM (a plain ``kill``, a scheduler or a container stopping the run): unwinds like
     Ctrl-C, so that staged outputs are removed and the destination is left as it was."""
+
+
+#: How PyO3 (Polars' bridge to Python) names a Python exception that it could not hand back
+#: and turned into a panic: Ctrl-C landing while Polars calls back into Python (it does, to
+#: read default options, on a process's first scan of a Parquet file).
+_PANIC_OVER = re.compile(r"PyErr \{ type: <class '(?:[\w.]+\.)?(KeyboardInterrupt|Terminated)'>")
+
+
+def interruption_in(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C (or SIGTERM) that a library's error or panic stands for, or None.
+
+    A Rust library's panic is not an interruption by type, only by its message; without this,
+    a Ctrl-C at that moment was reported as a file that could not be read (exit 1)."""
+    found = _PANIC_OVER.search(str(exc))
+    if found is None:
+        return None
+    return Terminated() if found.group(1) == "Terminated" else KeyboardInterrupt()
 
 
 def warn_percent_like(count: int, source: str) -> None:

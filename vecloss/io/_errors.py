@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vecloss.exceptions import InputError, VeclossError
+from vecloss.exceptions import InputError, VeclossError, interruption_in
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -92,7 +92,7 @@ def reading(path: str | Path, what: str) -> Iterator[None]:
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # Polars' Rust panics derive from BaseException only
-        raise unreadable(path, what, exc) from exc
+        raise interruption_in(exc) or unreadable(path, what, exc) from exc
 
 
 #: How Polars (``(os error 28)``) and Arrow (``[errno 28]``) report the system's error code.
