@@ -88,6 +88,23 @@ def test_a_csv_separated_by_other_than_commas_says_so(
         vecloss.read(path)
 
 
+def test_a_header_with_spaces_after_its_commas_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # "buildingId, floor_area, ..." as people type it: the names are " floor_area", ...
+    path = tmp_path / "typed.csv"
+    path.write_text(
+        "buildingId, floor_area, construction_cost, hazard_probability, inflation_rate\n"
+        "A, 100, 1000, 0.01, 0.02\n"
+    )
+    assert main(["run", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "found buildingId, ' floor_area', ' construction_cost'," in err  # (the spaces shown)
+    assert "hint: its column names have spaces around them (' floor_area' for floor_area)" in err
+    path.write_text(path.read_text().replace(", ", ",", 4))  # the header alone mended
+    assert main(["run", str(path)]) == 0  # (the spaces around the values are fine)
+
+
 def test_an_empty_json_array_says_it_holds_no_buildings(tmp_path: Path) -> None:
     path = tmp_path / "empty.json"
     path.write_text("[]\n")

@@ -26,10 +26,8 @@ def missing_columns(
         near = difflib.get_close_matches(name, present, n=1, cutoff=0.6)
         parts.append(f"{name} (did you mean {near[0]!r}?)" if near else name)
     plural = "s" if len(missing) > 1 else ""
-    msg = (
-        f"{source}: missing column{plural} {', '.join(parts)}; "
-        f"found {', '.join(present) or 'no columns'}; hint: {hint}"
-    )
+    found = ", ".join(_shown(name) for name in present) or "no columns"
+    msg = f"{source}: missing column{plural} {', '.join(parts)}; found {found}; hint: {hint}"
     return InputError(msg)
 
 
@@ -52,10 +50,14 @@ def check_columns(
     required = [*REQUIRED, *(c.name for c in numeric if c.name not in REQUIRED)]
     missing = [name for name in required if name not in schema]
     if missing:
-        hint = _separator_hint(present, missing) or (
-            Reason.MISSING_COLUMN.hint
-            if present
-            else "it holds no buildings at all (an empty array or table): give it the portfolio"
+        hint = (
+            _separator_hint(present, missing)
+            or _spaces_hint(present, missing)
+            or (
+                Reason.MISSING_COLUMN.hint
+                if present
+                else "it holds no buildings at all (an empty array or table): give it the portfolio"
+            )
         )
         raise missing_columns(missing, present, source, hint=hint)
     absent = [name for name in carry if name not in schema]
@@ -81,6 +83,25 @@ def check_columns(
         if not (dtype.is_numeric() or dtype == pl.String or dtype == pl.Null):
             msg = f"{source}: column {col.name} has type {dtype}; hint: it must hold numbers"
             raise InputError(msg)
+
+
+def _shown(name: str) -> str:
+    """A column name as a list shows it: quoted when spaces begin or end it (or it is empty)."""
+    return repr(name) if not name or name != name.strip() else name
+
+
+def _spaces_hint(present: Sequence[str], missing: Sequence[str]) -> str | None:
+    """A hint for names that are the missing ones with spaces around them (a header written
+    ``buildingId, floor_area, ...``): None unless stripping the spaces finds every one."""
+    spaced = {name.strip(): name for name in present if name != name.strip()}
+    if not spaced or not set(missing) <= set(spaced):
+        return None
+    example = spaced[missing[0]]
+    return (
+        f"its column names have spaces around them ({example!r} for {missing[0]}): remove them "
+        "(in a CSV file, the spaces after the commas of its header row; those around the values "
+        "are fine)"
+    )
 
 
 def _separator_hint(present: Sequence[str], missing: Sequence[str]) -> str | None:
