@@ -10,6 +10,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
+import vecloss
 from tests.conftest import EXAMPLE, EXAMPLE_TOTAL, assert_close, assert_matches_reference, portfolio
 from vecloss import (
     InputError,
@@ -50,7 +51,17 @@ def test_losses_accepts_each_frame_kind_and_leaves_it_alone(kind: str, formula: 
 
 def test_losses_rejects_other_types() -> None:
     with pytest.raises(UsageError, match="takes a Polars DataFrame"):
-        losses([1, 2, 3])
+        losses("portfolio")
+
+
+def test_records_as_json_load_gives_them_are_told_how_to_make_a_frame() -> None:
+    records = vecloss.portfolio(3, seed=1).to_dicts()  # as json.load(open("data.json")) gives
+    for data in (records, pl.DataFrame(records).to_dict(as_series=False)):
+        with pytest.raises(UsageError, match=r"hint: make a frame of it first, run\(pl.DataFrame"):
+            vecloss.run(data)  # type: ignore[arg-type]
+        with pytest.raises(UsageError, match=r"losses\(pl.DataFrame\(data\)\), or read"):
+            losses(data)  # type: ignore[arg-type]
+        assert vecloss.run(pl.DataFrame(data)).rows == 3  # (the hint's way runs)
 
 
 @pytest.mark.parametrize(
