@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -429,7 +430,11 @@ def test_cli_risk_writes_tables_and_json(tmp_path: Path, capsys: pytest.CaptureF
         ]
     )
     assert code == 0
-    assert "average annual loss" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "average annual loss" in printed
+    assert re.search(r"^│ 10 +┆ [\d,]+\.\d\d ", printed, re.M)  # (whole periods, not 10.00)
+    assert main(["risk", str(EXAMPLE), "--periods", "100", "--return-periods", "2.5,10"]) == 0
+    assert re.search(r"^│ 2\.50 +┆.*\n│ 10\.00 ", capsys.readouterr().out, re.M)
     assert pl.read_parquet(ep).height == 8
     assert pl.read_csv(aal).columns == ["mean_loss", "sd_loss", "std_error", "low", "high"]
     assert pl.read_parquet(ylt).height == 1_000

@@ -73,9 +73,6 @@ def _print_frame(frame: pl.DataFrame, *, out: TextIO, money: set[str] = _MONEY) 
         print("  ".join(f"{cells[name][i]:>{widths[name]}}" for name in frame.columns), file=out)
 
 
-#: ``-o`` values that mean standard output.
-
-
 def _print_risk(result: RiskResult, *, out: TextIO) -> None:
     with pl.Config(
         tbl_hide_dataframe_shape=True,
@@ -90,4 +87,8 @@ def _print_risk(result: RiskResult, *, out: TextIO) -> None:
             "loss at each return period (OEP: largest event of a year; AEP: the year's total):",
             file=out,
         )
-        print(result.curves(), file=out)
+        curves = result.curves()
+        periods = curves["return_period"]
+        if (periods == periods.round()).all():  # (10, 50, 100, not 10.00, 50.00, 100.00)
+            curves = curves.with_columns(periods.cast(pl.Int64))
+        print(curves, file=out)
