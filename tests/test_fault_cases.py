@@ -436,14 +436,14 @@ def test_a_signal_inside_a_polars_callback_is_an_interruption(
     # Parquet: called `Result::unwrap()` ... KeyboardInterrupt ...; hint: check that the file
     # is Parquet", exit 1.
     path = vecloss.generate(100, tmp_path / "p.parquet", seed=1)
-    command = f"from vecloss.cli import main; sys.exit(main(['run', {str(path)!r}]))"
-    done = subprocess.run(
-        [sys.executable, "-c", _IN_A_CALLBACK.format(signal=name, code=command)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+
+    def cued(code: str) -> subprocess.CompletedProcess[str]:
+        script = _IN_A_CALLBACK.format(signal=name, code=code)
+        return subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120
+        )
+
+    done = cued(f"from vecloss.cli import main; sys.exit(main(['run', {str(path)!r}]))")
     if done.returncode == 0 and name == "SIGINT":
         pytest.skip("this Polars no longer calls back for its cast options: nothing to cue on")
     assert done.returncode == code, done.stderr
@@ -454,13 +454,7 @@ def test_a_signal_inside_a_polars_callback_is_an_interruption(
             f"import vecloss\ntry:\n    vecloss.run({str(path)!r})\n"
             "except KeyboardInterrupt:\n    print('KeyboardInterrupt')"
         )
-        done = subprocess.run(
-            [sys.executable, "-c", _IN_A_CALLBACK.format(signal=name, code=api)],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
+        done = cued(api)
         assert done.stdout.strip() == "KeyboardInterrupt", done.stderr
 
 
