@@ -9,7 +9,7 @@ from types import ModuleType
 from vecloss.exceptions import InputError, UsageError
 from vecloss.io import csv, ipc, json, ndjson, parquet
 
-__all__ = ["SUFFIXES", "format_of"]
+__all__ = ["SQLITE", "SUFFIXES", "format_of", "sqlite_hint"]
 
 SUFFIXES: dict[str, ModuleType] = {
     ".json": json,
@@ -27,6 +27,8 @@ KNOWN = ", ".join(SUFFIXES)
 _COMPRESSED = {".gz": "gunzip -k", ".bz2": "bunzip2 -k", ".xz": "unxz -k", ".zst": "unzstd"}
 #: Spreadsheets' own formats: saved as CSV from the program, or read by pandas.
 _SPREADSHEETS = (".xlsx", ".xls", ".xlsm", ".ods")
+#: SQLite files' usual suffixes: a database is given by its URI, not as a file.
+SQLITE = (".db", ".sqlite", ".sqlite3")
 
 
 def format_of(path: str | Path, *, output: bool = False) -> ModuleType:
@@ -39,11 +41,26 @@ def format_of(path: str | Path, *, output: bool = False) -> ModuleType:
     return SUFFIXES[suffix]
 
 
+def sqlite_hint(path: str | Path, *, output: bool = False) -> str:
+    """How to give the SQLite file ``path``: by its URI, with the table (or a query)."""
+    if output:
+        return (
+            f"vecloss run writes a SQLite database by its URI: -o sqlite:///{path} "
+            "--output-table NAME"
+        )
+    return (
+        f"vecloss run, validate and risk read a SQLite database by its URI: sqlite:///{path} "
+        "--table NAME (or --query SQL)"
+    )
+
+
 def _hint(path: Path, *, output: bool) -> str:
     """What to do with a file of an unknown suffix: decompress it, save a sheet as CSV, or
     use one of the formats read (for an output: write one of them)."""
     suffix = path.suffix.lower()
     inner = Path(path.stem).suffix.lower()
+    if suffix in SQLITE:
+        return sqlite_hint(path, output=output)
     if output:
         if suffix in _COMPRESSED or suffix == ".zip" or suffix in _SPREADSHEETS:
             return f"write one of {KNOWN} (Parquet is compressed; a spreadsheet program opens CSV)"

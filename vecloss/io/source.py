@@ -23,7 +23,7 @@ from vecloss.io._ahead import read_ahead
 from vecloss.io._errors import no_such_file
 from vecloss.io._stream import slices
 from vecloss.io.database import is_database_uri, safe_uri, table_query
-from vecloss.io.formats import format_of
+from vecloss.io.formats import SQLITE, format_of, sqlite_hint
 from vecloss.io.lake import (
     expand,
     hive_keys,
@@ -177,6 +177,8 @@ def open_source(
         return Source(safe_uri(str(source)), (str(source),), query or table_query(str(table)))
     if table is not None or query is not None:
         msg = "--table and --query go with a database source (sqlite:///..., postgresql://...)"
+        if Path(source).suffix.lower() in SQLITE:
+            msg += f"; hint: {sqlite_hint(source)}"
         raise UsageError(msg)
     files = expand(source)
     hive = hive_keys(files, lake_root(source)) if len(files) > 1 or Path(source).is_dir() else {}
