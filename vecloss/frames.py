@@ -125,7 +125,8 @@ def _to_polars(data: Any, what: str) -> Frame:
         return Frame(_from_pandas(source), "pandas", data)
     hint = "read a file with vecloss.read(path)"
     if isinstance(data, list | dict):  # (records as json.load gives them, or lists by column)
-        hint = f"make a frame of it first, {what[:-2]}(pl.DataFrame(data)), or {hint}"
+        call = what.removesuffix("()")
+        hint = f"make a frame of it first, {call}(pl.DataFrame(data)), or {hint}"
     msg = (
         f"{what} takes a Polars DataFrame, a pyarrow Table or RecordBatch or a pandas DataFrame, "
         f"got {type(data).__name__}; hint: {hint}"
