@@ -19,7 +19,7 @@ import pytest
 
 import vecloss
 from tests.conftest import EXAMPLE, signal_mid_run
-from vecloss.exceptions import InputError, UsageError
+from vecloss.exceptions import InputError, Terminated, UsageError, interruptions_raised
 
 CLI = [sys.executable, "-m", "vecloss"]
 HEADER = "buildingId,floor_area,construction_cost,hazard_probability,inflation_rate"
@@ -456,6 +456,23 @@ def test_a_signal_inside_a_polars_callback_is_an_interruption(
         )
         done = cued(api)
         assert done.stdout.strip() == "KeyboardInterrupt", done.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("KeyboardInterrupt", KeyboardInterrupt), ("vecloss.exceptions.Terminated", Terminated)],
+)
+def test_a_panic_naming_an_interruption_is_raised_as_it(name: str, kind: type) -> None:
+    # (the command line's one mechanism, for a panic met anywhere in a run, not only a read)
+    from polars.exceptions import PanicException
+
+    panic = PanicException(f"called `Result::unwrap()`: PyErr {{ type: <class '{name}'>, ... }}")
+    with pytest.raises(kind) as raised, interruptions_raised():
+        raise panic
+    assert type(raised.value) is kind
+    assert raised.value.__cause__ is panic
+    with pytest.raises(PanicException), interruptions_raised():  # any other panic: as it is
+        raise PanicException("index out of bounds")
 
 
 def test_c2_a_stale_standard_output_staging_is_swept(tmp_path: Path) -> None:

@@ -7,8 +7,10 @@ Every error a user can cause is a :class:`VeclossError`. The command line maps
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,6 +24,7 @@ __all__ = [
     "ValidationError",
     "VeclossError",
     "interruption_in",
+    "interruptions_raised",
     "needs_extra",
     "require",
     "warn",
@@ -78,6 +81,21 @@ def interruption_in(exc: BaseException) -> KeyboardInterrupt | None:
     if found is None:
         return None
     return Terminated() if found.group(1) == "Terminated" else KeyboardInterrupt()
+
+
+@contextlib.contextmanager
+def interruptions_raised() -> Iterator[None]:
+    """Raise the Ctrl-C (or SIGTERM) that a library's panic stands for as itself, so that the
+    caller's own handling of interruptions takes it (the command line's, anywhere in a run)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # (Polars' Rust panics derive from BaseException only)
+        interrupted = interruption_in(exc)
+        if interrupted is None:
+            raise
+        raise interrupted from exc
 
 
 def warn_percent_like(count: int, source: str) -> None:

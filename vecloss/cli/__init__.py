@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from vecloss.cli.bench import _bench
 from vecloss.cli.commands import _convert, _generate, _risk, _run, _stdout_gone, _validate
 from vecloss.cli.options import build_parser
-from vecloss.exceptions import Terminated, VeclossError, interruption_in
+from vecloss.exceptions import Terminated, VeclossError, interruptions_raised
 
 __all__ = ["console", "main", "os_error_message"]
 
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with warnings.catch_warnings(), _sigterm_ends_the_run():
+        with warnings.catch_warnings(), _sigterm_ends_the_run(), interruptions_raised():
             warnings.showwarning = _show_warning
             return COMMANDS[args.command](args)
     except Terminated:
@@ -123,16 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"vecloss: error: {os_error_message(exc)}", file=sys.stderr)
         return 1
-    except BaseException as exc:  # (Polars' Rust panics derive from BaseException only)
-        interrupted = interruption_in(exc)  # (a Ctrl-C or SIGTERM a panic stands for)
-        if isinstance(interrupted, Terminated):
-            print("vecloss: terminated", file=sys.stderr)
-            return 143
-        if interrupted is not None:
-            print("vecloss: interrupted", file=sys.stderr)
-            return 130
-        if not isinstance(exc, Exception):
-            raise
+    except Exception as exc:
         if args.verbose:
             traceback.print_exc()
         print(
